@@ -1,0 +1,124 @@
+//! Wire encoding of the messages.
+//!
+//! Jobs and store requests are plain JSON. A raw page is its metadata as one line of compact JSON, a `\n`,
+//! then the body bytes untouched: no base64 inflation, no copy through a JSON string, and compact JSON never
+//! contains a raw newline, so the first `\n` always ends the metadata.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{RawPage, SCHEMA_VERSION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("message is not valid JSON for {what}: {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("message has schema {found}, this worker understands schema {SCHEMA_VERSION}")]
+    UnknownSchema { found: u64 },
+    #[error("message has no `schema` field")]
+    MissingSchema,
+    #[error("page message has no metadata line (no newline found in {len} bytes)")]
+    NoPageHeader { len: usize },
+}
+
+/// Checks the schema before decoding the rest, so an unknown schema is reported as such rather than as
+/// whatever field happens to mismatch first.
+fn check_schema(bytes: &[u8], what: &'static str) -> Result<(), DecodeError> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        schema: Option<serde_json::Value>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(|source| DecodeError::Json { what, source })?;
+    match probe.schema {
+        None => Err(DecodeError::MissingSchema),
+        Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => Ok(()),
+        Some(v) => Err(DecodeError::UnknownSchema { found: v.as_u64().unwrap_or(u64::MAX) }),
+    }
+}
+
+pub fn encode_json<T: Serialize>(message: &T) -> Vec<u8> {
+    serde_json::to_vec(message).expect("messages serialise: they hold no maps with non-string keys")
+}
+
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("message");
+    check_schema(bytes, what)?;
+    serde_json::from_slice(bytes).map_err(|source| DecodeError::Json { what, source })
+}
+
+pub fn encode_page(page: &RawPage) -> Vec<u8> {
+    let meta = encode_json(page);
+    let mut out = Vec::with_capacity(meta.len() + 1 + page.body.len());
+    out.extend_from_slice(&meta);
+    out.push(b'\n');
+    out.extend_from_slice(&page.body);
+    out
+}
+
+pub fn decode_page(bytes: &[u8]) -> Result<RawPage, DecodeError> {
+    let split = memchr_newline(bytes).ok_or(DecodeError::NoPageHeader { len: bytes.len() })?;
+    let mut page: RawPage = decode_json(&bytes[..split])?;
+    page.body = bytes[split + 1..].to_vec();
+    Ok(page)
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FetchJob, new_job_id};
+
+    fn page(body: &[u8]) -> RawPage {
+        RawPage {
+            schema: SCHEMA_VERSION,
+            job_id: new_job_id(),
+            url: "https://example.com/a\nb".into(),
+            final_url: "https://example.com/a".into(),
+            status: 200,
+            headers: [("content-type".to_string(), "text/html; charset=koi8-r".to_string())].into(),
+            fetched_at: chrono::Utc::now(),
+            hints: None,
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_page_round_trips_with_its_body_byte_for_byte() {
+        let original = page(b"\n\x00\xff<html>\n\n</html>");
+        let decoded = decode_page(&encode_page(&original)).unwrap();
+        assert_eq!(decoded, original);
+    }
+
+    #[test]
+    fn a_page_without_a_metadata_line_is_refused_with_its_length() {
+        let err = decode_page(b"garbage").unwrap_err();
+        assert_eq!(err.to_string(), "page message has no metadata line (no newline found in 7 bytes)");
+    }
+
+    #[test]
+    fn an_unknown_schema_is_named_in_the_error() {
+        let mut job = serde_json::to_value(FetchJob::new(new_job_id(), "https://example.com/")).unwrap();
+        job["schema"] = 99.into();
+        let err = decode_json::<FetchJob>(&serde_json::to_vec(&job).unwrap()).unwrap_err();
+        assert!(matches!(err, DecodeError::UnknownSchema { found: 99 }), "{err}");
+    }
+
+    #[test]
+    fn a_job_without_schema_is_refused() {
+        let err = decode_json::<FetchJob>(br#"{"job_id":"x","url":"https://a/"}"#).unwrap_err();
+        assert!(matches!(err, DecodeError::MissingSchema), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_reported_as_invalid_json_for_the_expected_message() {
+        let err = decode_json::<FetchJob>(b"\xff\xfe not json").unwrap_err();
+        assert!(err.to_string().starts_with("message is not valid JSON for FetchJob"), "{err}");
+    }
+}

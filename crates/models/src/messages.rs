@@ -1,0 +1,118 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Article, JobId, SCHEMA_VERSION};
+
+/// A request to fetch one URL: what `newspipe submit` (or any producer) publishes to the fetch queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchJob {
+    pub schema: u32,
+    pub job_id: JobId,
+    /// The URL to fetch.
+    pub url: String,
+    /// The URL as the submitter wrote it, when it differs from `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Fetch again even if the URL is already stored.
+    #[serde(default)]
+    pub refresh: bool,
+    /// What a feed or sitemap said about this URL, for the extractor to fall back on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hints: Option<FeedHints>,
+}
+
+impl FetchJob {
+    pub fn new(job_id: JobId, url: impl Into<String>) -> Self {
+        FetchJob {
+            schema: SCHEMA_VERSION,
+            job_id,
+            url: url.into(),
+            submitted_url: None,
+            submitted_at: Some(Utc::now()),
+            refresh: false,
+            hints: None,
+        }
+    }
+}
+
+/// Metadata a feed or sitemap gave for an item.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedHints {
+    pub title: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub source: Option<String>,
+}
+
+/// A downloaded page on its way to the extractor. The body is kept byte for byte: decoding the charset is
+/// the extractor's job. On the wire the body is not inside the JSON (see [`crate::encode_page`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawPage {
+    pub schema: u32,
+    pub job_id: JobId,
+    /// The URL that was requested.
+    pub url: String,
+    /// The URL the response finally came from, after redirects.
+    pub final_url: String,
+    pub status: u16,
+    /// Selected response headers, lower-case names: content-type, content-language, last-modified, etag.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub fetched_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hints: Option<FeedHints>,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+impl RawPage {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+/// What the store is asked to record for one job: its terminal outcome, with the article when stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRequest {
+    pub schema: u32,
+    pub job_id: JobId,
+    /// The URL that was submitted for this job.
+    pub url: String,
+    pub outcome: Outcome,
+}
+
+impl StoreRequest {
+    pub fn new(job_id: JobId, url: impl Into<String>, outcome: Outcome) -> Self {
+        StoreRequest { schema: SCHEMA_VERSION, job_id, url: url.into(), outcome }
+    }
+}
+
+/// The terminal outcome of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Stored { article: Box<Article> },
+    Skipped { reason: String },
+    Failed { reason: String },
+}
+
+impl Outcome {
+    pub fn kind(&self) -> crate::OutcomeKind {
+        match self {
+            Outcome::Stored { .. } => crate::OutcomeKind::Stored,
+            Outcome::Skipped { .. } => crate::OutcomeKind::Skipped,
+            Outcome::Failed { .. } => crate::OutcomeKind::Failed,
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Stored { .. } => None,
+            Outcome::Skipped { reason } | Outcome::Failed { reason } => Some(reason),
+        }
+    }
+}
