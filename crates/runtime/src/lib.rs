@@ -1,1 +1,13 @@
+//! What every newspipe process shares: typed settings, telemetry, the health and metrics endpoint, and
+//! shutdown on signals.
 
+pub mod configuration;
+pub mod health;
+pub mod ops_server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use configuration::{LogFormat, LogSettings, MetricsSettings, SettingsError, load_settings, redact_url};
+pub use health::Health;
+pub use ops_server::{OpsServer, install_metrics_recorder};
+pub use shutdown::shutdown_on_signals;
