@@ -1,1 +1,21 @@
+//! newspipe's HTTP fetching library: download one URL politely and safely, with every limit
+//! enforced (time, size, redirects, addresses), and classify every failure.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use newspipe_fetcher::{FetcherSettings, HttpFetcher};
+//! let fetcher = HttpFetcher::new(&FetcherSettings::default())?;
+//! match fetcher.fetch("https://example.com/news/1").await {
+//!     Ok(page) => println!("{} bytes from {}", page.body.len(), page.final_url),
+//!     Err(e) => println!("{} (transient: {}): {e}", e.reason(), e.is_transient()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
+pub mod address;
+pub mod config;
+pub mod http;
+
+pub use config::FetcherSettings;
+pub use http::{BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase};

@@ -1,0 +1,521 @@
+//! Downloading one URL: [`HttpFetcher::fetch`] and the classified [`FetchError`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, redirect};
+use url::{Host, Url};
+
+use crate::address::{AddressPolicy, GuardedResolver, ResolveError};
+use crate::config::FetcherSettings;
+
+/// Response headers kept in [`FetchedPage::headers`] (lower-case names).
+pub const KEPT_HEADERS: &[&str] =
+    &["content-type", "content-language", "last-modified", "etag", "retry-after"];
+
+/// A successfully downloaded page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedPage {
+    /// The URL of the last hop, after redirects.
+    pub final_url: String,
+    /// The HTTP status (always 2xx).
+    pub status: u16,
+    /// The kept headers ([`KEPT_HEADERS`]), lower-case names; repeated headers joined by `, `.
+    pub headers: BTreeMap<String, String>,
+    /// The body after content-encoding decompression, bytes untouched otherwise (no charset
+    /// decoding).
+    pub body: Vec<u8>,
+}
+
+/// Which time limit ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// Establishing the connection (`connect_timeout_ms`).
+    Connect,
+    /// Silence while waiting for the response or between body chunks (`read_timeout_ms`).
+    Read,
+    /// The whole fetch (`timeout_ms`).
+    Total,
+}
+
+impl TimeoutPhase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Read => "read",
+            Self::Total => "total",
+        }
+    }
+}
+
+/// Why a connection could not be made or kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// The server refused the connection.
+    Refused,
+    /// The connection was reset or closed early.
+    Reset,
+    /// No route to the host or network.
+    Unreachable,
+    /// The TLS handshake or the certificate failed.
+    Tls,
+    /// Anything else.
+    Other,
+}
+
+/// Why a fetch failed. `Display` gives the detail with the URL; [`FetchError::reason`] a short
+/// stable label; [`FetchError::is_transient`] whether a retry may succeed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    /// The URL could not be parsed or has no host.
+    #[error("invalid URL {url:?}: {message}")]
+    InvalidUrl { url: String, message: String },
+    /// A scheme other than http or https (on the submitted URL or a redirect).
+    #[error("unsupported scheme {scheme:?} in {url}")]
+    UnsupportedScheme { url: String, scheme: String },
+    /// The host is, or resolves only to, a loopback/private/reserved address.
+    #[error("forbidden address for {url}: {detail}")]
+    ForbiddenAddress { url: String, detail: String },
+    /// The host name could not be resolved.
+    #[error("DNS failure for {url}: {message}")]
+    Dns { url: String, message: String, temporary: bool },
+    /// The connection could not be made, or broke before the response arrived.
+    #[error("connection error ({kind:?}) for {url}: {message}")]
+    Connect { url: String, kind: ConnectFailure, message: String },
+    /// A time limit ran out.
+    #[error("{} timeout after {limit:?} for {url}", phase.as_str())]
+    Timeout { url: String, phase: TimeoutPhase, limit: Duration },
+    /// More than `max_redirects` redirects.
+    #[error("too many redirects (more than {max}) from {url}")]
+    TooManyRedirects { url: String, max: usize },
+    /// A redirect back to a URL already visited.
+    #[error("redirect loop: {url} redirects to {location}, already visited")]
+    RedirectLoop { url: String, location: String },
+    /// A redirect whose `Location` cannot be used.
+    #[error("invalid redirect from {url} to {location:?}: {message}")]
+    InvalidRedirect { url: String, location: String, message: String },
+    /// A non-2xx final status.
+    #[error("HTTP {status} for {url}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    HttpStatus { url: String, status: u16, retry_after: Option<Duration> },
+    /// The body (after decompression) exceeds `max_body_bytes`.
+    #[error("body of {url} exceeds {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+    /// The response headers exceed `max_header_bytes` or `max_headers`.
+    #[error("response headers of {url} are too large: {message}")]
+    HeadersTooLarge { url: String, message: String },
+    /// The body could not be decompressed (corrupt content-encoding).
+    #[error("cannot decode the body of {url}: {message}")]
+    Decode { url: String, message: String },
+    /// The body stopped or failed while being read.
+    #[error("error reading the body of {url}: {message}")]
+    BodyRead { url: String, message: String },
+    /// Any other request failure (protocol errors, ...).
+    #[error("request to {url} failed: {message}")]
+    Request { url: String, message: String },
+}
+
+impl FetchError {
+    /// True when retrying later may succeed: timeouts, connection errors, temporary DNS failures,
+    /// a body cut short, HTTP 408, 429 and 5xx. False for everything the target or the URL will
+    /// keep doing: other 4xx, forbidden address, too large, redirects, invalid URL, TLS failures.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::BodyRead { .. } => true,
+            Self::Connect { kind, .. } => *kind != ConnectFailure::Tls,
+            Self::Dns { temporary, .. } => *temporary,
+            Self::HttpStatus { status, .. } => matches!(status, 408 | 429 | 500..=599),
+            Self::Request { .. } => true,
+            Self::InvalidUrl { .. }
+            | Self::UnsupportedScheme { .. }
+            | Self::ForbiddenAddress { .. }
+            | Self::TooManyRedirects { .. }
+            | Self::RedirectLoop { .. }
+            | Self::InvalidRedirect { .. }
+            | Self::TooLarge { .. }
+            | Self::HeadersTooLarge { .. }
+            | Self::Decode { .. } => false,
+        }
+    }
+
+    /// A short, stable, low-cardinality label for the outcome table and metrics, e.g. `http 404`,
+    /// `timeout`, `too large`, `forbidden address`, `connection refused`, `dns`.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::InvalidUrl { .. } => "invalid url".into(),
+            Self::UnsupportedScheme { .. } => "unsupported scheme".into(),
+            Self::ForbiddenAddress { .. } => "forbidden address".into(),
+            Self::Dns { .. } => "dns".into(),
+            Self::Connect { kind, .. } => match kind {
+                ConnectFailure::Refused => "connection refused",
+                ConnectFailure::Reset => "connection reset",
+                ConnectFailure::Unreachable => "unreachable",
+                ConnectFailure::Tls => "tls",
+                ConnectFailure::Other => "connection error",
+            }
+            .into(),
+            Self::Timeout { .. } => "timeout".into(),
+            Self::TooManyRedirects { .. } => "too many redirects".into(),
+            Self::RedirectLoop { .. } => "redirect loop".into(),
+            Self::InvalidRedirect { .. } => "invalid redirect".into(),
+            Self::HttpStatus { status, .. } => format!("http {status}"),
+            Self::TooLarge { .. } => "too large".into(),
+            Self::HeadersTooLarge { .. } => "headers too large".into(),
+            Self::Decode { .. } => "decode error".into(),
+            Self::BodyRead { .. } => "body read error".into(),
+            Self::Request { .. } => "request error".into(),
+        }
+    }
+
+    /// The server's `Retry-After`, for HTTP status errors that carried one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::HttpStatus { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, for HTTP status errors.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::HttpStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The error of [`HttpFetcher::new`].
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A setting has an unusable value.
+    #[error("invalid fetcher settings: {0}")]
+    Settings(String),
+    /// reqwest could not build its client (TLS backend initialisation).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (a date in the past is zero).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// Downloads pages with every limit of [`FetcherSettings`] enforced. Cheap to clone (shares
+/// one connection pool); build one per process.
+#[derive(Debug, Clone)]
+pub struct HttpFetcher {
+    client: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+    settings: Arc<FetcherSettings>,
+}
+
+impl HttpFetcher {
+    /// Builds the client: rustls, gzip/brotli/deflate/zstd, no proxy (a proxy would resolve
+    /// names where we cannot check them), redirects handled by [`Self::fetch`] itself, and the
+    /// DNS resolver that refuses forbidden addresses.
+    pub fn new(settings: &FetcherSettings) -> Result<Self, BuildError> {
+        settings.validate().map_err(BuildError::Settings)?;
+        let policy = Arc::new(AddressPolicy {
+            allow_private: settings.allow_private_addresses,
+            allowed_networks: settings.allowed_networks.clone(),
+        });
+        let mut headers = HeaderMap::new();
+        let accept = HeaderValue::from_str(&settings.accept)
+            .map_err(|e| BuildError::Settings(format!("fetcher.accept: {e}")))?;
+        headers.insert(header::ACCEPT, accept);
+        if !settings.accept_language.is_empty() {
+            let lang = HeaderValue::from_str(&settings.accept_language)
+                .map_err(|e| BuildError::Settings(format!("fetcher.accept_language: {e}")))?;
+            headers.insert(header::ACCEPT_LANGUAGE, lang);
+        }
+        HeaderValue::from_str(&settings.user_agent)
+            .map_err(|e| BuildError::Settings(format!("fetcher.user_agent: {e}")))?;
+        let client = reqwest::Client::builder()
+            .user_agent(settings.user_agent.clone())
+            .default_headers(headers)
+            .no_proxy()
+            .redirect(redirect::Policy::none())
+            .referer(false)
+            .connect_timeout(settings.connect_timeout())
+            .read_timeout(settings.read_timeout())
+            .http1_max_headers(settings.max_headers)
+            .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
+            .build()?;
+        Ok(Self { client, policy, settings: Arc::new(settings.clone()) })
+    }
+
+    /// The settings this fetcher enforces.
+    pub fn settings(&self) -> &FetcherSettings {
+        &self.settings
+    }
+
+    /// Downloads `url`, following redirects, and returns the page when the final status is 2xx.
+    ///
+    /// Every hop is checked (scheme, IP-literal host) before connecting; names are checked by
+    /// the resolver. The whole call is bounded by `timeout_ms`.
+    pub async fn fetch(&self, url: &str) -> Result<FetchedPage, FetchError> {
+        let total = self.settings.timeout();
+        match tokio::time::timeout(total, self.fetch_following(url)).await {
+            Ok(result) => result,
+            Err(_) => {
+                Err(FetchError::Timeout { url: url.to_owned(), phase: TimeoutPhase::Total, limit: total })
+            }
+        }
+    }
+
+    /// Checks that a URL may be fetched: http(s), a host, and not a forbidden IP literal.
+    pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::UnsupportedScheme {
+                url: url.to_string(),
+                scheme: url.scheme().to_owned(),
+            });
+        }
+        let ip = match url.host() {
+            None => {
+                return Err(FetchError::InvalidUrl { url: url.to_string(), message: "no host".into() });
+            }
+            Some(Host::Domain(_)) => return Ok(()),
+            Some(Host::Ipv4(ip)) => ip.into(),
+            Some(Host::Ipv6(ip)) => ip.into(),
+        };
+        self.policy.check(ip).map_err(|range| FetchError::ForbiddenAddress {
+            url: url.to_string(),
+            detail: format!("{ip} is {range}"),
+        })
+    }
+
+    async fn fetch_following(&self, url: &str) -> Result<FetchedPage, FetchError> {
+        let mut current = Url::parse(url.trim())
+            .map_err(|e| FetchError::InvalidUrl { url: url.to_owned(), message: e.to_string() })?;
+        current.set_fragment(None);
+        self.check_url(&current)?;
+        let mut visited = HashSet::from([current.to_string()]);
+        let mut redirects = 0usize;
+        loop {
+            let response = self
+                .client
+                .get(current.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, &current, &self.settings))?;
+            self.check_headers(&current, response.headers())?;
+            let status = response.status();
+            if status.is_redirection()
+                && status != StatusCode::NOT_MODIFIED
+                && let Some(location) = response.headers().get(header::LOCATION)
+            {
+                current = self.next_hop(&current, location, &mut visited, &mut redirects)?;
+                continue;
+            }
+            let headers = kept_headers(response.headers());
+            if !status.is_success() {
+                let retry_after = headers.get("retry-after").and_then(|v| parse_retry_after(v));
+                return Err(FetchError::HttpStatus {
+                    url: current.to_string(),
+                    status: status.as_u16(),
+                    retry_after,
+                });
+            }
+            let body = self.read_body(&current, response).await?;
+            return Ok(FetchedPage {
+                final_url: current.to_string(),
+                status: status.as_u16(),
+                headers,
+                body,
+            });
+        }
+    }
+
+    fn next_hop(
+        &self,
+        current: &Url,
+        location: &HeaderValue,
+        visited: &mut HashSet<String>,
+        redirects: &mut usize,
+    ) -> Result<Url, FetchError> {
+        let raw = String::from_utf8_lossy(location.as_bytes()).into_owned();
+        let invalid = |message: String| FetchError::InvalidRedirect {
+            url: current.to_string(),
+            location: raw.clone(),
+            message,
+        };
+        let mut next = current.join(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+        next.set_fragment(None);
+        if !visited.insert(next.to_string()) {
+            return Err(FetchError::RedirectLoop { url: current.to_string(), location: next.to_string() });
+        }
+        *redirects += 1;
+        if *redirects > self.settings.max_redirects {
+            return Err(FetchError::TooManyRedirects {
+                url: current.to_string(),
+                max: self.settings.max_redirects,
+            });
+        }
+        self.check_url(&next)?;
+        tracing::debug!(from = %current, to = %next, "following redirect");
+        Ok(next)
+    }
+
+    fn check_headers(&self, url: &Url, headers: &HeaderMap) -> Result<(), FetchError> {
+        // Name, ": ", value and CRLF for each line: the size of the header block on the wire.
+        let size: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+        if size > self.settings.max_header_bytes {
+            return Err(FetchError::HeadersTooLarge {
+                url: url.to_string(),
+                message: format!("{size} bytes, limit {}", self.settings.max_header_bytes),
+            });
+        }
+        Ok(())
+    }
+
+    async fn read_body(&self, url: &Url, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        let limit = self.settings.max_body_bytes;
+        let too_large = || FetchError::TooLarge { url: url.to_string(), limit };
+        let encoded = response.headers().contains_key(header::CONTENT_ENCODING);
+        let announced = response.content_length();
+        if let Some(len) = announced.filter(|len| !encoded && *len > limit as u64) {
+            tracing::debug!(%url, len, "content-length over the body limit");
+            return Err(too_large());
+        }
+        let read_timeout = self.settings.read_timeout();
+        let mut body = Vec::with_capacity(announced.map_or(0, |len| len.min(limit as u64) as usize));
+        loop {
+            let chunk = tokio::time::timeout(read_timeout, response.chunk())
+                .await
+                .map_err(|_| FetchError::Timeout {
+                    url: url.to_string(),
+                    phase: TimeoutPhase::Read,
+                    limit: read_timeout,
+                })?
+                .map_err(|e| classify_body(&e, url, &self.settings))?;
+            let Some(chunk) = chunk else { return Ok(body) };
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+}
+
+fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut kept = BTreeMap::new();
+    for name in KEPT_HEADERS {
+        let values: Vec<String> = headers
+            .get_all(*name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+            .collect();
+        if !values.is_empty() {
+            kept.insert((*name).to_owned(), values.join(", "));
+        }
+    }
+    kept
+}
+
+/// Iterates over an error and its sources.
+fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    let mut next = Some(err);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.source();
+        Some(current)
+    })
+}
+
+fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    chain(err).find_map(|e| e.downcast_ref::<T>())
+}
+
+fn message(err: &reqwest::Error) -> String {
+    chain(err).map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Turns a reqwest error from sending a request into a classified [`FetchError`].
+fn classify(err: &reqwest::Error, url: &Url, settings: &FetcherSettings) -> FetchError {
+    let url_s = url.to_string();
+    if let Some(resolve) = find::<ResolveError>(err) {
+        return match resolve {
+            ResolveError::Forbidden { .. } => {
+                FetchError::ForbiddenAddress { url: url_s, detail: resolve.to_string() }
+            }
+            ResolveError::Lookup { temporary, .. } => {
+                FetchError::Dns { url: url_s, message: resolve.to_string(), temporary: *temporary }
+            }
+        };
+    }
+    if let Some(hyper_err) = find::<hyper::Error>(err)
+        && hyper_err.is_parse()
+        && hyper_err.to_string().contains("too large")
+    {
+        return FetchError::HeadersTooLarge { url: url_s, message: message(err) };
+    }
+    if err.is_timeout() {
+        let (phase, limit) = if err.is_connect() {
+            (TimeoutPhase::Connect, settings.connect_timeout())
+        } else {
+            (TimeoutPhase::Read, settings.read_timeout())
+        };
+        return FetchError::Timeout { url: url_s, phase, limit };
+    }
+    if let Some(kind) = connect_failure(err) {
+        return FetchError::Connect { url: url_s, kind, message: message(err) };
+    }
+    if err.is_connect() {
+        return FetchError::Connect { url: url_s, kind: ConnectFailure::Other, message: message(err) };
+    }
+    if err.is_builder() {
+        return FetchError::InvalidUrl { url: url_s, message: message(err) };
+    }
+    FetchError::Request { url: url_s, message: message(err) }
+}
+
+fn connect_failure(err: &reqwest::Error) -> Option<ConnectFailure> {
+    use std::io::ErrorKind;
+    if let Some(io) = find::<std::io::Error>(err) {
+        match io.kind() {
+            ErrorKind::ConnectionRefused => return Some(ConnectFailure::Refused),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof => {
+                return Some(ConnectFailure::Reset);
+            }
+            ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                return Some(ConnectFailure::Unreachable);
+            }
+            _ => {}
+        }
+    }
+    if let Some(hyper_err) = find::<hyper::Error>(err)
+        && (hyper_err.is_incomplete_message() || hyper_err.is_closed() || hyper_err.is_canceled())
+    {
+        return Some(ConnectFailure::Reset);
+    }
+    let text = message(err).to_ascii_lowercase();
+    if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+        return Some(ConnectFailure::Tls);
+    }
+    None
+}
+
+/// Turns a reqwest error from reading the body into a classified [`FetchError`].
+fn classify_body(err: &reqwest::Error, url: &Url, settings: &FetcherSettings) -> FetchError {
+    if err.is_timeout() {
+        return FetchError::Timeout {
+            url: url.to_string(),
+            phase: TimeoutPhase::Read,
+            limit: settings.read_timeout(),
+        };
+    }
+    // reqwest reports transport failures under the decoder as decode errors too: a hyper error
+    // in the chain means the connection failed, not the content.
+    if err.is_decode() && find::<hyper::Error>(err).is_none() {
+        return FetchError::Decode { url: url.to_string(), message: message(err) };
+    }
+    FetchError::BodyRead { url: url.to_string(), message: message(err) }
+}
