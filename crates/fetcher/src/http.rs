@@ -207,6 +207,25 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
+/// Parses a URL the way [`HttpFetcher::fetch`] does: http or https, with a host; the fragment
+/// is dropped. Addresses are not checked (that needs the fetcher's policy and DNS), so this is
+/// the check a submitter can make without a fetcher.
+pub fn parse_url(url: &str) -> Result<Url, FetchError> {
+    let mut parsed = Url::parse(url.trim())
+        .map_err(|e| FetchError::InvalidUrl { url: url.to_owned(), message: e.to_string() })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(FetchError::UnsupportedScheme {
+            url: url.to_owned(),
+            scheme: parsed.scheme().to_owned(),
+        });
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(FetchError::InvalidUrl { url: url.to_owned(), message: "no host".to_owned() });
+    }
+    parsed.set_fragment(None);
+    Ok(parsed)
+}
+
 /// Downloads pages with every limit of [`FetcherSettings`] enforced. Cheap to clone (shares
 /// one connection pool); build one per process.
 #[derive(Debug, Clone)]
@@ -293,9 +312,7 @@ impl HttpFetcher {
     }
 
     async fn fetch_following(&self, url: &str) -> Result<FetchedPage, FetchError> {
-        let mut current = Url::parse(url.trim())
-            .map_err(|e| FetchError::InvalidUrl { url: url.to_owned(), message: e.to_string() })?;
-        current.set_fragment(None);
+        let mut current = parse_url(url)?;
         self.check_url(&current)?;
         let mut visited = HashSet::from([current.to_string()]);
         let mut redirects = 0usize;
@@ -518,4 +535,69 @@ fn classify_body(err: &reqwest::Error, url: &Url, settings: &FetcherSettings) ->
         return FetchError::Decode { url: url.to_string(), message: message(err) };
     }
     FetchError::BodyRead { url: url.to_string(), message: message(err) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_parsed_from_seconds_and_http_dates() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        let secs = parse_retry_after(&soon).unwrap().as_secs();
+        assert!((25..=30).contains(&secs), "{secs}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-5"), None);
+    }
+
+    #[test]
+    fn every_error_has_a_stable_reason_and_transience() {
+        let url = || "http://example.com/".to_owned();
+        let cases = [
+            (FetchError::Dns { url: url(), message: String::new(), temporary: true }, "dns", true),
+            (FetchError::Dns { url: url(), message: String::new(), temporary: false }, "dns", false),
+            (
+                FetchError::Connect { url: url(), kind: ConnectFailure::Tls, message: String::new() },
+                "tls",
+                false,
+            ),
+            (
+                FetchError::Connect { url: url(), kind: ConnectFailure::Reset, message: String::new() },
+                "connection reset",
+                true,
+            ),
+            (
+                FetchError::Timeout { url: url(), phase: TimeoutPhase::Connect, limit: Duration::ZERO },
+                "timeout",
+                true,
+            ),
+            (FetchError::HttpStatus { url: url(), status: 404, retry_after: None }, "http 404", false),
+            (FetchError::HttpStatus { url: url(), status: 599, retry_after: None }, "http 599", true),
+            (FetchError::TooLarge { url: url(), limit: 1 }, "too large", false),
+            (FetchError::ForbiddenAddress { url: url(), detail: String::new() }, "forbidden address", false),
+            (FetchError::InvalidUrl { url: url(), message: String::new() }, "invalid url", false),
+        ];
+        for (err, reason, transient) in cases {
+            assert_eq!(err.reason(), reason, "{err}");
+            assert_eq!(err.is_transient(), transient, "{err}");
+            assert!(err.to_string().contains("example.com"), "{err}");
+        }
+    }
+
+    #[test]
+    fn parse_url_accepts_http_and_https_only_and_drops_the_fragment() {
+        assert_eq!(parse_url(" https://Example.COM/a#b ").unwrap().as_str(), "https://example.com/a");
+        assert_eq!(parse_url("ftp://example.com/").unwrap_err().reason(), "unsupported scheme");
+        assert_eq!(parse_url("example.com/a").unwrap_err().reason(), "invalid url");
+        assert_eq!(parse_url("http:///a").unwrap().host_str(), Some("a"));
+    }
+
+    #[test]
+    fn bad_header_settings_are_refused_at_build_time() {
+        let settings = FetcherSettings { user_agent: "bad\nagent".into(), ..FetcherSettings::default() };
+        assert!(matches!(HttpFetcher::new(&settings), Err(BuildError::Settings(_))));
+    }
 }

@@ -18,4 +18,7 @@ pub mod config;
 pub mod http;
 
 pub use config::FetcherSettings;
-pub use http::{BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase};
+pub use http::{
+    BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, parse_retry_after,
+    parse_url,
+};
