@@ -112,7 +112,10 @@ pub enum FetchError {
     /// The body stopped or failed while being read.
     #[error("error reading the body of {url}: {message}")]
     BodyRead { url: String, message: String },
-    /// Any other request failure (protocol errors, ...).
+    /// The server's response is not valid HTTP.
+    #[error("invalid HTTP response from {url}: {message}")]
+    InvalidResponse { url: String, message: String },
+    /// Any other request failure.
     #[error("request to {url} failed: {message}")]
     Request { url: String, message: String },
 }
@@ -136,6 +139,7 @@ impl FetchError {
             | Self::InvalidRedirect { .. }
             | Self::TooLarge { .. }
             | Self::HeadersTooLarge { .. }
+            | Self::InvalidResponse { .. }
             | Self::Decode { .. } => false,
         }
     }
@@ -165,6 +169,7 @@ impl FetchError {
             Self::HeadersTooLarge { .. } => "headers too large".into(),
             Self::Decode { .. } => "decode error".into(),
             Self::BodyRead { .. } => "body read error".into(),
+            Self::InvalidResponse { .. } => "invalid response".into(),
             Self::Request { .. } => "request error".into(),
         }
     }
@@ -470,9 +475,13 @@ fn classify(err: &reqwest::Error, url: &Url, settings: &FetcherSettings) -> Fetc
     }
     if let Some(hyper_err) = find::<hyper::Error>(err)
         && hyper_err.is_parse()
-        && hyper_err.to_string().contains("too large")
     {
-        return FetchError::HeadersTooLarge { url: url_s, message: message(err) };
+        // hyper's TooLarge covers a head beyond its buffer and more header lines than allowed.
+        return if hyper_err.to_string().contains("too large") {
+            FetchError::HeadersTooLarge { url: url_s, message: message(err) }
+        } else {
+            FetchError::InvalidResponse { url: url_s, message: message(err) }
+        };
     }
     if err.is_timeout() {
         let (phase, limit) = if err.is_connect() {

@@ -274,7 +274,7 @@ async fn a_page_that_trickles_past_the_total_time_fails_with_a_timeout() {
     assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Total, .. }), "{err}");
     assert_eq!(err.reason(), "timeout");
     assert!(err.is_transient());
-    assert!(started.elapsed() < Duration::from_millis(1_500), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -295,7 +295,7 @@ async fn a_slow_loris_body_trips_the_read_timeout() {
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Read, .. }), "{err}");
     assert!(err.is_transient());
-    assert!(started.elapsed() < Duration::from_millis(1_500), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -314,7 +314,7 @@ async fn slow_loris_headers_trip_the_read_timeout() {
     let started = Instant::now();
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Read, .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_millis(1_500), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
@@ -355,7 +355,7 @@ async fn a_connection_that_is_never_accepted_trips_the_connect_timeout() {
     let err = fetcher(settings).fetch(&format!("http://{addr}/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Connect, .. }), "{err}");
     assert!(err.is_transient());
-    assert!(started.elapsed() < Duration::from_millis(1_500), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     drop(listener);
 }
 
@@ -559,6 +559,19 @@ async fn non_2xx_statuses_are_classified_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_response_that_is_not_http_is_a_permanent_failure() {
+    let server = serve("127.0.0.1", |_, mut s| async move {
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n").await;
+        let _ = s.shutdown().await;
+    })
+    .await;
+    let err = fetcher(local()).fetch(&server.url("/")).await.unwrap_err();
+    assert!(matches!(err, FetchError::InvalidResponse { .. }), "{err}");
+    assert_eq!(err.reason(), "invalid response");
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_a_transient_failure() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -694,7 +707,7 @@ async fn private_link_local_and_metadata_addresses_are_refused_before_connecting
         let started = Instant::now();
         let err = f.fetch(url).await.unwrap_err();
         assert!(matches!(err, FetchError::ForbiddenAddress { .. }), "{url}: {err}");
-        assert!(started.elapsed() < Duration::from_millis(100), "{url}");
+        assert!(started.elapsed() < Duration::from_secs(1), "{url}");
     }
 }
 
