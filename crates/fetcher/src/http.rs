@@ -442,22 +442,38 @@ fn kept_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
     kept
 }
 
-/// Iterates over an error and its sources.
+/// An error and all its causes: its `source()` chain, and also the errors wrapped inside
+/// `io::Error`s (whose `source()` skips the wrapped error itself).
 fn chain<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    let mut next = Some(err);
+    let mut pending = vec![err];
     std::iter::from_fn(move || {
-        let current = next?;
-        next = current.source();
+        let current = pending.pop()?;
+        if let Some(inner) = current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            pending.push(inner);
+        } else if let Some(source) = current.source() {
+            pending.push(source);
+        }
         Some(current)
     })
+    .take(32)
 }
 
 fn find<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     chain(err).find_map(|e| e.downcast_ref::<T>())
 }
 
+/// The error's messages joined, skipping causes already spelled out by their wrapper.
 fn message(err: &reqwest::Error) -> String {
-    chain(err).map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+    let mut out = String::new();
+    for text in chain(err).map(|e| e.to_string()) {
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Turns a reqwest error from sending a request into a classified [`FetchError`].
@@ -522,8 +538,9 @@ fn connect_failure(err: &reqwest::Error) -> Option<ConnectFailure> {
     {
         return Some(ConnectFailure::Reset);
     }
+    let tls = chain(err).any(|e| e.is::<rustls::Error>());
     let text = message(err).to_ascii_lowercase();
-    if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+    if tls || text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
         return Some(ConnectFailure::Tls);
     }
     None

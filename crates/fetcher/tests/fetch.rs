@@ -572,6 +572,24 @@ async fn a_response_that_is_not_http_is_a_permanent_failure() {
 }
 
 #[tokio::test]
+async fn a_failed_tls_handshake_is_a_permanent_tls_failure() {
+    // A server that answers a TLS ClientHello with plain HTTP.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let Ok((mut s, _)) = listener.accept().await else { return };
+        let mut buf = [0u8; 512];
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        let _ = s.shutdown().await;
+    });
+    let err = fetcher(local()).fetch(&format!("https://{addr}/")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Connect { kind: ConnectFailure::Tls, .. }), "{err}");
+    assert_eq!(err.reason(), "tls");
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_a_transient_failure() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
