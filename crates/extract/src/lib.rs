@@ -1,9 +1,23 @@
-//! Page bytes in, an article (or a reasoned skip) out. No I/O: the extractor worker and the `newspipe extract`
-//! command both call [`extract`].
+//! Page bytes in, an article (or a reasoned skip) out. The extractor worker and the `newspipe extract`
+//! command both call [`extract`]; the only I/O is in [`files`], for the command line.
+//!
+//! Modules: [`charset`] (bytes to text), [`dom`] (a bounded arena DOM over html5ever's tokenizer),
+//! [`metadata`] (JSON-LD, Open Graph, meta, microdata, bylines, URL dates), [`content`] (the body, as
+//! text and Markdown), [`language`], [`fingerprint`] (content hash and SimHash), [`dates`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use newspipe_models::{Article, FeedHints};
+
+pub mod charset;
+pub mod content;
+pub mod dates;
+pub mod dom;
+pub mod files;
+pub mod fingerprint;
+pub mod language;
+pub mod metadata;
+mod page_type;
 
 /// One fetched page, as the fetcher saw it.
 #[derive(Debug, Clone, Copy)]
@@ -53,10 +67,27 @@ pub enum ExtractError {
     TooLarge { size: usize, limit: usize },
     #[error("extraction took longer than its budget of {0:?}")]
     TimeBudget(Duration),
+    /// A bug in the extractor, caught so that it fails one page rather than the process.
+    #[error("internal extractor error: {0}")]
+    Internal(String),
 }
 
 /// Extracts the article from a page. Never panics on any input; bounded in time and memory.
 pub fn extract(page: &Page<'_>, options: &Options) -> Result<Extraction, ExtractError> {
+    // The extractor is written not to panic; this guard keeps one page's bug from taking a worker down.
+    std::panic::catch_unwind(|| extract_unguarded(page, options)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(ExtractError::Internal(message))
+    })
+}
+
+fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, ExtractError> {
+    let started = Instant::now();
+    let deadline = started + options.time_budget;
     if page.body.len() > options.max_bytes {
         return Err(ExtractError::TooLarge { size: page.body.len(), limit: options.max_bytes });
     }
@@ -66,30 +97,81 @@ pub fn extract(page: &Page<'_>, options: &Options) -> Result<Extraction, Extract
             return Ok(Extraction::Skipped(format!("not html: {mime}")));
         }
     }
-    let html = String::from_utf8_lossy(page.body);
-    let title = between(&html, "<title>", "</title>").map(|t| t.trim().to_string());
-    let text: Vec<String> = html
-        .split("<p>")
-        .skip(1)
-        .filter_map(|chunk| chunk.split("</p>").next())
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if text.is_empty() {
+    if let Some(mime) = sniff_binary(page.body) {
+        return Ok(Extraction::Skipped(format!("not html: {mime}")));
+    }
+    if page.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Extraction::Skipped("empty".into()));
     }
-    let text = text.join("\n\n");
+    let (html, _, _) = charset::decode(page.body, page.content_type, page.url);
+    let doc = dom::parse(&html, Some(deadline));
+    if doc.timed_out {
+        return Err(ExtractError::TimeBudget(options.time_budget));
+    }
+    let meta = metadata::extract_metadata(&doc, page.url, page.content_language);
+    let body = content::extract_body(&doc, page.url, meta.title.as_deref());
+    if Instant::now() > deadline {
+        return Err(ExtractError::TimeBudget(options.time_budget));
+    }
+    if let Some(kind) = page_type::not_an_article(page.url, &meta, &body) {
+        return Ok(Extraction::Skipped(format!("not an article: {kind}")));
+    }
+    if body.text.trim().is_empty() {
+        return Ok(Extraction::Skipped("empty".into()));
+    }
+    let language = language::choose(meta.language.as_deref(), &body.text);
+    let hints = page.hints;
+    let title = meta.title.clone().or_else(|| hints.and_then(|h| h.title.clone()));
+    let published_at = meta.published_at.or_else(|| hints.and_then(|h| h.published_at));
+    let paywalled = meta.paywalled || body.paywall_marker && body.text.chars().count() < 1500;
     Ok(Extraction::Article(Box::new(Article {
         url: page.url.to_string(),
+        canonical_url: meta.canonical_url,
         title,
-        word_count: text.split_whitespace().count() as u32,
-        text,
-        ..Article::default()
+        authors: meta.authors,
+        published_at,
+        modified_at: meta.modified_at,
+        language,
+        site_name: meta.site_name,
+        description: meta.description,
+        image: meta.image,
+        tags: meta.tags,
+        section: meta.section,
+        word_count: body.text.split_whitespace().count() as u32,
+        content_hash: fingerprint::content_hash(&body.text),
+        simhash: Some(fingerprint::simhash(&body.text)),
+        markdown: Some(body.markdown),
+        text: body.text,
+        paywalled,
+        fetched_at: None,
     })))
 }
 
-fn between<'h>(haystack: &'h str, start: &str, end: &str) -> Option<&'h str> {
-    let from = haystack.find(start)? + start.len();
-    let to = haystack[from..].find(end)? + from;
-    Some(&haystack[from..to])
+/// Recognises common binary formats (and undecodable noise) that servers label as HTML or not at all.
+fn sniff_binary(body: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"\x89PNG", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF8", "image/gif"),
+        (b"%PDF", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"\x1f\x8b", "application/gzip"),
+        (b"RIFF", "application/octet-stream"),
+    ];
+    if let Some((_, mime)) = MAGIC.iter().find(|(m, _)| body.starts_with(m)) {
+        return Some(mime);
+    }
+    if encoding_rs::Encoding::for_bom(body).is_some() {
+        return None;
+    }
+    // Control bytes other than whitespace do not occur in text; UTF-16 has NULs, but also a lot of markup.
+    let sample = &body[..body.len().min(4096)];
+    let control =
+        sample.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c) && b != 0).count();
+    let zeros = sample.iter().filter(|&&b| b == 0).count();
+    let markup = sample.iter().filter(|&&b| b == b'<').count();
+    if (control * 10 > sample.len() || zeros * 10 > sample.len() && markup == 0) && markup < 3 {
+        return Some("application/octet-stream");
+    }
+    None
 }

@@ -1,0 +1,802 @@
+//! Metadata from every place pages put it, combined field by field in order of trust: JSON-LD, Open Graph
+//! and `article:*`, Twitter cards, microdata, other `<meta>` names (Dublin Core, parsely, sailthru...),
+//! `<time>` elements, bylines in the markup, and the URL.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::dates::{date_from_url, parse_date};
+use crate::dom::{Data, Document, NodeId, Tag};
+
+/// Everything found about a page apart from its body.
+#[derive(Debug, Default, Clone)]
+pub struct Metadata {
+    pub title: Option<String>,
+    pub authors: Vec<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub language: Option<String>,
+    pub site_name: Option<String>,
+    pub description: Option<String>,
+    pub image: Option<String>,
+    pub tags: Vec<String>,
+    pub section: Option<String>,
+    pub canonical_url: Option<String>,
+    /// `og:type` or the JSON-LD `@type` of the main entity, lower-cased.
+    pub declared_type: Option<String>,
+    /// The page declares the content not freely accessible (`isAccessibleForFree: false`).
+    pub paywalled: bool,
+    /// The `<title>` element, untouched.
+    pub html_title: Option<String>,
+}
+
+const ARTICLE_TYPES: &[&str] = &[
+    "article",
+    "newsarticle",
+    "blogposting",
+    "reportagenewsarticle",
+    "analysisnewsarticle",
+    "opinionnewsarticle",
+    "reviewnewsarticle",
+    "backgroundnewsarticle",
+    "askpublicnewsarticle",
+    "liveblogposting",
+    "techarticle",
+    "scholarlyarticle",
+    "socialmediaposting",
+    "report",
+    "medicalwebpage",
+    "howto",
+    "recipe",
+    "review",
+    "posting",
+];
+
+/// Whether a lower-cased schema.org type names an article of some kind.
+pub fn is_article_type(t: &str) -> bool {
+    ARTICLE_TYPES.contains(&t)
+}
+
+#[derive(Default)]
+struct JsonLd {
+    headline: Option<String>,
+    authors: Vec<String>,
+    published: Option<String>,
+    modified: Option<String>,
+    image: Option<String>,
+    keywords: Vec<String>,
+    section: Option<String>,
+    description: Option<String>,
+    language: Option<String>,
+    publisher: Option<String>,
+    url: Option<String>,
+    main_type: Option<String>,
+    site_name: Option<String>,
+    not_free: bool,
+    webpage_published: Option<String>,
+}
+
+fn types_of(obj: &serde_json::Map<String, Value>) -> Vec<String> {
+    match obj.get("@type") {
+        Some(Value::String(s)) => vec![s.to_ascii_lowercase()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn string_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(a) => a.iter().find_map(string_of),
+        Value::Object(o) => o.get("@value").and_then(string_of),
+        _ => None,
+    }
+}
+
+fn url_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(url_of),
+        Value::Object(o) => {
+            o.get("url").or_else(|| o.get("contentUrl")).or_else(|| o.get("@id")).and_then(url_of)
+        }
+        _ => None,
+    }
+}
+
+/// Author names from a JSON-LD `author` value: a string, a Person/Organization, an `@id` reference, or a
+/// list of those. People come before organisations; organisations are kept only where no person is named.
+fn authors_of(
+    v: &Value,
+    by_id: &HashMap<String, &serde_json::Map<String, Value>>,
+    out: &mut Vec<(String, bool)>,
+) {
+    match v {
+        Value::String(s) if !s.starts_with("http") => out.push((s.clone(), true)),
+        Value::Array(a) => a.iter().for_each(|x| authors_of(x, by_id, out)),
+        Value::Object(o) => {
+            let resolved = match (o.get("name"), o.get("@id").and_then(Value::as_str)) {
+                (None, Some(id)) => by_id.get(id).copied().unwrap_or(o),
+                _ => o,
+            };
+            let is_org =
+                types_of(resolved).iter().any(|t| t.contains("organization") || t == "newsmediaorganization");
+            if let Some(name) = resolved.get("name").and_then(string_of) {
+                out.push((name, !is_org));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_objects<'v>(v: &'v Value, out: &mut Vec<&'v serde_json::Map<String, Value>>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| collect_objects(x, out, depth + 1)),
+        Value::Object(o) => {
+            out.push(o);
+            if let Some(g) = o.get("@graph") {
+                collect_objects(g, out, depth + 1);
+            }
+            if let Some(m) = o.get("mainEntity") {
+                collect_objects(m, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parse_json_ld(scripts: &[String]) -> JsonLd {
+    let mut ld = JsonLd::default();
+    let values: Vec<Value> = scripts
+        .iter()
+        .filter_map(|s| {
+            let s = s.trim().trim_start_matches("<!--").trim_end_matches("-->");
+            let s = s.trim().trim_start_matches("//<![CDATA[").trim_end_matches("//]]>");
+            serde_json::from_str::<Value>(s.trim()).ok()
+        })
+        .collect();
+    let mut objects = Vec::new();
+    for v in &values {
+        collect_objects(v, &mut objects, 0);
+    }
+    let by_id: HashMap<String, &serde_json::Map<String, Value>> =
+        objects.iter().filter_map(|o| Some((o.get("@id")?.as_str()?.to_string(), *o))).collect();
+    let article = objects
+        .iter()
+        .find(|o| {
+            types_of(o).iter().any(|t| ARTICLE_TYPES.contains(&t.as_str())) && o.get("headline").is_some()
+        })
+        .or_else(|| objects.iter().find(|o| types_of(o).iter().any(|t| ARTICLE_TYPES.contains(&t.as_str()))));
+    for o in &objects {
+        let types = types_of(o);
+        if types.iter().any(|t| t == "website") {
+            ld.site_name = ld.site_name.take().or_else(|| o.get("name").and_then(string_of));
+        }
+        if types.iter().any(|t| t.ends_with("page")) {
+            if ld.main_type.is_none() && article.is_none() {
+                ld.main_type = types.first().cloned();
+            }
+            ld.webpage_published =
+                ld.webpage_published.take().or_else(|| o.get("datePublished").and_then(string_of));
+        }
+    }
+    let Some(article) = article else {
+        if ld.main_type.is_none() {
+            ld.main_type = objects.iter().find_map(|o| types_of(o).into_iter().next());
+        }
+        return ld;
+    };
+    ld.main_type = types_of(article).into_iter().next();
+    ld.headline = article.get("headline").or_else(|| article.get("name")).and_then(string_of);
+    let mut authors = Vec::new();
+    if let Some(a) = article.get("author").or_else(|| article.get("creator")) {
+        authors_of(a, &by_id, &mut authors);
+    }
+    let people: Vec<String> = authors.iter().filter(|(_, p)| *p).map(|(n, _)| n.clone()).collect();
+    ld.authors = if people.is_empty() { authors.into_iter().map(|(n, _)| n).collect() } else { people };
+    ld.published = article
+        .get("datePublished")
+        .or_else(|| article.get("dateCreated"))
+        .or_else(|| article.get("uploadDate"))
+        .and_then(string_of);
+    ld.modified = article.get("dateModified").and_then(string_of);
+    ld.image = article.get("image").or_else(|| article.get("thumbnailUrl")).and_then(url_of);
+    ld.keywords = match article.get("keywords") {
+        Some(Value::String(s)) => {
+            s.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect()
+        }
+        Some(Value::Array(a)) => a.iter().filter_map(string_of).collect(),
+        _ => Vec::new(),
+    };
+    ld.section = article.get("articleSection").and_then(string_of);
+    ld.description = article.get("description").and_then(string_of);
+    ld.language = article.get("inLanguage").and_then(string_of);
+    ld.publisher = article.get("publisher").and_then(|p| match p {
+        Value::Object(o) => {
+            let o = match (o.get("name"), o.get("@id").and_then(Value::as_str)) {
+                (None, Some(id)) => by_id.get(id).copied().unwrap_or(o),
+                _ => o,
+            };
+            o.get("name").and_then(string_of)
+        }
+        other => string_of(other),
+    });
+    ld.url = article.get("url").and_then(url_of).or_else(|| article.get("mainEntityOfPage").and_then(url_of));
+    ld.not_free = matches!(article.get("isAccessibleForFree"), Some(Value::Bool(false)))
+        || article
+            .get("isAccessibleForFree")
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.eq_ignore_ascii_case("false"));
+    ld
+}
+
+/// `<meta>` values keyed by lower-cased `name`/`property`/`itemprop`, in document order.
+struct Metas(HashMap<String, Vec<String>>);
+
+impl Metas {
+    fn first(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| {
+            self.0.get(*k).and_then(|v| v.iter().find(|s| !s.trim().is_empty())).map(|s| s.trim())
+        })
+    }
+    fn all(&self, key: &str) -> &[String] {
+        self.0.get(key).map_or(&[], Vec::as_slice)
+    }
+}
+
+pub fn extract_metadata(doc: &Document, url: &str, content_language: Option<&str>) -> Metadata {
+    let mut metas: HashMap<String, Vec<String>> = HashMap::new();
+    let mut scripts = Vec::new();
+    let mut canonical = None;
+    let mut html_title = None;
+    let mut h_lang = None;
+    for (id, e) in doc.elements() {
+        match e.tag {
+            Tag::Meta => {
+                let Some(content) = e.attr("content") else { continue };
+                for key in ["name", "property", "itemprop", "http-equiv"] {
+                    if let Some(k) = e.attr(key) {
+                        for k in k.split_whitespace() {
+                            metas.entry(k.to_ascii_lowercase()).or_default().push(html_unescape(content));
+                        }
+                    }
+                }
+            }
+            Tag::Script
+                if e.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+            {
+                scripts.push(doc.text(id));
+            }
+            Tag::Link
+                if canonical.is_none()
+                    && e.attr("rel").is_some_and(|r| {
+                        r.split_whitespace().any(|r| r.eq_ignore_ascii_case("canonical"))
+                    }) =>
+            {
+                canonical = e.attr("href").map(str::to_string);
+            }
+            Tag::Title if html_title.is_none() && !is_inside(doc, id, Tag::Svg) => {
+                html_title = Some(doc.text(id)).filter(|t| !t.is_empty());
+            }
+            Tag::Html => h_lang = e.attr("lang").or_else(|| e.attr("xml:lang")).map(str::to_string),
+            _ => {}
+        }
+    }
+    let metas = Metas(metas);
+    let ld = parse_json_ld(&scripts);
+
+    let mut m = Metadata { html_title: html_title.clone(), ..Metadata::default() };
+    m.site_name = metas
+        .first(&["og:site_name", "application-name", "al:ios:app_name", "twitter:app:name:iphone"])
+        .map(str::to_string)
+        .or(ld.site_name.clone())
+        .or(ld.publisher.clone());
+    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
+    m.title = choose_title(doc, &ld, &metas, html_title.as_deref(), m.site_name.as_deref(), host.as_deref());
+    m.authors = choose_authors(doc, &ld, &metas);
+    let published = ld
+        .published
+        .as_deref()
+        .and_then(parse_date)
+        .or_else(|| {
+            metas
+                .first(&[
+                    "article:published_time",
+                    "og:article:published_time",
+                    "article:published",
+                    "datepublished",
+                    "publishdate",
+                    "publish-date",
+                    "publish_date",
+                    "pubdate",
+                    "published_time",
+                    "published-date",
+                    "parsely-pub-date",
+                    "sailthru.date",
+                    "dc.date.issued",
+                    "dc.date",
+                    "dcterms.issued",
+                    "dcterms.created",
+                    "dcterms.date",
+                    "date",
+                    "article.published",
+                    "article_date_original",
+                    "original-publish-date",
+                    "cxenseparse:recs:publishtime",
+                    "og:pubdate",
+                    "release_date",
+                    "citation_publication_date",
+                    "citation_date",
+                    "datecreated",
+                    "created",
+                ])
+                .and_then(parse_date)
+        })
+        .or_else(|| time_element_date(doc))
+        .or_else(|| date_from_url(url))
+        .or_else(|| ld.webpage_published.as_deref().and_then(parse_date))
+        .or_else(|| {
+            metas
+                .first(&["article:modified_time", "og:updated_time", "datemodified", "dcterms.modified"])
+                .and_then(parse_date)
+        })
+        .or_else(|| byline_date(doc));
+    m.published_at = published;
+    m.modified_at = ld
+        .modified
+        .as_deref()
+        .and_then(parse_date)
+        .or_else(|| {
+            metas
+                .first(&[
+                    "article:modified_time",
+                    "og:updated_time",
+                    "datemodified",
+                    "dcterms.modified",
+                    "last-modified",
+                    "article.updated",
+                    "sailthru.lastmodified",
+                ])
+                .and_then(parse_date)
+        })
+        .filter(|d| published.is_none_or(|p| *d >= p));
+    m.description = metas
+        .first(&["og:description", "description", "twitter:description", "dc.description"])
+        .map(str::to_string)
+        .or(ld.description.clone());
+    m.image = [
+        metas.first(&["og:image", "og:image:url", "og:image:secure_url"]).map(str::to_string),
+        ld.image.clone(),
+        metas.first(&["twitter:image", "twitter:image:src", "thumbnailurl"]).map(str::to_string),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|u| !looks_like_logo(u))
+    .and_then(|u| absolutize(url, &u));
+    let mut tags: Vec<String> = metas.all("article:tag").iter().map(|t| t.trim().to_string()).collect();
+    if tags.is_empty() {
+        tags = ld.keywords.clone();
+    }
+    if tags.is_empty()
+        && let Some(k) = metas.first(&["news_keywords", "keywords", "parsely-tags", "sailthru.tags"])
+    {
+        tags = k.split([',', ';']).map(|t| t.trim().to_string()).collect();
+    }
+    tags.retain(|t| !t.is_empty() && t.len() < 100);
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|t| seen.insert(t.to_lowercase()));
+    m.tags = tags;
+    m.section = metas
+        .first(&["article:section", "parsely-section", "section"])
+        .map(str::to_string)
+        .or(ld.section.clone());
+    m.canonical_url = canonical
+        .or_else(|| metas.first(&["og:url"]).map(str::to_string))
+        .or(ld.url.clone())
+        .and_then(|c| absolutize(url, &c));
+    m.declared_type =
+        ld.main_type.clone().or_else(|| metas.first(&["og:type"]).map(|t| t.to_ascii_lowercase()));
+    m.paywalled = ld.not_free;
+    m.language = h_lang
+        .or(ld.language.clone())
+        .or_else(|| {
+            metas.first(&["content-language", "dc.language", "language", "og:locale"]).map(str::to_string)
+        })
+        .or_else(|| content_language.map(str::to_string))
+        .and_then(|l| normalize_language(&l));
+    m
+}
+
+fn is_inside(doc: &Document, mut id: NodeId, tag: Tag) -> bool {
+    while id != crate::dom::NONE {
+        if doc.tag(id) == Some(tag) {
+            return true;
+        }
+        id = doc.node(id).parent;
+    }
+    false
+}
+
+/// `en_US`, `EN-us`, `en-US,fr` to BCP 47 (`en-US`).
+pub fn normalize_language(raw: &str) -> Option<String> {
+    let first = raw.split([',', ';']).next()?.trim().replace('_', "-");
+    let mut parts = first.split('-').filter(|p| !p.is_empty());
+    let lang = parts.next()?.to_ascii_lowercase();
+    if !(2..=3).contains(&lang.len()) || !lang.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    match parts.next() {
+        Some(region) if region.len() == 2 && region.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(format!("{lang}-{}", region.to_ascii_uppercase()))
+        }
+        Some(script) if script.len() == 4 && script.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            let mut s = script.to_ascii_lowercase();
+            s[..1].make_ascii_uppercase();
+            Some(format!("{lang}-{s}"))
+        }
+        _ => Some(lang),
+    }
+}
+
+fn looks_like_logo(url: &str) -> bool {
+    let u = url.to_ascii_lowercase();
+    let file = u.split(['?', '#']).next().unwrap_or(&u);
+    file.ends_with(".svg")
+        || file.ends_with(".ico")
+        || u.contains("logo")
+        || u.contains("favicon")
+        || u.contains("/icon")
+}
+
+pub fn absolutize(base: &str, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() || href.starts_with("data:") || href.starts_with("javascript:") {
+        return None;
+    }
+    match url::Url::parse(base) {
+        Ok(base) => base.join(href).ok().map(|u| u.to_string()),
+        Err(_) => url::Url::parse(href).ok().map(|u| u.to_string()),
+    }
+}
+
+pub fn html_unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// Lower-cased word characters only: how titles are compared.
+pub fn title_key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+const TITLE_SEPARATORS: &[&str] =
+    &[" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " » ", " « ", " / ", " : ", " ~ "];
+
+/// Drops a " - Site Name" suffix (or "Site Name | " prefix) from a title.
+pub fn strip_site_suffix(title: &str, site_name: Option<&str>, host: Option<&str>) -> String {
+    let title = title.trim();
+    let site_key = site_name.map(title_key).unwrap_or_default();
+    let host_key = host
+        .map(|h| title_key(h.trim_start_matches("www.").split('.').next().unwrap_or("")))
+        .unwrap_or_default();
+    let is_site = |part: &str| {
+        let k = title_key(part);
+        !k.is_empty()
+            && ((!site_key.is_empty() && (k == site_key || site_key.contains(&k) || k.contains(&site_key)))
+                || (!host_key.is_empty() && (k == host_key || k.contains(&host_key))))
+    };
+    for sep in TITLE_SEPARATORS {
+        if let Some((head, tail)) = title.rsplit_once(sep)
+            && is_site(tail)
+            && !head.trim().is_empty()
+        {
+            return strip_site_suffix(head, site_name, host);
+        }
+        if let Some((head, tail)) = title.split_once(sep)
+            && is_site(head)
+            && !tail.trim().is_empty()
+        {
+            return tail.trim().to_string();
+        }
+    }
+    // An unknown suffix: only the strong separators, and only if what is left still reads like a headline.
+    for sep in [" | ", " - ", " – ", " — ", " :: ", " » "] {
+        if let Some((head, tail)) = title.rsplit_once(sep) {
+            let head_words = head.split_whitespace().count();
+            let tail_words = tail.split_whitespace().count();
+            if tail_words <= 4 && head_words >= 3 && head_words > tail_words {
+                return head.trim().to_string();
+            }
+        }
+    }
+    title.to_string()
+}
+
+fn choose_title(
+    doc: &Document,
+    ld: &JsonLd,
+    metas: &Metas,
+    html_title: Option<&str>,
+    site: Option<&str>,
+    host: Option<&str>,
+) -> Option<String> {
+    let meta_titles: Vec<String> = [
+        ld.headline.clone(),
+        metas.first(&["og:title"]).map(str::to_string),
+        metas
+            .first(&["twitter:title", "parsely-title", "sailthru.title", "dc.title", "headline"])
+            .map(str::to_string),
+        html_title.map(str::to_string),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|t| html_unescape(&t))
+    .collect();
+    // The page's visible headline wins when it agrees with what the metadata says.
+    let keys: Vec<String> = meta_titles.iter().map(|t| title_key(t)).collect();
+    let mut first_h1 = None;
+    for (id, e) in doc.elements() {
+        if !matches!(e.tag, Tag::H(1) | Tag::H(2)) {
+            continue;
+        }
+        let text = doc.text(id);
+        let key = title_key(&text);
+        if key.len() < 4 {
+            continue;
+        }
+        if e.tag == Tag::H(1) && first_h1.is_none() {
+            first_h1 = Some(text.clone());
+        }
+        if keys.iter().any(|k| *k == key || (k.contains(&key) && key.len() * 10 >= k.len() * 4)) {
+            return Some(text);
+        }
+    }
+    if let Some(t) = meta_titles.first() {
+        let stripped = strip_site_suffix(t, site, host);
+        if !stripped.is_empty() {
+            return Some(stripped);
+        }
+    }
+    first_h1.or_else(|| meta_titles.first().cloned())
+}
+
+fn choose_authors(doc: &Document, ld: &JsonLd, metas: &Metas) -> Vec<String> {
+    let from_ld: Vec<String> = ld.authors.iter().flat_map(|a| clean_author(a)).collect();
+    if !from_ld.is_empty() {
+        return dedup(from_ld);
+    }
+    for key in [
+        "author",
+        "article:author",
+        "parsely-author",
+        "sailthru.author",
+        "dc.creator",
+        "byl",
+        "citation_author",
+        "dcterms.creator",
+    ] {
+        let values: Vec<String> = metas
+            .all(key)
+            .iter()
+            .filter(|v| !v.starts_with("http") && !v.contains("facebook.com"))
+            .flat_map(|v| clean_author(v))
+            .collect();
+        if !values.is_empty() {
+            return dedup(values);
+        }
+    }
+    dedup(byline_authors(doc))
+}
+
+fn dedup(mut names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.to_lowercase()));
+    names
+}
+
+/// "By Jane Doe and John Roe, Staff Writers" to `["Jane Doe", "John Roe"]`.
+pub fn clean_author(raw: &str) -> Vec<String> {
+    let mut s = raw.trim().to_string();
+    for prefix in [
+        "written by",
+        "posted by",
+        "reviewed by",
+        "by:",
+        "by ",
+        "von ",
+        "par ",
+        "por ",
+        "door ",
+        "автор:",
+        "author:",
+        "authors:",
+    ] {
+        if s.is_char_boundary(prefix.len().min(s.len()))
+            && s.len() >= prefix.len()
+            && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+        {
+            s = s[prefix.len()..].trim().to_string();
+        }
+    }
+    if s.is_empty() || s.len() > 200 || s.contains('@') && !s.contains(' ') || s.starts_with("http") {
+        return Vec::new();
+    }
+    // A trailing date or role after a separator is not part of a name.
+    let s = s.split(['|', '\n']).next().unwrap_or("").trim();
+    let mut out = Vec::new();
+    for part in s.split([',', ';', '&']).flat_map(|p| p.split(" and ")).flat_map(|p| p.split(" And ")) {
+        let name = part.trim().trim_end_matches(['.', ':']).trim();
+        if name.is_empty() || name.len() > 60 {
+            continue;
+        }
+        let lower = name.to_lowercase();
+        let role =
+            ["staff", "writer", "editor", "correspondent", "reporter", "contributor", "updated", "published"]
+                .iter()
+                .any(|r| {
+                    lower == *r || lower.ends_with(&format!(" {r}")) || lower.starts_with(&format!("{r} "))
+                });
+        if role && !out.is_empty() {
+            continue;
+        }
+        if role
+            || name.chars().any(|c| c.is_ascii_digit())
+                && name.split_whitespace().count() > 1
+                && !out.is_empty()
+        {
+            continue;
+        }
+        if name.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+            continue;
+        }
+        out.push(name.to_string());
+    }
+    out
+}
+
+fn class_has(e: &crate::dom::Element, words: &[&str]) -> bool {
+    let c = e.class();
+    let i = e.id();
+    words.iter().any(|w| c.contains(w) || i.contains(w))
+}
+
+/// Names in the page's byline: `rel=author`, `itemprop=author`, or an element whose class says byline/author.
+fn byline_authors(doc: &Document) -> Vec<String> {
+    for (id, e) in doc.elements() {
+        if let Some(p) = e.attr("itemprop")
+            && p.split_whitespace().any(|p| p == "author" || p == "creator")
+        {
+            let name = doc
+                .descendants(id)
+                .find(|d| doc.element(*d).and_then(|e| e.attr("itemprop")).is_some_and(|p| p == "name"))
+                .map(|d| {
+                    doc.element(d)
+                        .and_then(|e| e.attr("content"))
+                        .map(str::to_string)
+                        .unwrap_or_else(|| doc.text(d))
+                })
+                .or_else(|| e.attr("content").map(str::to_string))
+                .unwrap_or_else(|| doc.text(id));
+            let names = clean_author(&name);
+            if !names.is_empty() && names.iter().all(|n| n.split_whitespace().count() <= 5) {
+                return names;
+            }
+        }
+    }
+    for (id, e) in doc.elements() {
+        let rel_author =
+            e.tag == Tag::A && e.attr("rel").is_some_and(|r| r.split_whitespace().any(|r| r == "author"));
+        let by_class = matches!(e.tag, Tag::A | Tag::Span | Tag::Div | Tag::P | Tag::Address | Tag::Other)
+            && class_has(
+                e,
+                &[
+                    "byline",
+                    "author-name",
+                    "authorname",
+                    "author__name",
+                    "author_name",
+                    "post-author",
+                    "entry-author",
+                    "article-author",
+                    "c-byline",
+                ],
+            )
+            && !class_has(e, &["bio", "description", "avatar", "box", "about"]);
+        if !(rel_author || by_class) {
+            continue;
+        }
+        let text = doc.text(id);
+        if text.is_empty() || text.len() > 120 {
+            continue;
+        }
+        let names: Vec<String> = clean_author(&text)
+            .into_iter()
+            .filter(|n| n.split_whitespace().count() <= 4 && !n.chars().any(|c| c.is_ascii_digit()))
+            .collect();
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    Vec::new()
+}
+
+/// `<time datetime>` (or microdata `datePublished`) in the page; a `pubdate` or published-looking one first.
+fn time_element_date(doc: &Document) -> Option<DateTime<Utc>> {
+    let mut first = None;
+    for (id, e) in doc.elements() {
+        let itemprop_published = e.attr("itemprop").is_some_and(|p| p == "datePublished");
+        if itemprop_published {
+            let v = e
+                .attr("content")
+                .or_else(|| e.attr("datetime"))
+                .map(str::to_string)
+                .unwrap_or_else(|| doc.text(id));
+            if let Some(d) = parse_date(&v) {
+                return Some(d);
+            }
+        }
+        if e.tag != Tag::Time {
+            continue;
+        }
+        let Some(d) = e.attr("datetime").and_then(parse_date).or_else(|| parse_date(&doc.text(id))) else {
+            continue;
+        };
+        let parent_published = {
+            let p = doc.node(id).parent;
+            doc.element(p).is_some_and(|pe| class_has(pe, &["publish", "posted", "date"]))
+        };
+        if e.attr("pubdate").is_some()
+            || class_has(e, &["publish", "posted", "entry-date"])
+            || parent_published
+        {
+            return Some(d);
+        }
+        if first.is_none() && !class_has(e, &["updated", "modified"]) {
+            first = Some(d);
+        }
+    }
+    first
+}
+
+/// A date written in an element whose class says it is the date (`<span class="date">6 Oct, 2020</span>`).
+fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
+    for (id, e) in doc.elements() {
+        if !matches!(e.tag, Tag::Span | Tag::Div | Tag::P | Tag::Other | Tag::Li) {
+            continue;
+        }
+        if !class_has(e, &["date", "published", "posted", "timestamp", "byline", "meta"])
+            || class_has(e, &["update", "modif"])
+        {
+            continue;
+        }
+        let has_block_child = doc.children(id).any(|c| doc.tag(c).is_some_and(|t| t.is_block()));
+        if has_block_child {
+            continue;
+        }
+        let text = doc.text(id);
+        if text.len() > 80 {
+            continue;
+        }
+        if let Some(d) = parse_date(&text) {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// Whether a node is text (used by callers that walk raw nodes).
+pub fn is_text(doc: &Document, id: NodeId) -> bool {
+    matches!(doc.node(id).data, Data::Text(_))
+}
