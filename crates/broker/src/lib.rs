@@ -1,1 +1,47 @@
+//! Everything the workers do with RabbitMQ, in one place: the topology, publishing with confirms, and the
+//! single consume-ack-retry loop every worker runs. No worker talks to lapin directly.
+//!
+//! The delivery contract is at-least-once: a message is acked only after everything it produced has been
+//! confirmed by the broker, so a worker killed at any moment leaves its message to be redelivered, and the
+//! stages downstream are idempotent.
 
+pub mod config;
+mod connection;
+pub mod consumer;
+mod events;
+pub mod publisher;
+pub mod topology;
+
+pub use config::{BrokerSettings, RetrySettings};
+pub use connection::connect;
+pub use consumer::{Disposition, Handler, Incoming, run_consumer};
+pub use publisher::{Outgoing, PublishError, Publisher};
+pub use topology::{Queue, Topology};
+
+/// Errors of the broker plumbing. Every message names the queue or URL involved.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot connect to the broker at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("broker operation `{operation}` failed: {source}")]
+    Amqp {
+        operation: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("the broker stayed unreachable for {seconds} s (broker.reconnect_timeout_secs); giving up")]
+    GaveUp { seconds: u64 },
+}
+
+impl BrokerError {
+    pub(crate) fn amqp(operation: impl Into<String>) -> impl FnOnce(lapin::Error) -> BrokerError {
+        let operation = operation.into();
+        move |source| BrokerError::Amqp { operation, source }
+    }
+}

@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// AMQP URL of RabbitMQ; `AMQP_URL` overrides it.
+    pub url: String,
+    /// Prefix of every exchange and queue name, so several pipelines (or tests) can share one broker.
+    pub prefix: String,
+    /// How many unacked messages a worker holds at once; this bounds its memory.
+    pub prefetch: u16,
+    /// How long a publish may wait for the broker's confirm before the worker reconnects.
+    pub publish_timeout_secs: u64,
+    /// Deliveries of one message (crashes included) before the broker dead-letters it.
+    pub delivery_limit: u32,
+    /// Maximum messages in each work queue; publishers are refused beyond it and retry (0 = unlimited).
+    pub max_queue_length: u32,
+    /// How long a worker keeps trying to reach a lost broker before exiting non-zero (0 = forever).
+    pub reconnect_timeout_secs: u64,
+    /// Time a worker gives messages in flight to finish after SIGTERM before closing.
+    pub shutdown_grace_secs: u64,
+    pub retry: RetrySettings,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            url: "amqp://127.0.0.1:5672/%2f".into(),
+            prefix: "newspipe".into(),
+            prefetch: 16,
+            publish_timeout_secs: 30,
+            delivery_limit: 10,
+            max_queue_length: 0,
+            reconnect_timeout_secs: 300,
+            shutdown_grace_secs: 20,
+            retry: RetrySettings::default(),
+        }
+    }
+}
+
+/// Transient failures are retried through delay queues: `base_delay_ms * 4^(n-1)` before attempt `n + 1`,
+/// capped at `max_delay_ms`, for at most `max_attempts` attempts in all.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    pub max_attempts: u32,
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings { max_attempts: 5, base_delay_ms: 2_000, max_delay_ms: 600_000 }
+    }
+}
+
+impl RetrySettings {
+    /// The delay before the attempt that follows attempt `attempt` (1-based).
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let factor = 4u64.saturating_pow(attempt.saturating_sub(1));
+        Duration::from_millis(self.base_delay_ms.saturating_mul(factor).min(self.max_delay_ms))
+    }
+
+    /// Every distinct delay in use: one delay queue each.
+    pub fn delays(&self) -> Vec<Duration> {
+        let mut delays: Vec<Duration> = (1..self.max_attempts.max(1)).map(|a| self.delay_after(a)).collect();
+        delays.dedup();
+        delays
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_fourfold_and_stop_at_the_cap() {
+        let retry = RetrySettings { max_attempts: 6, base_delay_ms: 1_000, max_delay_ms: 30_000 };
+        let delays: Vec<u64> = retry.delays().iter().map(|d| d.as_millis() as u64).collect();
+        assert_eq!(delays, vec![1_000, 4_000, 16_000, 30_000]);
+    }
+
+    #[test]
+    fn a_single_attempt_needs_no_delay_queue() {
+        let retry = RetrySettings { max_attempts: 1, ..RetrySettings::default() };
+        assert!(retry.delays().is_empty());
+    }
+}

@@ -1,0 +1,127 @@
+//! Every observable event of the broker plumbing: each logs and counts in one place, with low-cardinality
+//! labels (the queue's routing key, never a URL or job id).
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+pub(crate) struct MessageReceived<'a> {
+    pub queue: &'a str,
+    pub attempt: u32,
+    pub redelivered: bool,
+}
+
+impl MessageReceived<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(attempt = self.attempt, redelivered = self.redelivered, "message received");
+        counter!("newspipe_messages_consumed_total", "queue" => self.queue.to_string()).increment(1);
+        gauge!("newspipe_messages_in_flight", "queue" => self.queue.to_string()).increment(1.0);
+    }
+}
+
+pub(crate) struct MessageSettled<'a> {
+    pub queue: &'a str,
+    /// `forwarded`, `retried`, `exhausted` or `dead_lettered`.
+    pub disposition: &'static str,
+    pub elapsed: Duration,
+}
+
+impl MessageSettled<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(
+            disposition = self.disposition,
+            elapsed_ms = self.elapsed.as_millis() as u64,
+            "message acked"
+        );
+        let queue = self.queue.to_string();
+        counter!("newspipe_messages_acked_total", "queue" => queue.clone(), "disposition" => self.disposition)
+            .increment(1);
+        histogram!("newspipe_message_processing_seconds", "queue" => queue.clone())
+            .record(self.elapsed.as_secs_f64());
+        gauge!("newspipe_messages_in_flight", "queue" => queue).decrement(1.0);
+    }
+}
+
+pub(crate) struct MessageAbandoned<'a> {
+    pub queue: &'a str,
+}
+
+impl MessageAbandoned<'_> {
+    /// The message was left unacked (shutdown or a lost connection): the broker redelivers it.
+    pub fn emit(&self) {
+        gauge!("newspipe_messages_in_flight", "queue" => self.queue.to_string()).decrement(1.0);
+    }
+}
+
+pub(crate) struct MessageRetried<'a> {
+    pub queue: &'a str,
+    pub attempt: u32,
+    pub delay: Duration,
+    pub reason: &'a str,
+}
+
+impl MessageRetried<'_> {
+    pub fn emit(&self) {
+        tracing::info!(
+            attempt = self.attempt,
+            delay_ms = self.delay.as_millis() as u64,
+            reason = self.reason,
+            "transient failure; retrying later"
+        );
+        counter!("newspipe_messages_retried_total", "queue" => self.queue.to_string()).increment(1);
+    }
+}
+
+pub(crate) struct MessageDeadLettered<'a> {
+    pub queue: &'a str,
+    pub reason: &'a str,
+}
+
+impl MessageDeadLettered<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(reason = self.reason, "message dead-lettered");
+        counter!("newspipe_messages_dead_lettered_total", "queue" => self.queue.to_string()).increment(1);
+    }
+}
+
+pub(crate) struct PublishRefused<'a> {
+    pub exchange: &'a str,
+    pub routing_key: &'a str,
+}
+
+impl PublishRefused<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            exchange = self.exchange,
+            routing_key = self.routing_key,
+            "broker refused a publish; backing off"
+        );
+        counter!("newspipe_publish_refused_total", "routing_key" => self.routing_key.to_string())
+            .increment(1);
+    }
+}
+
+pub(crate) struct BrokerConnected<'a> {
+    pub queue: &'a str,
+    pub prefetch: u16,
+}
+
+impl BrokerConnected<'_> {
+    pub fn emit(&self) {
+        tracing::info!(queue = self.queue, prefetch = self.prefetch, "connected to the broker; consuming");
+        gauge!("newspipe_broker_connected").set(1.0);
+    }
+}
+
+pub(crate) struct BrokerLost<'a> {
+    pub error: &'a dyn std::error::Error,
+    pub retry_in: Duration,
+}
+
+impl BrokerLost<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(error = %self.error, retry_in_ms = self.retry_in.as_millis() as u64, "broker connection lost; reconnecting");
+        counter!("newspipe_broker_reconnects_total").increment(1);
+        gauge!("newspipe_broker_connected").set(0.0);
+    }
+}

@@ -1,0 +1,231 @@
+//! Names and declaration of every exchange and queue. Every process declares the whole topology at start
+//! (declarations are idempotent), so the order in which processes start does not matter.
+//!
+//! ```text
+//! producer ──► <prefix> (direct) ──fetch──► <prefix>.fetch ──► fetcher
+//!                                ──extract► <prefix>.extract ─► extractor
+//!                                ──store──► <prefix>.store ───► store
+//! retry:  worker ──► <prefix>.delay (headers, by delay) ──► <prefix>.delay.<ms>ms (TTL) ──expired──► <prefix>
+//! poison: worker ──► <prefix>.dead (fanout) ──► <prefix>.dead   ◄── also the work queues' dead-letter exchange
+//! ```
+//! Delay queues keep the message's routing key when they dead-letter it back, so one set of delay queues
+//! serves every stage.
+
+use std::time::Duration;
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+use crate::{BrokerError, BrokerSettings};
+
+/// Header on a message sent to a delay queue: which delay queue it goes to.
+pub(crate) const DELAY_HEADER: &str = "x-newspipe-delay-ms";
+
+/// The three work queues, one per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    Fetch,
+    Extract,
+    Store,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 3] = [Queue::Fetch, Queue::Extract, Queue::Store];
+
+    /// The routing key on the work exchange, and the suffix of the queue name.
+    pub fn routing_key(self) -> &'static str {
+        match self {
+            Queue::Fetch => "fetch",
+            Queue::Extract => "extract",
+            Queue::Store => "store",
+        }
+    }
+
+    pub fn from_routing_key(key: &str) -> Option<Queue> {
+        Queue::ALL.into_iter().find(|q| q.routing_key() == key)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    prefix: String,
+    delays: Vec<Duration>,
+    delivery_limit: u32,
+    max_queue_length: u32,
+}
+
+impl Topology {
+    pub fn new(settings: &BrokerSettings) -> Self {
+        Topology {
+            prefix: settings.prefix.clone(),
+            delays: settings.retry.delays(),
+            delivery_limit: settings.delivery_limit,
+            max_queue_length: settings.max_queue_length,
+        }
+    }
+
+    pub fn work_exchange(&self) -> String {
+        self.prefix.clone()
+    }
+
+    pub fn queue_name(&self, queue: Queue) -> String {
+        format!("{}.{}", self.prefix, queue.routing_key())
+    }
+
+    pub fn dead_exchange(&self) -> String {
+        format!("{}.dead", self.prefix)
+    }
+
+    pub fn dead_queue(&self) -> String {
+        format!("{}.dead", self.prefix)
+    }
+
+    pub fn delay_exchange(&self) -> String {
+        format!("{}.delay", self.prefix)
+    }
+
+    pub fn delay_queue(&self, delay: Duration) -> String {
+        format!("{}.delay.{}ms", self.prefix, delay.as_millis())
+    }
+
+    /// The delay queue to use for a wanted delay: the shortest one at least as long, else the longest.
+    pub fn delay_for(&self, wanted: Duration) -> Option<Duration> {
+        self.delays.iter().copied().find(|d| *d >= wanted).or_else(|| self.delays.last().copied())
+    }
+
+    /// Every queue this topology declares.
+    pub fn queue_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Queue::ALL.iter().map(|q| self.queue_name(*q)).collect();
+        names.push(self.dead_queue());
+        names.extend(self.delays.iter().map(|d| self.delay_queue(*d)));
+        names
+    }
+
+    /// Declares every exchange, queue and binding. Idempotent; fails if an existing queue was declared
+    /// with other arguments (for example another `broker.delivery_limit`), naming the queue.
+    pub async fn declare(&self, channel: &Channel) -> Result<(), BrokerError> {
+        let durable = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+        for (name, kind) in [
+            (self.work_exchange(), ExchangeKind::Direct),
+            (self.dead_exchange(), ExchangeKind::Fanout),
+            (self.delay_exchange(), ExchangeKind::Headers),
+        ] {
+            channel
+                .exchange_declare(name.as_str().into(), kind, durable, FieldTable::default())
+                .await
+                .map_err(BrokerError::amqp(format!("declare exchange {name}")))?;
+        }
+
+        for queue in Queue::ALL {
+            let mut arguments = quorum_arguments();
+            arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_exchange()));
+            arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.delivery_limit as i32));
+            if self.max_queue_length > 0 {
+                arguments.insert("x-max-length".into(), AMQPValue::LongInt(self.max_queue_length as i32));
+            }
+            let name = self.queue_name(queue);
+            declare_queue(channel, &name, arguments).await?;
+            bind(channel, &name, &self.work_exchange(), queue.routing_key(), FieldTable::default()).await?;
+        }
+
+        let dead = self.dead_queue();
+        declare_queue(channel, &dead, quorum_arguments()).await?;
+        bind(channel, &dead, &self.dead_exchange(), "", FieldTable::default()).await?;
+
+        for delay in &self.delays {
+            let mut arguments = quorum_arguments();
+            arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
+            arguments.insert("x-dead-letter-exchange".into(), long_string(&self.work_exchange()));
+            let name = self.delay_queue(*delay);
+            declare_queue(channel, &name, arguments).await?;
+            let mut matching = FieldTable::default();
+            matching.insert("x-match".into(), long_string("all"));
+            matching.insert(DELAY_HEADER.into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
+            bind(channel, &name, &self.delay_exchange(), "", matching).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every queue and exchange of this topology (used by tests and `newspipe` maintenance).
+    pub async fn delete(&self, channel: &Channel) -> Result<(), BrokerError> {
+        for name in self.queue_names() {
+            channel
+                .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .map_err(BrokerError::amqp(format!("delete queue {name}")))?;
+        }
+        for name in [self.work_exchange(), self.dead_exchange(), self.delay_exchange()] {
+            channel
+                .exchange_delete(name.as_str().into(), Default::default())
+                .await
+                .map_err(BrokerError::amqp(format!("delete exchange {name}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Quorum queues: replicated and durable, with at-least-once dead-lettering (which needs `reject-publish`
+/// overflow), the same on RabbitMQ 3.10 and 4.x.
+fn quorum_arguments() -> FieldTable {
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-queue-type".into(), long_string("quorum"));
+    arguments.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
+    arguments.insert("x-overflow".into(), long_string("reject-publish"));
+    arguments
+}
+
+pub(crate) fn long_string(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.to_string()))
+}
+
+async fn declare_queue(channel: &Channel, name: &str, arguments: FieldTable) -> Result<(), BrokerError> {
+    let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+    channel
+        .queue_declare(ShortString::from(name), options, arguments)
+        .await
+        .map_err(BrokerError::amqp(format!("declare queue {name}")))?;
+    Ok(())
+}
+
+async fn bind(
+    channel: &Channel,
+    queue: &str,
+    exchange: &str,
+    routing_key: &str,
+    arguments: FieldTable,
+) -> Result<(), BrokerError> {
+    channel
+        .queue_bind(queue.into(), exchange.into(), routing_key.into(), QueueBindOptions::default(), arguments)
+        .await
+        .map_err(BrokerError::amqp(format!("bind queue {queue} to {exchange}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RetrySettings;
+
+    fn topology(max_attempts: u32) -> Topology {
+        let settings = BrokerSettings {
+            prefix: "t".into(),
+            retry: RetrySettings { max_attempts, base_delay_ms: 100, max_delay_ms: 1_000 },
+            ..BrokerSettings::default()
+        };
+        Topology::new(&settings)
+    }
+
+    #[test]
+    fn a_wanted_delay_rounds_up_to_the_next_delay_queue() {
+        let topology = topology(4); // delays 100, 400, 1000 ms
+        assert_eq!(topology.delay_for(Duration::from_millis(50)), Some(Duration::from_millis(100)));
+        assert_eq!(topology.delay_for(Duration::from_millis(101)), Some(Duration::from_millis(400)));
+        assert_eq!(topology.delay_for(Duration::from_secs(60)), Some(Duration::from_millis(1_000)));
+    }
+
+    #[test]
+    fn every_queue_is_named_under_the_prefix() {
+        let names = topology(3).queue_names();
+        assert_eq!(names, ["t.fetch", "t.extract", "t.store", "t.dead", "t.delay.100ms", "t.delay.400ms"]);
+    }
+}
