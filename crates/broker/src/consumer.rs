@@ -201,7 +201,7 @@ async fn consume<H: Handler>(
                 None => break Err(BrokerError::Amqp {
                     operation: format!("consume {queue_name}"),
                     source: lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
-                        lapin::ChannelState::Closed, "consumer stream ended".into())),
+                        lapin::ChannelState::Closed, "consumer stream ended")),
                 }),
             }
         }

@@ -40,12 +40,14 @@ impl OpsServer {
         health: Health,
         metrics: PrometheusHandle,
     ) -> std::io::Result<OpsServer> {
-        let listener = tokio::net::TcpListener::bind((settings.host.as_str(), settings.port))
-            .await
-            .map_err(|e| {
+        let listener =
+            tokio::net::TcpListener::bind((settings.host.as_str(), settings.port)).await.map_err(|e| {
                 std::io::Error::new(
                     e.kind(),
-                    format!("cannot listen on metrics.host:metrics.port {}:{}: {e}", settings.host, settings.port),
+                    format!(
+                        "cannot listen on metrics.host:metrics.port {}:{}: {e}",
+                        settings.host, settings.port
+                    ),
                 )
             })?;
         let local_addr = listener.local_addr()?;
