@@ -139,7 +139,11 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
         let text = article.as_ref().map(|a| a.text.as_str()).unwrap_or("");
         let score = f1(text, gt["main_content"].as_str().unwrap_or(""));
         f1_sum += score;
-        worst.push((score, id.clone()));
+        let (np, nt) = (
+            text.split_whitespace().count(),
+            gt["main_content"].as_str().unwrap_or("").split_whitespace().count(),
+        );
+        worst.push((score, format!("{id} words {np} vs truth {nt}")));
         let norm_text = collapse(text);
         for s in gt["with"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             with_total += 1;

@@ -11,6 +11,9 @@
 
 use crate::dom::{Data, Document, Element, NONE, NodeId, Tag};
 
+/// How much more prose (as a share of the candidate's) an ancestor must hold to replace the candidate.
+const CLIMB_RATIO: f32 = 0.3;
+
 /// One rendered block of the body.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -313,9 +316,6 @@ fn never_content(e: &Element) -> bool {
         | Tag::Audio
         | Tag::Picture => true,
         _ => {
-            if is_hidden(e) {
-                return true;
-            }
             if let Some(role) = e.attr("role") {
                 let role = role.to_ascii_lowercase();
                 if matches!(
@@ -432,7 +432,8 @@ impl<'d> Analysis<'d> {
                     continue;
                 }
                 // Headers are boilerplate unless they carry real prose (some sites put the standfirst there).
-                let boiler = is_negative(e) || e.tag == Tag::Header;
+                // Hidden elements too: some frameworks stream the whole article into a hidden <div> first.
+                let boiler = is_negative(e) || e.tag == Tag::Header || is_hidden(e);
                 if boiler && a.stats[i].prose * 2 < total_prose {
                     class_removed[i] = true;
                 }
@@ -573,6 +574,19 @@ impl<'d> Analysis<'d> {
                 break;
             }
             top = parent;
+        }
+        // Articles split into many sections leave each section scoring on its own; climb while the parent
+        // holds markedly more prose than the candidate (boilerplate is already excluded from `prose`).
+        // Wrappers that add nothing are passed through on the way up.
+        let mut ancestor = doc.nodes[top as usize].parent;
+        while ancestor != NONE && doc.element(ancestor).is_some() && ancestor != doc.body {
+            let here = self.stats[top as usize].prose;
+            let there = self.stats[ancestor as usize].prose;
+            let added = there.saturating_sub(here);
+            if added as f32 > here as f32 * CLIMB_RATIO && added > 150 {
+                top = ancestor;
+            }
+            ancestor = doc.nodes[ancestor as usize].parent;
         }
         Some((top, score))
     }
@@ -1047,6 +1061,18 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         Some((top, score)) => select_roots(&a, top, &score),
         None => vec![body_node],
     };
+    if std::env::var_os("NEWSPIPE_EXTRACT_DEBUG").is_some() {
+        for r in &roots {
+            let e = doc.element(*r);
+            eprintln!(
+                "root {r} {:?} class={:?} chars={} removed={}",
+                e.map(|e| &e.name),
+                e.map(|e| e.class()),
+                a.stats[*r as usize].chars,
+                a.removed[*r as usize]
+            );
+        }
+    }
     let mut r = Renderer {
         a: &a,
         base: url::Url::parse(base_url).ok(),
