@@ -58,3 +58,12 @@ ensure_apt_packages() {
     [ "$added_policy" -eq 1 ] && rm -f "$policy"
     [ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
+
+# Is PID a live process? `kill -0` alone says yes for a zombie, and in some
+# containers nothing reaps the orphans we detach, so look at its state too.
+pid_alive() {
+    local pid="$1" state
+    kill -0 "$pid" 2>/dev/null || return 1
+    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" || return 0
+    [ "$state" != Z ]
+}

@@ -151,7 +151,7 @@ rmq_pid() { [ -s "$RMQ/rabbitmq.pid" ] && cat "$RMQ/rabbitmq.pid"; }
 rmq_process_alive() {
     local pid
     pid="$(rmq_pid 2>/dev/null)" || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    [ -n "$pid" ] && pid_alive "$pid"
 }
 
 rmq_running() {
@@ -250,7 +250,7 @@ rmq_stop() {
             kill -TERM "$pid" 2>/dev/null || true
             local _
             for _ in $(seq 1 30); do
-                kill -0 "$pid" 2>/dev/null || break
+                pid_alive "$pid" || break
                 sleep 1
             done
             kill -KILL "$pid" 2>/dev/null || true
