@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# THE test command (the README's, and what .ci/run calls): installs what is
+# missing, starts RabbitMQ and PostgreSQL (deploy/services.sh), then checks
+# the compose file, formatting and lints, builds once, and runs the whole
+# test suite against the real services.
+#
+#   deploy/test.sh [ARGS...]     ARGS go to the test runner, e.g. a filter:
+#                                deploy/test.sh crash
+#
+# cargo-nextest runs the tests when installed (in parallel, per test),
+# `cargo test` otherwise. Every step runs even after an earlier one failed
+# (one CI run tells everything), and the exit code is non-zero if any did.
+# NEWSPIPE_SKIP_LINT=1 skips fmt and clippy, for a quicker local loop.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$NEWSPIPE_REPO"
+
+started_at=$SECONDS
+failures=()
+timings=()
+
+# Runs one named step, records its time and whether it failed, never exits.
+step() {
+    local name="$1" t0=$SECONDS rc=0
+    shift
+    section "$name"
+    "$@" || rc=$?
+    timings+=("$(printf '%-10s %4ss  %s' "$name" "$((SECONDS - t0))" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
+    [ "$rc" -eq 0 ] || failures+=("$name")
+    return 0
+}
+
+summary() {
+    section "summary"
+    local t
+    for t in "${timings[@]}"; do echo "  $t"; done
+    echo "  total      $((SECONDS - started_at))s"
+}
+
+if [ "${CI:-}" = true ]; then
+    # A fresh clone builds from nothing once: incremental state is only cost.
+    export CARGO_INCREMENTAL=0
+fi
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+
+# ---------------------------------------------------------------- setup ---
+# Setup failures stop the run at once: nothing after them can mean anything.
+section "packages"
+ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl
+log "packages present"
+
+section "services"
+services_were_running=0
+"$NEWSPIPE_REPO/deploy/services.sh" status >/dev/null 2>&1 && services_were_running=1
+"$NEWSPIPE_REPO/deploy/services.sh" start
+# In CI, leave the machine as found: stop the services this run started.
+# (Locally they stay up so the next run starts in a second.)
+if [ "${CI:-}" = true ] && [ "$services_were_running" -eq 0 ]; then
+    trap '"$NEWSPIPE_REPO/deploy/services.sh" stop || true' EXIT
+fi
+# The tests find the services through these (or through the env file).
+set -a
+# shellcheck source=/dev/null
+. "$NEWSPIPE_SERVICES_DIR/env"
+set +a
+log "AMQP_URL and DATABASE_URL exported (from $NEWSPIPE_SERVICES_DIR/env)"
+
+# ---------------------------------------------------------------- steps ---
+compose_config() {
+    # Throwaway values for the variables the compose file requires, so that
+    # the check needs no real .env and cannot read one.
+    local envfile rc=0
+    envfile="$(mktemp)"
+    cat >"$envfile" <<'EOF'
+RABBITMQ_USER=newspipe
+RABBITMQ_PASSWORD=compose-check-only
+POSTGRES_USER=newspipe
+POSTGRES_PASSWORD=compose-check-only
+POSTGRES_DB=newspipe
+EOF
+    docker-compose -f docker-compose.yml --env-file "$envfile" config -q || rc=$?
+    rm -f "$envfile"
+    [ "$rc" -eq 0 ] && log "docker-compose.yml is valid"
+    return "$rc"
+}
+
+have_cargo_subcommand() { cargo "$1" --version >/dev/null 2>&1; }
+
+fmt_check() {
+    have_cargo_subcommand fmt || { log "rustfmt not installed: skipped"; return 0; }
+    cargo fmt --all -- --check
+}
+
+clippy_check() {
+    have_cargo_subcommand clippy || { log "clippy not installed: skipped"; return 0; }
+    cargo clippy --workspace --all-targets -- -D warnings
+}
+
+if have_cargo_subcommand nextest; then
+    runner=nextest
+else
+    runner=cargo-test
+fi
+
+build_tests() {
+    # Builds the test binaries and the workers' binaries they run, once; the
+    # runner below then only runs them.
+    if [ "$runner" = nextest ]; then
+        cargo nextest run --workspace --no-run
+    else
+        cargo test --workspace --no-run
+    fi
+}
+
+run_tests() {
+    if [ "$runner" = nextest ]; then
+        cargo nextest run --workspace --no-fail-fast "$@"
+    else
+        cargo test --workspace --no-fail-fast "$@"
+    fi
+}
+
+step compose compose_config
+if [ "${NEWSPIPE_SKIP_LINT:-0}" != 1 ]; then
+    step fmt fmt_check
+    step clippy clippy_check
+fi
+step build build_tests
+if [[ " ${failures[*]} " == *" build "* ]]; then
+    log "the build failed: tests not run"
+else
+    step "test ($runner)" run_tests "$@"
+fi
+
+summary
+if [ "${#failures[@]}" -gt 0 ]; then
+    echo "FAILED: ${failures[*]}" >&2
+    exit 1
+fi
+echo "all steps passed"
