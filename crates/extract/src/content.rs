@@ -73,7 +73,6 @@ const NEGATIVE_WORDS: &[&str] = &[
     "footer",
     "masthead",
     "menu",
-    "meta",
     "modal",
     "nav",
     "navbar",
@@ -103,11 +102,8 @@ const NEGATIVE_WORDS: &[&str] = &[
     "signup",
     "login",
     "counters",
-    "views",
     "syndication",
-    "print",
     "skip",
-    "hidden",
     "caption",
     "author",
     "bio",
@@ -122,21 +118,12 @@ const NEGATIVE_WORDS: &[&str] = &[
     "paywall",
     "sr",
     "visually",
-    "screen",
     "offscreen",
-    "jump",
-    "toc",
     "newsletters",
-    "follow",
-    "more",
     "readmore",
     "recirc",
-    "card",
-    "cards",
-    "listing",
     "tagline",
     "keywords",
-    "topics",
     "overlay",
     "dialog",
     "feedback",
@@ -303,10 +290,6 @@ fn never_content(e: &Element) -> bool {
         | Tag::Select
         | Tag::Option
         | Tag::Textarea
-        | Tag::Nav
-        | Tag::Aside
-        | Tag::Footer
-        | Tag::Dialog
         | Tag::Head
         | Tag::Title
         | Tag::Meta
@@ -433,7 +416,10 @@ impl<'d> Analysis<'d> {
                 }
                 // Headers are boilerplate unless they carry real prose (some sites put the standfirst there).
                 // Hidden elements too: some frameworks stream the whole article into a hidden <div> first.
-                let boiler = is_negative(e) || e.tag == Tag::Header || is_hidden(e);
+                // So are page furniture elements: an unclosed <aside> can swallow the whole page.
+                let boiler = is_negative(e)
+                    || matches!(e.tag, Tag::Header | Tag::Nav | Tag::Aside | Tag::Footer | Tag::Dialog)
+                    || is_hidden(e);
                 if boiler && a.stats[i].prose * 2 < total_prose {
                     class_removed[i] = true;
                 }

@@ -20,7 +20,9 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
         return Some("error page");
     }
     // A page that says what it is: the publisher knows best.
-    let weak_body = chars < 600 || body.blocks < 3;
+    let weak_body = chars < 500 || body.blocks < 2;
+    // Listings and home pages are mostly links: little prose for each link on the page.
+    let link_heavy = body.page_links > 40 && body.page_prose_chars < body.page_links * 40;
     if declared == "searchresultspage"
         || (path.contains("/search")
             || query.starts_with("q=")
@@ -38,20 +40,19 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
         return None;
     }
     let is_root = matches!(path.as_str(), "" | "/" | "/index.html" | "/index.htm" | "/index.php" | "/home");
-    if is_root && (weak_body || declared == "website" || body.page_links > 80) {
+    if is_root && (weak_body || link_heavy) {
         return Some("home page");
     }
     let tag_path =
         ["/tag/", "/tags/", "/topic/", "/topics/", "/category/", "/categories/", "/author/", "/authors/"];
     let listing_declared = matches!(declared, "collectionpage" | "itemlist" | "profilepage");
-    let link_heavy = body.page_links > 60 && body.page_prose_chars < body.page_links * 25;
     if tag_path.iter().any(|t| path.contains(t)) && (weak_body || link_heavy || listing_declared) {
         return Some("tag page");
     }
     if listing_declared && (weak_body || link_heavy) {
         return Some("listing page");
     }
-    if weak_body && body.page_links > 40 && meta.published_at.is_none() {
+    if weak_body && link_heavy && meta.published_at.is_none() {
         return Some("listing page");
     }
     None
