@@ -198,6 +198,16 @@ rmq_ensure_user() {
     rmq rabbitmqctl -q delete_user guest >/dev/null 2>&1 || true
 }
 
+rmq_show_failure() {
+    # The cause is in the [error] lines and the boot's last words, not in
+    # the tail of rabbit.log (which is the shutdown that followed).
+    if [ -f "$RMQ/log/rabbit.log" ]; then
+        printf -- '----- errors in %s -----\n' "$RMQ/log/rabbit.log" >&2
+        grep -F '[error]' "$RMQ/log/rabbit.log" | tail -n 15 >&2 || true
+    fi
+    show_log_tail "$RMQ/log/server-stdout.log"
+}
+
 rmq_start() {
     [ -x "$RMQ_BIN/rabbitmq-server" ] || die "RabbitMQ is not installed ($RMQ_BIN/rabbitmq-server missing)"
     rmq_write_config
@@ -227,11 +237,11 @@ rmq_start() {
             fi
         elif [ "$seen_pid" -eq 1 ] || [ $((SECONDS + TIMEOUT - deadline)) -gt 30 ]; then
             # It wrote its pid and died, or never got as far as a pid in 30 s.
-            show_log_tail "$RMQ/log/server-stdout.log" "$RMQ/log/rabbit.log"
+            rmq_show_failure
             die "rabbitmq: the node exited during startup (logs above, in $RMQ/log)"
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            show_log_tail "$RMQ/log/server-stdout.log" "$RMQ/log/rabbit.log"
+            rmq_show_failure
             die "rabbitmq: not ready after ${TIMEOUT}s (logs above, in $RMQ/log)"
         fi
         sleep 1
@@ -274,9 +284,28 @@ rmq_status() {
 
 # -------------------------------------------------------------- postgres ---
 
+pg_postmaster_pid() { [ -s "$PGDATA/postmaster.pid" ] && head -n 1 "$PGDATA/postmaster.pid"; }
+
 pg_running() {
-    [ -f "$PGDATA/PG_VERSION" ] || return 1
-    as_pg "$(pg_bindir)/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1
+    # Not `pg_ctl status`: it takes a zombie postmaster (a killed server
+    # that nothing reaped, common in containers) for a live one.
+    local pid
+    pid="$(pg_postmaster_pid 2>/dev/null)" || return 1
+    [ -n "$pid" ] && pid_alive "$pid"
+}
+
+# A server killed with SIGKILL (or a machine stopped) leaves its lock files;
+# PostgreSQL refuses to start while their PID exists, even as a zombie.
+pg_clear_stale_locks() {
+    local f pid
+    for f in "$PGDATA/postmaster.pid" "$PGRUN"/.s.PGSQL.*.lock; do
+        [ -f "$f" ] || continue
+        pid="$(head -n 1 "$f")"
+        if [ -n "$pid" ] && ! pid_alive "$pid"; then
+            log "postgres: removing stale $(basename "$f") (pid $pid is gone)"
+            rm -f "$f"
+        fi
+    done
 }
 
 pg_init() {
@@ -305,6 +334,7 @@ pg_start() {
     if pg_running; then
         log "postgres: already running (127.0.0.1:$PG_PORT)"
     else
+        pg_clear_stale_locks
         log "postgres: starting on 127.0.0.1:$PG_PORT (log $PGLOG)"
         # The settings live on the command line, not in the data folder, so
         # the ports in this script are the truth. fsync/synchronous_commit off:
