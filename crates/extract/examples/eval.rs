@@ -149,12 +149,17 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
             with_total += 1;
             if norm_text.contains(&collapse(s)) {
                 with_found += 1;
+            } else if verbose {
+                misses.push(format!("with-missing {id}: {s:.100}"));
             }
         }
         for s in gt["without"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             without_total += 1;
             if norm_text.contains(&collapse(s)) {
                 without_leaked += 1;
+                if verbose {
+                    misses.push(format!("without-leaked {id}: {s:.100}"));
+                }
             }
         }
         if let Some(t) = gt["title"].as_str().filter(|t| !t.is_empty()) {

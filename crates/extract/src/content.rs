@@ -23,6 +23,8 @@ pub struct Block {
     /// Characters of text inside links.
     pub link_chars: usize,
     pub chars: usize,
+    /// The list item's marker (`-`, `3.`), which the plain text keeps too, as plain-text lists do.
+    pub marker: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -651,17 +653,20 @@ impl<'a> Renderer<'a> {
         if !text.is_empty() {
             let md = self.md.trim().to_string();
             let indent = self.lists.len().saturating_sub(1) * 2;
+            let mut marker = None;
             let md = match self.kind {
                 BlockKind::Heading(n) => format!("{} {}", "#".repeat(n as usize), md),
                 BlockKind::ListItem => {
-                    let marker = match self.lists.last_mut() {
+                    let m = match self.lists.last_mut() {
                         Some((true, n)) => {
                             *n += 1;
                             format!("{n}.")
                         }
                         _ => "-".to_string(),
                     };
-                    format!("{}{marker} {md}", " ".repeat(indent))
+                    let line = format!("{}{m} {md}", " ".repeat(indent));
+                    marker = Some(m);
+                    line
                 }
                 BlockKind::Pre => format!("```\n{}\n```", self.text.trim_end()),
                 BlockKind::TableRow { .. } => md,
@@ -680,6 +685,7 @@ impl<'a> Renderer<'a> {
             };
             let chars = text.chars().count();
             self.blocks.push(Block {
+                marker,
                 kind,
                 text,
                 markdown: md,
@@ -794,6 +800,7 @@ impl<'a> Renderer<'a> {
             }
             let chars = text.chars().count();
             self.blocks.push(Block {
+                marker: None,
                 kind: BlockKind::TableRow { first },
                 text,
                 markdown: md,
@@ -1113,7 +1120,14 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         kept.pop();
     }
     let page_links = doc.elements().filter(|(_, e)| e.tag == Tag::A).count();
-    let text = kept.iter().map(|b| b.text.as_str()).collect::<Vec<_>>().join("\n\n");
+    let text = kept
+        .iter()
+        .map(|b| match &b.marker {
+            Some(m) => format!("{m} {}", b.text),
+            None => b.text.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n");
     let mut markdown = String::new();
     for (i, b) in kept.iter().enumerate() {
         if i > 0 {
