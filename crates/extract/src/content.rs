@@ -9,6 +9,11 @@
 //! 3. The body is rendered block by block; blocks that are mostly links, bylines, share prompts, "Also on"
 //!    teasers and the headline itself are dropped.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+
 use crate::dom::{Data, Document, Element, NONE, NodeId, Tag};
 
 /// How much more prose (as a share of the candidate's) an ancestor must hold to replace the candidate.
@@ -223,42 +228,83 @@ fn words_of(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty())
 }
 
-fn class_and_id(e: &Element) -> String {
-    let mut s = String::with_capacity(e.class().len() + e.id().len() + 1);
-    s.push_str(e.class());
-    s.push(' ');
-    s.push_str(e.id());
-    s.make_ascii_lowercase();
-    s
+/// Class/id matching, built once: a word set and one automaton over all fragments, so each element costs
+/// one pass over its class and id instead of a substring search per fragment.
+struct ClassMatcher {
+    negative_words: HashSet<&'static str>,
+    positive_words: HashSet<&'static str>,
+    negative_fragments: AhoCorasick,
+    positive_fragments: AhoCorasick,
+    paywall: AhoCorasick,
+}
+
+fn matcher() -> &'static ClassMatcher {
+    static MATCHER: OnceLock<ClassMatcher> = OnceLock::new();
+    MATCHER.get_or_init(|| {
+        let build = |patterns: &[&str]| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(patterns)
+                .expect("static patterns compile")
+        };
+        ClassMatcher {
+            negative_words: NEGATIVE_WORDS.iter().copied().collect(),
+            positive_words: POSITIVE_WORDS.iter().copied().collect(),
+            negative_fragments: build(NEGATIVE_FRAGMENTS),
+            positive_fragments: build(&[
+                "post-content",
+                "entry-content",
+                "article-body",
+                "story-body",
+                "article-content",
+            ]),
+            paywall: build(&["paywall", "subscriber-only", "premium-content", "meteredcontent", "regwall"]),
+        }
+    })
+}
+
+/// Whether any whole word of `s` (split on anything but ASCII letters and digits) is in `set`.
+fn any_word_in(s: &str, set: &HashSet<&'static str>) -> bool {
+    words_of(s).any(|w| {
+        if w.bytes().any(|b| b.is_ascii_uppercase()) {
+            set.contains(w.to_ascii_lowercase().as_str())
+        } else {
+            set.contains(w)
+        }
+    })
+}
+
+/// What an element's class and id say: (looks like boilerplate, looks like the article body). Both can
+/// hold (`article__share`): boilerplate wins for removal, and they cancel out in scoring.
+fn class_signal(e: &Element) -> (bool, bool) {
+    let (class, id) = (e.class(), e.id());
+    if class.is_empty() && id.is_empty() {
+        return (false, false);
+    }
+    let m = matcher();
+    let negative = any_word_in(class, &m.negative_words)
+        || any_word_in(id, &m.negative_words)
+        || m.negative_fragments.is_match(class)
+        || m.negative_fragments.is_match(id);
+    let positive = any_word_in(class, &m.positive_words)
+        || any_word_in(id, &m.positive_words)
+        || m.positive_fragments.is_match(class)
+        || m.positive_fragments.is_match(id);
+    (negative, positive)
 }
 
 fn is_negative(e: &Element) -> bool {
-    let ci = class_and_id(e);
-    if ci.trim().is_empty() {
-        return false;
-    }
-    if words_of(&ci).any(|w| NEGATIVE_WORDS.contains(&w)) {
-        return true;
-    }
-    NEGATIVE_FRAGMENTS.iter().any(|f| ci.contains(f))
+    class_signal(e).0
 }
 
 fn class_weight(e: &Element) -> f32 {
-    let ci = class_and_id(e);
-    if ci.trim().is_empty() {
-        return 0.0;
-    }
-    let mut w = 0.0;
-    if words_of(&ci).any(|w| NEGATIVE_WORDS.contains(&w)) || NEGATIVE_FRAGMENTS.iter().any(|f| ci.contains(f))
-    {
-        w -= 25.0;
-    }
-    if words_of(&ci).any(|w| POSITIVE_WORDS.contains(&w))
-        || POSITIVE_WORDS.iter().any(|p| p.contains('-') && ci.contains(p))
-    {
-        w += 25.0;
-    }
-    w
+    let (negative, positive) = class_signal(e);
+    (positive as i8 - negative as i8) as f32 * 25.0
+}
+
+fn has_paywall_class(e: &Element) -> bool {
+    let m = matcher();
+    m.paywall.is_match(e.class()) || m.paywall.is_match(e.id())
 }
 
 fn is_hidden(e: &Element) -> bool {
@@ -1014,6 +1060,18 @@ fn is_boilerplate_line(text: &str) -> bool {
     )
 }
 
+/// A short block that is only a date or two ("6 Oct, 2020 12:47 / Updated 6 Oct, 2020 13:10").
+fn is_dateline(text: &str) -> bool {
+    let chars = text.chars().count();
+    if chars > 80 || !text.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let first = text.split(['/', '|', '•', '·']).next().unwrap_or(text);
+    let first = first.trim().trim_start_matches(|c: char| !c.is_alphanumeric());
+    let words = first.split_whitespace().count();
+    words <= 6 && crate::dates::parse_date(first).is_some()
+}
+
 fn is_byline(text: &str) -> bool {
     let lower = text.to_lowercase();
     let words = lower.split_whitespace().count();
@@ -1026,7 +1084,6 @@ fn is_byline(text: &str) -> bool {
 
 /// Extracts the body. `title` is the headline found in the metadata; a heading equal to it is dropped.
 pub fn extract_body(doc: &Document, base_url: &str, title: Option<&str>) -> Body {
-    let body_node = if doc.body != NONE { doc.body } else { 0 };
     let mut result = extract_with(doc, base_url, title, true);
     if result.text.chars().count() < 250 {
         let retry = extract_with(doc, base_url, title, false);
@@ -1034,15 +1091,7 @@ pub fn extract_body(doc: &Document, base_url: &str, title: Option<&str>) -> Body
             result = retry;
         }
     }
-    result.paywall_marker = doc.elements().any(|(_, e)| {
-        let ci = class_and_id(e);
-        ci.contains("paywall")
-            || ci.contains("subscriber-only")
-            || ci.contains("premium-content")
-            || ci.contains("meteredcontent")
-            || ci.contains("regwall")
-    });
-    let _ = body_node;
+    result.paywall_marker = doc.elements().any(|(_, e)| has_paywall_class(e));
     result
 }
 
@@ -1104,7 +1153,7 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         if ld > 0.5 && !matches!(b.kind, BlockKind::TableRow { .. }) {
             continue;
         }
-        if is_boilerplate_line(&b.text) || is_byline(&b.text) {
+        if is_boilerplate_line(&b.text) || is_byline(&b.text) || is_dateline(&b.text) {
             continue;
         }
         if matches!(b.kind, BlockKind::Heading(_))

@@ -1,26 +1,18 @@
-//! A small arena DOM built straight from html5ever's tokenizer.
+//! A small arena DOM with its own byte-level tokenizer.
 //!
-//! The full HTML5 tree builder (with `Rc<RefCell>` nodes) costs about as much as tokenizing; extraction only
-//! needs a faithful-enough tree, so this builder applies the handful of implied-end-tag rules that real pages
+//! A spec-complete parse (html5ever's char-by-char tokenizer and tree builder) costs more than everything
+//! else extraction does; extraction only needs a faithful-enough tree, so the tokenizer scans bytes (half
+//! of a modern page is `<script>` and `<style>`, skipped with one search each) and the builder applies the handful of implied-end-tag rules that real pages
 //! rely on (`<p>`, `<li>`, table cells, ...) and the spec's "stop at a special element" rule for stray end
 //! tags. It is also where the bounds live: nesting is capped, attribute values are truncated, and parsing
 //! stops when the time budget runs out.
 
-use std::cell::{Cell, RefCell};
 use std::time::Instant;
-
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
 
 /// Elements deeper than this are flattened into their deepest kept ancestor.
 pub const MAX_DEPTH: usize = 256;
 /// Attribute values longer than this are cut (a data-URI image or a megabyte of JSON in an attribute).
 pub const MAX_ATTR_LEN: usize = 4096;
-/// Bytes fed to the tokenizer between two looks at the clock.
-const FEED_CHUNK: usize = 32 * 1024;
 
 pub type NodeId = u32;
 pub const NONE: NodeId = u32::MAX;
@@ -295,6 +287,9 @@ impl Tag {
     }
 }
 
+/// Attribute names (lower-cased) and values (references decoded), in source order.
+pub type Attributes = Vec<(Box<str>, Box<str>)>;
+
 #[derive(Debug)]
 pub struct Element {
     pub tag: Tag,
@@ -518,9 +513,6 @@ struct Builder {
     html: NodeId,
     head: NodeId,
     body: NodeId,
-    /// The element whose raw text (script/style) is being read, and whether to keep it.
-    keep_raw_text: bool,
-    in_raw: bool,
     stopped: bool,
 }
 
@@ -540,8 +532,6 @@ impl Builder {
             html: NONE,
             head: NONE,
             body: NONE,
-            keep_raw_text: false,
-            in_raw: false,
             stopped: false,
         }
     }
@@ -723,91 +713,6 @@ impl Builder {
     }
 }
 
-struct Sink {
-    builder: RefCell<Builder>,
-    deadline: Option<Instant>,
-    tokens: Cell<u32>,
-}
-
-impl TokenSink for Sink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut b = self.builder.borrow_mut();
-        if b.stopped {
-            return TokenSinkResult::Continue;
-        }
-        // Checking the clock every token would cost more than the parse; every 4096 tokens is enough.
-        let n = self.tokens.get().wrapping_add(1);
-        self.tokens.set(n);
-        if n.is_multiple_of(4096)
-            && let Some(deadline) = self.deadline
-            && Instant::now() > deadline
-        {
-            b.stopped = true;
-            return TokenSinkResult::Continue;
-        }
-        match token {
-            Token::TagToken(tag) => {
-                let name: &str = &tag.name;
-                let kind = Tag::from_name(name);
-                match tag.kind {
-                    TagKind::StartTag => {
-                        let attrs = tag
-                            .attrs
-                            .iter()
-                            .filter(|a| keep_attr(&a.name.local))
-                            .map(|a| {
-                                let v: &str = &a.value;
-                                let v =
-                                    if v.len() > MAX_ATTR_LEN { truncate_str(v, MAX_ATTR_LEN) } else { v };
-                                (Box::<str>::from(&*a.name.local), Box::<str>::from(v))
-                            })
-                            .collect::<Vec<_>>();
-                        let raw = match kind {
-                            Tag::Script => {
-                                let ld = attrs.iter().any(|(k, v)| {
-                                    &**k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json")
-                                });
-                                b.keep_raw_text = ld;
-                                Some(RawKind::ScriptData)
-                            }
-                            Tag::Style | Tag::Noscript | Tag::Iframe | Tag::Template => {
-                                b.keep_raw_text = false;
-                                Some(RawKind::Rawtext)
-                            }
-                            Tag::Other if matches!(name, "xmp" | "noembed" | "noframes") => {
-                                b.keep_raw_text = false;
-                                Some(RawKind::Rawtext)
-                            }
-                            Tag::Title | Tag::Textarea => {
-                                b.keep_raw_text = true;
-                                Some(RawKind::Rcdata)
-                            }
-                            _ => None,
-                        };
-                        b.start_tag(kind, name, attrs, tag.self_closing);
-                        if let Some(raw) = raw
-                            && !tag.self_closing
-                        {
-                            b.in_raw = true;
-                            return TokenSinkResult::RawData(raw);
-                        }
-                    }
-                    TagKind::EndTag => {
-                        b.in_raw = false;
-                        b.keep_raw_text = false;
-                        b.end_tag(kind, name);
-                    }
-                }
-            }
-            Token::CharacterTokens(text) if !b.in_raw || b.keep_raw_text => b.text(&text),
-            _ => {}
-        }
-        TokenSinkResult::Continue
-    }
-}
-
 pub fn truncate_str(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -819,29 +724,380 @@ pub fn truncate_str(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Parses a decoded page. Stops early (keeping what was built) once `deadline` passes.
-pub fn parse(html: &str, deadline: Option<Instant>) -> Document {
-    let sink = Sink { builder: RefCell::new(Builder::new()), deadline, tokens: Cell::new(0) };
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-    let queue = BufferQueue::default();
-    let mut rest = html;
-    while !rest.is_empty() {
-        let cut = truncate_str(rest, FEED_CHUNK).len().max(rest.chars().next().map_or(1, char::len_utf8));
-        queue.push_back(StrTendril::from_slice(&rest[..cut]));
-        rest = &rest[cut..];
-        let _ = tokenizer.feed(&queue);
-        if tokenizer.sink.builder.borrow().stopped {
-            break;
+/// How the text after a start tag is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextMode {
+    /// Raw text up to the matching end tag (`<script>`, `<style>`...); kept only for JSON-LD.
+    Raw { keep: bool },
+    /// Text with character references up to the matching end tag (`<title>`, `<textarea>`).
+    Rcdata,
+    /// Everything to the end of the input is text (`<plaintext>`).
+    Plaintext,
+}
+
+fn text_mode(tag: Tag, name: &str, attrs: &[(Box<str>, Box<str>)]) -> Option<TextMode> {
+    match tag {
+        Tag::Script => {
+            let ld = attrs
+                .iter()
+                .any(|(k, v)| &**k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json"));
+            Some(TextMode::Raw { keep: ld })
         }
-        if let Some(deadline) = deadline
-            && Instant::now() > deadline
+        Tag::Style | Tag::Noscript | Tag::Iframe | Tag::Template => Some(TextMode::Raw { keep: false }),
+        Tag::Title | Tag::Textarea => Some(TextMode::Rcdata),
+        Tag::Other => match name {
+            "xmp" | "noembed" | "noframes" => Some(TextMode::Raw { keep: false }),
+            "plaintext" => Some(TextMode::Plaintext),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
+}
+
+/// Finds `</name` (ASCII case-insensitive) followed by a space, `/` or `>`, at or after `from`.
+fn find_end_tag(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
+    let name = name.as_bytes();
+    let mut at = from;
+    while let Some(p) = memchr_lt(&bytes[at..]) {
+        let i = at + p;
+        let rest = &bytes[i..];
+        if rest.len() >= 2 + name.len()
+            && rest[1] == b'/'
+            && rest[2..2 + name.len()].eq_ignore_ascii_case(name)
+            && rest.get(2 + name.len()).is_none_or(|&b| is_space(b) || b == b'/' || b == b'>')
         {
-            tokenizer.sink.builder.borrow_mut().stopped = true;
-            break;
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'<')
+}
+
+fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut at = 0;
+    while let Some(p) = haystack[at..=haystack.len() - needle.len()].iter().position(|&b| b == first) {
+        let i = at + p;
+        if &haystack[i..i + needle.len()] == needle {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
+}
+
+/// Decodes character references (`&amp;`, `&#8217;`, `&#x2019;`, legacy `&copy` without `;`) into `out`.
+/// In attribute values a legacy name followed by a letter, digit or `=` is left alone, as browsers do
+/// (`?a=1&copy=2` is a URL, not a copyright sign).
+pub fn decode_entities_into(out: &mut String, text: &str, in_attribute: bool) {
+    let bytes = text.as_bytes();
+    let mut last = 0;
+    let mut i = 0;
+    while let Some(p) = bytes[i..].iter().position(|&b| b == b'&') {
+        let amp = i + p;
+        i = amp + 1;
+        let Some((decoded, consumed)) = entity_at(&text[amp + 1..], in_attribute) else { continue };
+        out.push_str(&text[last..amp]);
+        out.push_str(decoded.as_str());
+        i = amp + 1 + consumed;
+        last = i;
+    }
+    out.push_str(&text[last..]);
+}
+
+/// A decoded reference: at most two characters.
+struct Decoded {
+    buf: [u8; 8],
+    len: usize,
+}
+
+impl Decoded {
+    fn new(chars: &[char]) -> Self {
+        let mut d = Decoded { buf: [0; 8], len: 0 };
+        for c in chars {
+            let s = c.encode_utf8(&mut d.buf[d.len..]);
+            d.len += s.len();
+        }
+        d
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+fn numeric_char(code: u32) -> char {
+    // The spec's replacements: NUL, surrogates and out-of-range to U+FFFD; C1 controls as windows-1252.
+    const C1: [u32; 32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152,
+        0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122,
+        0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+    ];
+    let code = if (0x80..0xA0).contains(&code) { C1[(code - 0x80) as usize] } else { code };
+    if code == 0 {
+        return '\u{FFFD}';
+    }
+    char::from_u32(code).unwrap_or('\u{FFFD}')
+}
+
+/// The reference after an `&`: what it decodes to and how many bytes (after the `&`) it used.
+fn entity_at(rest: &str, in_attribute: bool) -> Option<(Decoded, usize)> {
+    let b = rest.as_bytes();
+    if b.first() == Some(&b'#') {
+        let (hex, start) = if matches!(b.get(1), Some(b'x' | b'X')) { (true, 2) } else { (false, 1) };
+        let digits = b[start..]
+            .iter()
+            .take_while(|c| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() })
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        let code = u32::from_str_radix(&rest[start..start + digits.min(8)], if hex { 16 } else { 10 })
+            .unwrap_or(0x110000);
+        let mut used = start + digits;
+        if b.get(used) == Some(&b';') {
+            used += 1;
+        }
+        return Some((Decoded::new(&[numeric_char(code)]), used));
+    }
+    let name_len = b.iter().take(32).take_while(|c| c.is_ascii_alphanumeric()).count();
+    if name_len == 0 {
+        return None;
+    }
+    let entities = &html5ever::data::NAMED_ENTITIES;
+    if b.get(name_len) == Some(&b';')
+        && let Some(&(c1, c2)) = entities.get(&rest[..name_len + 1])
+        && c1 != 0
+    {
+        return Some((to_decoded(c1, c2), name_len + 1));
+    }
+    // Legacy references without `;`: the longest known prefix.
+    for len in (2..=name_len.min(8)).rev() {
+        if let Some(&(c1, c2)) = entities.get(&rest[..len])
+            && c1 != 0
+        {
+            let next = b.get(len).copied();
+            if in_attribute && next.is_some_and(|n| n.is_ascii_alphanumeric() || n == b'=') {
+                return None;
+            }
+            return Some((to_decoded(c1, c2), len));
         }
     }
-    tokenizer.end();
-    let b = tokenizer.sink.builder.into_inner();
+    None
+}
+
+fn to_decoded(c1: u32, c2: u32) -> Decoded {
+    let first = char::from_u32(c1).unwrap_or('\u{FFFD}');
+    match char::from_u32(c2).filter(|_| c2 != 0) {
+        Some(second) => Decoded::new(&[first, second]),
+        None => Decoded::new(&[first]),
+    }
+}
+
+fn push_text(builder: &mut Builder, text: &str, scratch: &mut String) {
+    if text.is_empty() {
+        return;
+    }
+    if text.contains(['&', '\0', '\r']) {
+        scratch.clear();
+        decode_entities_into(scratch, text, false);
+        let cleaned = scratch.replace('\0', "").replace("\r\n", "\n").replace('\r', "\n");
+        builder.text(&cleaned);
+    } else {
+        builder.text(text);
+    }
+}
+
+/// Reads one start tag's attributes from `bytes[i..]`; returns them, whether the tag was self-closing,
+/// and the index just past the `>` (or the end of input for a truncated tag).
+fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
+    let bytes = html.as_bytes();
+    let mut attrs: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut self_closing = false;
+    loop {
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return (attrs, self_closing, i);
+        }
+        match bytes[i] {
+            b'>' => return (attrs, self_closing, i + 1),
+            b'/' => {
+                self_closing = bytes.get(i + 1) == Some(&b'>');
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        self_closing = false;
+        let name_start = i;
+        // The first character may be `=` (the spec allows it as part of a name).
+        i += 1;
+        while i < bytes.len() && !is_space(bytes[i]) && !matches!(bytes[i], b'/' | b'>' | b'=') {
+            i += 1;
+        }
+        let name_end = i;
+        while i < bytes.len() && is_space(bytes[i]) {
+            i += 1;
+        }
+        let mut value: &str = "";
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            while i < bytes.len() && is_space(bytes[i]) {
+                i += 1;
+            }
+            if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
+                let quote = bytes[i];
+                let start = i + 1;
+                let end = bytes[start..].iter().position(|&b| b == quote).map_or(bytes.len(), |p| start + p);
+                value = &html[start..end];
+                i = (end + 1).min(bytes.len());
+            } else {
+                let start = i;
+                while i < bytes.len() && !is_space(bytes[i]) && bytes[i] != b'>' {
+                    i += 1;
+                }
+                value = &html[start..i];
+            }
+        }
+        let raw_name = &html[name_start..name_end];
+        let name: std::borrow::Cow<'_, str> = if raw_name.bytes().any(|b| b.is_ascii_uppercase()) {
+            raw_name.to_ascii_lowercase().into()
+        } else {
+            raw_name.into()
+        };
+        if keep_attr(&name) && !attrs.iter().any(|(k, _)| **k == *name) {
+            let value = truncate_str(value, MAX_ATTR_LEN);
+            let value: Box<str> = if value.contains('&') {
+                let mut decoded = String::with_capacity(value.len());
+                decode_entities_into(&mut decoded, value, true);
+                decoded.into()
+            } else {
+                value.into()
+            };
+            attrs.push((name.into_owned().into(), value));
+        }
+    }
+}
+
+/// Parses a decoded page. Stops early (keeping what was built) once `deadline` passes.
+///
+/// The tokenizer is a byte scanner over the HTML syntax that matters for extraction: tags and attributes
+/// (quoted or not), comments, doctypes, raw-text elements and character references. It never backtracks,
+/// so its time is linear in the input.
+pub fn parse(html: &str, deadline: Option<Instant>) -> Document {
+    let mut b = Builder::new();
+    let bytes = html.as_bytes();
+    let mut scratch = String::new();
+    let mut i = 0;
+    let mut tags = 0u32;
+    // A BOM that decoding left in place is not text.
+    if html.starts_with('\u{FEFF}') {
+        i = 3;
+    }
+    while i < bytes.len() {
+        let Some(p) = memchr_lt(&bytes[i..]) else {
+            push_text(&mut b, &html[i..], &mut scratch);
+            break;
+        };
+        let lt = i + p;
+        push_text(&mut b, &html[i..lt], &mut scratch);
+        let next = bytes.get(lt + 1).copied();
+        match next {
+            Some(b'!') => {
+                if bytes[lt..].starts_with(b"<!--") {
+                    // `<!-->` and `<!--->` are complete (empty) comments.
+                    let body = lt + 4;
+                    let end = if bytes[body..].starts_with(b">") {
+                        body + 1
+                    } else if bytes[body..].starts_with(b"->") {
+                        body + 2
+                    } else {
+                        find_bytes(&bytes[body..], b"-->").map_or(bytes.len(), |p| body + p + 3)
+                    };
+                    i = end;
+                } else {
+                    i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+                }
+            }
+            Some(b'?') => {
+                i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+            }
+            Some(b'/') => {
+                let name_start = lt + 2;
+                if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
+                    // `</>` is dropped; `</ x>` and the like are bogus comments.
+                    i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+                    continue;
+                }
+                let mut j = name_start;
+                while j < bytes.len() && !is_space(bytes[j]) && !matches!(bytes[j], b'/' | b'>') {
+                    j += 1;
+                }
+                let name = html[name_start..j].to_ascii_lowercase();
+                i = bytes[j..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| j + p + 1);
+                b.end_tag(Tag::from_name(&name), &name);
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_start = lt + 1;
+                let mut j = name_start;
+                while j < bytes.len() && !is_space(bytes[j]) && !matches!(bytes[j], b'/' | b'>') {
+                    j += 1;
+                }
+                let raw_name = &html[name_start..j];
+                let name: std::borrow::Cow<'_, str> = if raw_name.bytes().any(|b| b.is_ascii_uppercase()) {
+                    raw_name.to_ascii_lowercase().into()
+                } else {
+                    raw_name.into()
+                };
+                let (attrs, self_closing, after) = read_attributes(html, j);
+                i = after;
+                let tag = Tag::from_name(&name);
+                let mode = text_mode(tag, &name, &attrs);
+                b.start_tag(tag, &name, attrs, self_closing && mode.is_none());
+                match mode {
+                    None => {}
+                    Some(TextMode::Plaintext) => {
+                        push_text(&mut b, &html[i..], &mut scratch);
+                        i = bytes.len();
+                    }
+                    Some(mode) => {
+                        let end = find_end_tag(bytes, i, &name).unwrap_or(bytes.len());
+                        match mode {
+                            TextMode::Raw { keep: true } => b.text(&html[i..end]),
+                            TextMode::Rcdata => push_text(&mut b, &html[i..end], &mut scratch),
+                            _ => {}
+                        }
+                        i = end;
+                    }
+                }
+                tags += 1;
+                if tags.is_multiple_of(1024)
+                    && let Some(deadline) = deadline
+                    && Instant::now() > deadline
+                {
+                    b.stopped = true;
+                    break;
+                }
+            }
+            _ => {
+                // A `<` that starts no tag is text.
+                push_text(&mut b, "<", &mut scratch);
+                i = lt + 1;
+            }
+        }
+    }
     Document { html: b.html, head: b.head, body: b.body, timed_out: b.stopped, nodes: b.nodes }
 }
 

@@ -25,45 +25,49 @@ pub fn content_hash(text: &str) -> String {
     hex
 }
 
-fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    // A final mix so that similar shingles spread over all 64 bits.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h
-}
-
 /// 64-bit SimHash over word 3-shingles (single words for very short texts). Near-identical texts differ in
 /// few bits; compare with `(a ^ b).count_ones()`.
 pub fn simhash(text: &str) -> u64 {
-    let words: Vec<String> =
-        text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    // Words are hashed as they are read (lower-cased char by char), so no string is allocated per word.
+    let words: Vec<u64> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for c in w.chars().flat_map(char::to_lowercase) {
+                let mut buf = [0u8; 4];
+                for &b in c.encode_utf8(&mut buf).as_bytes() {
+                    h ^= b as u64;
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            h
+        })
+        .collect();
     let mut counts = [0i32; 64];
     let mut add = |h: u64| {
         for (bit, count) in counts.iter_mut().enumerate() {
-            if h >> bit & 1 == 1 {
-                *count += 1;
-            } else {
-                *count -= 1;
-            }
+            *count += if h >> bit & 1 == 1 { 1 } else { -1 };
         }
     };
     if words.len() < 3 {
-        words.iter().for_each(|w| add(fnv1a(w.as_bytes(), 0)));
+        words.iter().for_each(|&w| add(mix(w)));
     } else {
         for window in words.windows(3) {
-            let mut h = fnv1a(window[0].as_bytes(), 0);
-            h = fnv1a(window[1].as_bytes(), h);
-            h = fnv1a(window[2].as_bytes(), h);
-            add(h);
+            add(mix(window[0] ^ window[1].rotate_left(21) ^ window[2].rotate_left(42)));
         }
     }
     counts.iter().enumerate().filter(|(_, c)| **c > 0).fold(0u64, |acc, (bit, _)| acc | 1 << bit)
+}
+
+/// A finaliser (from MurmurHash3) so that similar inputs spread over all 64 bits.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h
 }
 
 #[cfg(test)]
