@@ -139,9 +139,11 @@ fn sniff_utf16(body: &[u8]) -> Option<&'static Encoding> {
     let pairs = sample.len() / 2;
     let even_zero = sample.iter().step_by(2).filter(|&&b| b == 0).count();
     let odd_zero = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
-    if odd_zero * 10 > pairs * 7 && even_zero * 10 < pairs {
+    // Text in 8-bit encodings has no NUL bytes; UTF-16 has one in every ASCII character (all the markup),
+    // always on the same side of the pair.
+    if odd_zero * 10 > pairs && even_zero * 100 < pairs {
         Some(encoding_rs::UTF_16LE)
-    } else if even_zero * 10 > pairs * 7 && odd_zero * 10 < pairs {
+    } else if even_zero * 10 > pairs && odd_zero * 100 < pairs {
         Some(encoding_rs::UTF_16BE)
     } else {
         None

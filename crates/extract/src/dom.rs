@@ -13,6 +13,8 @@ use std::time::Instant;
 pub const MAX_DEPTH: usize = 256;
 /// Attribute values longer than this are cut (a data-URI image or a megabyte of JSON in an attribute).
 pub const MAX_ATTR_LEN: usize = 4096;
+/// A text node stops growing at this size (a megabyte-long "word" is an attack or a bug, not an article).
+pub const MAX_TEXT_RUN: usize = 256 * 1024;
 
 pub type NodeId = u32;
 pub const NONE: NodeId = u32::MAX;
@@ -566,10 +568,11 @@ impl Builder {
         if last != NONE
             && let Data::Text(t) = &mut self.nodes[last as usize].data
         {
-            t.push_str(text);
+            let room = MAX_TEXT_RUN.saturating_sub(t.len());
+            t.push_str(truncate_str(text, room));
             return;
         }
-        self.append(parent, Data::Text(text.to_string()));
+        self.append(parent, Data::Text(truncate_str(text, MAX_TEXT_RUN).to_string()));
     }
 
     /// Pops open elements down to (and including) the nearest one for which `is_target` holds, unless an

@@ -1,0 +1,326 @@
+//! Each extraction rule, pinned with a small authored page.
+
+use newspipe_extract::{Extraction, Options, Page, extract};
+use newspipe_models::Article;
+
+const P1: &str = "The president of the country has advised election authorities to investigate the results of \
+    a disputed parliament race that has stoked chaotic unrest in the capital, where protesters stormed the \
+    government headquarters.";
+const P2: &str = "Opposition activists have accused the government of vote-buying and intimidation during last \
+    weekend's parliamentary election, taking to the streets to protest over what they have deemed a stolen race.";
+const P3: &str = "As violent unrest and clashes continue to grip the city, some 600 have been injured in total, \
+    and one has been killed, according to local health authorities, who asked residents to stay at home.";
+
+fn article_at(html: &str, url: &str) -> Article {
+    match extract(&Page::new(html.as_bytes(), url), &Options::default()) {
+        Ok(Extraction::Article(a)) => *a,
+        other => panic!("no article: {other:?}"),
+    }
+}
+
+fn article(html: &str) -> Article {
+    article_at(html, "https://news.example.com/world/kyrgyz-protests")
+}
+
+fn skip_reason(html: &str, url: &str) -> String {
+    match extract(&Page::new(html.as_bytes(), url), &Options::default()) {
+        Ok(Extraction::Skipped(reason)) => reason,
+        other => panic!("not skipped: {other:?}"),
+    }
+}
+
+/// A page with the usual furniture around `body` (which goes inside `<article>`).
+fn news_page(head: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{head}</head><body>\
+         <header><nav><a href=\"/\">Home</a> <a href=\"/world\">World</a> <a href=\"/sport\">Sport</a></nav></header>\
+         <main><article>{body}</article>\
+         <aside class=\"sidebar\"><h3>Trending</h3><ul><li><a href=\"/a\">Oil jumps as hurricane shuts output</a></li>\
+         <li><a href=\"/b\">Transfer deadline day: all the biggest deals</a></li></ul></aside></main>\
+         <footer><p>© 2020 Example News. All rights reserved.</p><a href=\"/privacy\">Privacy</a></footer>\
+         </body></html>"
+    )
+}
+
+fn body3() -> String {
+    format!("<p>{P1}</p><p>{P2}</p><p>{P3}</p>")
+}
+
+#[test]
+fn the_body_paragraphs_are_kept_in_order_and_navigation_and_footers_are_dropped() {
+    let a = article(&news_page("<title>Protests</title>", &body3()));
+    assert_eq!(a.text, format!("{P1}\n\n{P2}\n\n{P3}"));
+    assert!(!a.text.contains("Transfer deadline"));
+    assert!(!a.text.contains("All rights reserved"));
+    assert_eq!(a.word_count as usize, a.text.split_whitespace().count());
+}
+
+#[test]
+fn a_cookie_banner_is_not_part_of_the_text() {
+    let body = format!(
+        "<div class=\"cookie-banner\">We use cookies to improve your experience. <button>Accept</button></div>{}",
+        body3()
+    );
+    let a = article(&news_page("", &body));
+    assert!(!a.text.contains("cookies"), "{}", a.text);
+}
+
+#[test]
+fn share_prompts_related_teasers_and_comments_are_dropped() {
+    let body = format!(
+        "<p>{P1}</p><div class=\"read-more\"><div>Also on example.com</div><a href=\"/other\">Fire ravages government HQ</a></div>\
+         <p>{P2}</p><div class=\"share-bar\">Think your friends would be interested? Share this story!</div><p>{P3}</p>\
+         <section class=\"comments\"><h3>Comments (42)</h3><p>Another colour revolution, same script as before, and \
+         nobody learns anything from it, as usual in this part of the world.</p></section>\
+         <section class=\"related-stories\"><h2>Related stories</h2><ul><li><a href=\"/x\">Thousands protest in the capital</a></li></ul></section>"
+    );
+    let a = article(&news_page("", &body));
+    for unwanted in [
+        "Also on",
+        "Fire ravages",
+        "Share this story",
+        "Comments (42)",
+        "colour revolution",
+        "Related stories",
+    ] {
+        assert!(!a.text.contains(unwanted), "{unwanted:?} leaked into {:?}", a.text);
+    }
+    assert!(a.text.contains(P3));
+}
+
+#[test]
+fn the_standfirst_headings_lists_and_quotes_are_kept_and_the_headline_is_not_repeated() {
+    let body = format!(
+        "<h1>Protests grip the capital</h1><div class=\"summary\">{P1}</div>\
+         <div class=\"text\"><p>{P2}</p><h2>What happens next</h2><ul><li>A new vote within a month</li>\
+         <li>An inquiry into the count</li></ul><blockquote><p>{P3}</p></blockquote></div>"
+    );
+    let a = article(&news_page("<title>Protests grip the capital - Example News</title>", &body));
+    assert_eq!(a.title.as_deref(), Some("Protests grip the capital"));
+    assert!(!a.text.contains("Protests grip the capital"), "{}", a.text);
+    assert!(a.text.starts_with(P1), "{}", a.text);
+    assert!(
+        a.text.contains("What happens next\n\n- A new vote within a month\n\n- An inquiry into the count")
+    );
+    assert!(a.text.ends_with(P3));
+}
+
+#[test]
+fn markdown_renders_headings_lists_links_emphasis_quotes_and_tables() {
+    let body = format!(
+        "<p>{P1} See <a href=\"/report\">the <em>full</em> report</a> and <strong>act</strong>.</p>\
+         <h2>Figures</h2><ol><li>One</li><li>Two</li></ol><blockquote>{P2}</blockquote>\
+         <table><tr><th>City</th><th>Injured</th></tr><tr><td>Bishkek</td><td>600</td></tr></table><p>{P3}</p>"
+    );
+    let md = article(&news_page("", &body)).markdown.unwrap();
+    assert!(md.contains("[the *full* report](https://news.example.com/report)"), "{md}");
+    assert!(md.contains("**act**"), "{md}");
+    assert!(md.contains("## Figures\n\n1. One\n2. Two"), "{md}");
+    assert!(md.contains(&format!("> {P2}")), "{md}");
+    assert!(md.contains("| City | Injured |\n| --- | --- |\n| Bishkek | 600 |"), "{md}");
+}
+
+#[test]
+fn bylines_and_datelines_are_not_body_text_but_give_the_author_and_date() {
+    let body = format!(
+        "<p class=\"byline\">By <a rel=\"author\" href=\"/staff/jane\">Jane Doe</a></p>\
+         <span class=\"date\">6 Oct, 2020 12:47</span>{}",
+        body3()
+    );
+    let a = article(&news_page("", &body));
+    assert!(!a.text.contains("Jane Doe") && !a.text.contains("2020"), "{}", a.text);
+    assert_eq!(a.authors, vec!["Jane Doe"]);
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2020-10-06T12:47:00+00:00");
+}
+
+#[test]
+fn an_article_split_into_many_sections_is_taken_whole() {
+    let section = |h: &str, p: &str| {
+        format!(
+            "<section><div class=\"row\"><div class=\"col\"><h2>{h}</h2><div><p>{p}</p></div></div></div></section>"
+        )
+    };
+    let body = format!("{}{}{}", section("One", P1), section("Two", P2), section("Three", P3));
+    let a = article(&news_page("", &body));
+    assert!(a.text.contains(P1) && a.text.contains(P2) && a.text.contains(P3), "{}", a.text);
+}
+
+#[test]
+fn an_article_streamed_into_a_hidden_wrapper_is_still_found() {
+    let html =
+        format!("<html><body><div hidden id=\"S:0\"><article>{}</article></div></body></html>", body3());
+    assert!(article(&html).text.contains(P2));
+}
+
+#[test]
+fn json_ld_in_a_graph_gives_headline_people_dates_and_section() {
+    let head = r##"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+        {"@type":"WebSite","name":"Example News"},
+        {"@type":"Person","@id":"#jane","name":"Jane Doe"},
+        {"@type":["NewsArticle"],"headline":"Protests grip the capital","author":[{"@id":"#jane"},{"@type":"Person","name":"John Roe"}],
+         "datePublished":"2020-10-06T12:47:05+03:00","dateModified":"2020-10-06T13:10:44Z","articleSection":"World",
+         "keywords":["Kyrgyzstan","Protests"],"image":{"@type":"ImageObject","url":"/img/lead.jpg"},"inLanguage":"en-GB"}]}</script>"##;
+    let a = article(&news_page(head, &body3()));
+    assert_eq!(a.title.as_deref(), Some("Protests grip the capital"));
+    assert_eq!(a.authors, vec!["Jane Doe", "John Roe"]);
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2020-10-06T09:47:05+00:00");
+    assert_eq!(a.modified_at.unwrap().to_rfc3339(), "2020-10-06T13:10:44+00:00");
+    assert_eq!(a.section.as_deref(), Some("World"));
+    assert_eq!(a.tags, vec!["Kyrgyzstan", "Protests"]);
+    assert_eq!(a.image.as_deref(), Some("https://news.example.com/img/lead.jpg"));
+    assert_eq!(a.site_name.as_deref(), Some("Example News"));
+}
+
+#[test]
+fn an_organisation_is_an_author_only_where_no_person_is_named() {
+    let head = r#"<script type="application/ld+json">[{"@type":"NewsArticle","headline":"H",
+        "author":[{"@type":"Organization","name":"Example Wire"},{"@type":"Person","name":"Jane Doe"}]}]</script>"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["Jane Doe"]);
+    let head = r#"<script type="application/ld+json">{"@type":"NewsArticle","headline":"H",
+        "author":{"@type":"Organization","name":"Example Wire"}}</script>"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["Example Wire"]);
+}
+
+#[test]
+fn open_graph_and_article_meta_fill_the_metadata() {
+    let head = r#"<meta property="og:title" content="Protests grip the capital"><meta property="og:site_name" content="Example News">
+        <meta property="og:description" content="Unrest after the vote."><meta property="og:image" content="https://cdn.example.com/lead.jpg">
+        <meta property="article:published_time" content="2020-10-06T12:47:05+00:00"><meta property="article:tag" content="Kyrgyzstan">
+        <meta property="article:tag" content="Protests"><meta property="article:section" content="World">
+        <link rel="canonical" href="/world/kyrgyz-protests"><title>Protests grip the capital | Example News</title>"#;
+    let a = article(&news_page(head, &body3()));
+    assert_eq!(a.title.as_deref(), Some("Protests grip the capital"));
+    assert_eq!(a.site_name.as_deref(), Some("Example News"));
+    assert_eq!(a.description.as_deref(), Some("Unrest after the vote."));
+    assert_eq!(a.image.as_deref(), Some("https://cdn.example.com/lead.jpg"));
+    assert_eq!(a.tags, vec!["Kyrgyzstan", "Protests"]);
+    assert_eq!(a.section.as_deref(), Some("World"));
+    assert_eq!(a.canonical_url.as_deref(), Some("https://news.example.com/world/kyrgyz-protests"));
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2020-10-06T12:47:05+00:00");
+}
+
+#[test]
+fn author_and_date_meta_variants_are_read() {
+    for (head, author) in [
+        (r#"<meta name="author" content="By Jane Doe, Staff Writer">"#, "Jane Doe"),
+        (r#"<meta name="parsely-author" content="Jane Doe">"#, "Jane Doe"),
+        (r#"<meta name="sailthru.author" content="Jane Doe">"#, "Jane Doe"),
+        (r#"<meta name="DC.creator" content="Jane Doe">"#, "Jane Doe"),
+    ] {
+        assert_eq!(article(&news_page(head, &body3())).authors, vec![author], "{head}");
+    }
+    for head in [
+        r#"<meta name="parsely-pub-date" content="2020-10-06T12:47:05Z">"#,
+        r#"<meta name="sailthru.date" content="2020-10-06 12:47:05">"#,
+        r#"<meta name="DC.date.issued" content="2020-10-06">"#,
+        r#"<meta itemprop="datePublished" content="2020-10-06">"#,
+    ] {
+        let day = article(&news_page(head, &body3())).published_at.unwrap().format("%Y-%m-%d").to_string();
+        assert_eq!(day, "2020-10-06", "{head}");
+    }
+}
+
+#[test]
+fn a_time_element_or_the_url_dates_a_page_without_date_metadata() {
+    let body = format!("<time datetime=\"2020-10-06T12:47:05Z\" pubdate>6 October</time>{}", body3());
+    let a = article(&news_page("", &body));
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2020-10-06T12:47:05+00:00");
+    let a = article_at(&news_page("", &body3()), "https://blog.example.com/2019/03/14/a-story/");
+    assert_eq!(a.published_at.unwrap().format("%Y-%m-%d").to_string(), "2019-03-14");
+    assert_eq!(a.modified_at, None, "a modified date only when the page gives one");
+}
+
+#[test]
+fn a_logo_is_never_the_lead_image() {
+    let head = r#"<meta property="og:image" content="https://example.com/static/logo.png">
+        <meta name="twitter:image" content="https://example.com/photos/lead.jpg">"#;
+    assert_eq!(
+        article(&news_page(head, &body3())).image.as_deref(),
+        Some("https://example.com/photos/lead.jpg")
+    );
+}
+
+#[test]
+fn the_language_comes_from_markup_and_is_corrected_by_the_text() {
+    assert_eq!(article(&news_page("", &body3())).language.as_deref(), Some("en"));
+    let spanish = "<p>El presidente del país ha pedido a las autoridades electorales que investiguen los resultados \
+        de una disputada elección parlamentaria que ha provocado disturbios en la capital del país.</p>";
+    let html = format!("<html><body><article>{spanish}{spanish}</article></body></html>");
+    assert_eq!(article(&html).language.as_deref(), Some("es"));
+    let html = format!("<html lang=\"en-US\"><body><article>{spanish}{spanish}</article></body></html>");
+    assert_eq!(article(&html).language.as_deref(), Some("es"));
+}
+
+#[test]
+fn a_page_marked_not_free_is_paywalled() {
+    let head = r#"<script type="application/ld+json">{"@type":"NewsArticle","headline":"H","isAccessibleForFree":false}</script>"#;
+    assert!(article(&news_page(head, &body3())).paywalled);
+    assert!(!article(&news_page("", &body3())).paywalled);
+    let body = format!("<p>{P1}</p><div class=\"paywall\">Subscribe to continue reading.</div>");
+    assert!(article(&news_page("", &body)).paywalled);
+}
+
+#[test]
+fn identical_texts_in_different_layouts_share_a_hash_and_simhash() {
+    let a = article(&news_page("", &body3()));
+    let b = article(&format!("<html><body><div class=\"post\">{}</div></body></html>", body3()));
+    assert_eq!(a.content_hash, b.content_hash);
+    assert_eq!(a.simhash, b.simhash);
+    assert_eq!(a.content_hash.len(), 64);
+}
+
+#[test]
+fn feed_hints_fill_what_the_page_lacks() {
+    let hints = newspipe_models::FeedHints {
+        title: Some("From the feed".into()),
+        published_at: Some("2021-01-02T03:04:05Z".parse().unwrap()),
+        source: None,
+    };
+    let html = format!("<html><body><div>{}</div></body></html>", body3());
+    let page = Page { hints: Some(&hints), ..Page::new(html.as_bytes(), "https://example.com/a") };
+    let Ok(Extraction::Article(a)) = extract(&page, &Options::default()) else { panic!("no article") };
+    assert_eq!(a.title.as_deref(), Some("From the feed"));
+    assert_eq!(a.published_at, hints.published_at);
+}
+
+fn listing_html(title: &str) -> String {
+    let mut items = String::new();
+    for i in 0..60 {
+        items.push_str(&format!(
+            "<li><a href=\"/news/{i}-story\">Headline number {i} about the news</a></li>"
+        ));
+    }
+    format!(
+        "<html><head><title>{title}</title></head><body><nav><a href=\"/\">Home</a></nav><ul>{items}</ul></body></html>"
+    )
+}
+
+#[test]
+fn home_tag_and_search_pages_are_skipped_with_their_kind() {
+    assert_eq!(
+        skip_reason(&listing_html("Example News"), "https://example.com/"),
+        "not an article: home page"
+    );
+    assert_eq!(
+        skip_reason(&listing_html("Protests"), "https://example.com/tag/protests/"),
+        "not an article: tag page"
+    );
+    assert_eq!(
+        skip_reason(&listing_html("Search results"), "https://example.com/search?q=protests"),
+        "not an article: search page"
+    );
+    assert_eq!(
+        skip_reason(&listing_html("World news"), "https://example.com/world/"),
+        "not an article: listing page"
+    );
+}
+
+#[test]
+fn error_and_video_pages_are_skipped_with_their_kind() {
+    let html = "<html><head><title>404 Page Not Found</title></head><body><h1>Page not found</h1>\
+                <p>Sorry, the page you were looking for does not exist. Try the search box above.</p></body></html>";
+    assert_eq!(skip_reason(html, "https://example.com/missing"), "not an article: error page");
+    let html = r#"<html><head><script type="application/ld+json">{"@type":"VideoObject","name":"Clip","uploadDate":"2020-10-06"}</script>
+        </head><body><video src="/v.mp4"></video><p>Watch the clip.</p></body></html>"#;
+    assert_eq!(skip_reason(html, "https://example.com/video/1"), "not an article: video page");
+}
