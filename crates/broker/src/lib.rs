@@ -11,12 +11,14 @@ pub mod consumer;
 mod events;
 pub mod publisher;
 pub mod topology;
+mod worker;
 
 pub use config::{BrokerSettings, RetrySettings};
 pub use connection::connect;
 pub use consumer::{Disposition, Handler, Incoming, run_consumer};
 pub use publisher::{Outgoing, PublishError, Publisher};
-pub use topology::{Queue, Topology};
+pub use topology::{Queue, QueueStats, Topology};
+pub use worker::run_worker;
 
 /// Errors of the broker plumbing. Every message names the queue or URL involved.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,8 @@ pub enum BrokerError {
     },
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error("cannot serve the metrics endpoint: {0}")]
+    Ops(#[source] std::io::Error),
     #[error("the broker stayed unreachable for {seconds} s (broker.reconnect_timeout_secs); giving up")]
     GaveUp { seconds: u64 },
 }

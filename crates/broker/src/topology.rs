@@ -47,6 +47,14 @@ impl Queue {
     }
 }
 
+/// What `newspipe status` shows of a queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QueueStats {
+    pub name: String,
+    pub messages: u32,
+    pub consumers: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
@@ -145,6 +153,27 @@ impl Topology {
             bind(channel, &name, &self.delay_exchange(), "", matching).await?;
         }
         Ok(())
+    }
+
+    /// Depth and consumers of every queue (passive declarations: nothing is created).
+    pub async fn stats(&self, channel: &Channel) -> Result<Vec<QueueStats>, BrokerError> {
+        let mut stats = Vec::new();
+        for name in self.queue_names() {
+            let queue = channel
+                .queue_declare(
+                    name.as_str().into(),
+                    QueueDeclareOptions::default().passive(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(BrokerError::amqp(format!("inspect queue {name}")))?;
+            stats.push(QueueStats {
+                name,
+                messages: queue.message_count(),
+                consumers: queue.consumer_count(),
+            });
+        }
+        Ok(stats)
     }
 
     /// Deletes every queue and exchange of this topology (used by tests and `newspipe` maintenance).

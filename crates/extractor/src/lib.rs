@@ -1,1 +1,152 @@
+//! The extractor worker: raw pages in, store requests (an article, or a skip with its reason) out.
+//! The extraction itself is `newspipe-extract`; this crate only carries pages to it and results away.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics::{counter, histogram};
+use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
+use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
+use newspipe_models::{Outcome, RawPage, StoreRequest, decode_page, encode_json};
+use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub broker: BrokerSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
+    pub extractor: ExtractorSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractorSettings {
+    /// Pages extracted at once (CPU-bound work); 0 = one per core.
+    pub concurrency: usize,
+    /// Pages larger than this are `failed` with reason `too large` without being parsed.
+    pub max_page_bytes: usize,
+    /// Work on one page stops after about this long.
+    pub time_budget_ms: u64,
+}
+
+impl Default for ExtractorSettings {
+    fn default() -> Self {
+        let defaults = Options::default();
+        ExtractorSettings {
+            concurrency: 0,
+            max_page_bytes: defaults.max_bytes,
+            time_budget_ms: defaults.time_budget.as_millis() as u64,
+        }
+    }
+}
+
+impl ProcessSettings for Settings {
+    fn log(&self) -> &LogSettings {
+        &self.log
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.extractor.time_budget_ms == 0 {
+            return Err(SettingsError::Invalid {
+                key: "extractor.time_budget_ms",
+                value: "0".into(),
+                why: "must be at least 1",
+            });
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let handler = ExtractHandler::new(&settings.extractor);
+    run_worker(Queue::Extract, handler, &settings.broker, &settings.metrics, Health::default()).await?;
+    Ok(())
+}
+
+pub struct ExtractHandler {
+    options: Arc<Options>,
+    /// Bounds CPU-bound extractions to the cores, whatever the prefetch.
+    cpu: Arc<Semaphore>,
+}
+
+impl ExtractHandler {
+    pub fn new(settings: &ExtractorSettings) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let concurrency = if settings.concurrency == 0 { cores } else { settings.concurrency };
+        let options = Options {
+            max_bytes: settings.max_page_bytes,
+            time_budget: Duration::from_millis(settings.time_budget_ms),
+        };
+        ExtractHandler { options: Arc::new(options), cpu: Arc::new(Semaphore::new(concurrency)) }
+    }
+}
+
+impl Handler for ExtractHandler {
+    async fn handle(&self, message: Incoming) -> Disposition {
+        let page = match decode_page(&message.body) {
+            Ok(page) => page,
+            Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
+        };
+        let job_id = page.job_id;
+        let url = page.url.clone();
+        let _permit = self.cpu.acquire().await.expect("the semaphore is never closed");
+        let options = self.options.clone();
+        let started = Instant::now();
+        // Extraction is CPU work: it runs off the async threads so it never stalls acks and heartbeats.
+        let outcome = match tokio::task::spawn_blocking(move || extract_outcome(&page, &options)).await {
+            Ok(outcome) => outcome,
+            Err(error) => return Disposition::DeadLetter { reason: format!("extraction panicked: {error}") },
+        };
+        events_extracted(&url, &outcome, started.elapsed());
+        let request = StoreRequest::new(job_id, url, outcome);
+        Disposition::Forward(vec![Outgoing::json(Queue::Store, encode_json(&request)).for_job(job_id)])
+    }
+}
+
+/// The outcome for one page: pure, so it is tested without a broker.
+pub fn extract_outcome(page: &RawPage, options: &Options) -> Outcome {
+    let input = Page {
+        body: &page.body,
+        url: &page.final_url,
+        content_type: page.header("content-type"),
+        content_language: page.header("content-language"),
+        hints: page.hints.as_ref(),
+    };
+    match extract(&input, options) {
+        Ok(Extraction::Article(mut article)) => {
+            article.url = page.final_url.clone();
+            article.fetched_at = Some(page.fetched_at);
+            Outcome::Stored { article }
+        }
+        Ok(Extraction::Skipped(reason)) => Outcome::Skipped { reason },
+        Err(error) => {
+            tracing::warn!(url = %page.final_url, %error, "extraction failed");
+            Outcome::Failed { reason: failure_reason(&error).to_string() }
+        }
+    }
+}
+
+/// A short, stable reason for the outcome table (the detail goes to the log).
+fn failure_reason(error: &ExtractError) -> &'static str {
+    match error {
+        ExtractError::TooLarge { .. } => "too large",
+        ExtractError::TimeBudget(_) => "extraction time budget",
+        ExtractError::Internal(_) => "extractor error",
+    }
+}
+
+fn events_extracted(url: &str, outcome: &Outcome, elapsed: Duration) {
+    let kind = outcome.kind().as_str();
+    tracing::info!(
+        url,
+        outcome = kind,
+        reason = outcome.reason(),
+        elapsed_ms = elapsed.as_millis() as u64,
+        "extracted"
+    );
+    counter!("newspipe_extractions_total", "outcome" => kind).increment(1);
+    histogram!("newspipe_stage_seconds", "stage" => "extract").record(elapsed.as_secs_f64());
+}

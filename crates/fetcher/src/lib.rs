@@ -15,10 +15,13 @@
 
 pub mod address;
 pub mod config;
+mod events;
 pub mod http;
+pub mod worker;
 
 pub use config::FetcherSettings;
 pub use http::{
     BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, parse_retry_after,
     parse_url,
 };
+pub use worker::{FetchHandler, Settings, run};

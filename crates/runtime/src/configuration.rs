@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 pub enum SettingsError {
     #[error("cannot read settings: {0}")]
     Load(#[from] config::ConfigError),
+    #[error("invalid settings: {0}")]
+    Message(String),
     #[error("setting `{key}` = {value:?} is invalid: {why}")]
     Invalid { key: &'static str, value: String, why: &'static str },
 }

@@ -4,10 +4,12 @@
 pub mod configuration;
 pub mod health;
 pub mod ops_server;
+pub mod process;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use configuration::{LogFormat, LogSettings, MetricsSettings, SettingsError, load_settings, redact_url};
 pub use health::Health;
 pub use ops_server::{OpsServer, install_metrics_recorder};
+pub use process::{ProcessSettings, run_process};
 pub use shutdown::shutdown_on_signals;

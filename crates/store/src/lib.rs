@@ -1,1 +1,97 @@
+//! The store worker: writes each job's outcome (and its article) to PostgreSQL, idempotently. Also the
+//! database access the command line uses.
 
+pub mod db;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use metrics::{counter, histogram};
+use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Queue, run_worker};
+use newspipe_models::{StoreRequest, decode_json};
+use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
+use serde::Deserialize;
+
+pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub broker: BrokerSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
+    pub database: DatabaseSettings,
+}
+
+impl ProcessSettings for Settings {
+    fn log(&self) -> &LogSettings {
+        &self.log
+    }
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let health = Health::default();
+    let database_ready = health.component("database");
+    let database = Database::connect_lazy(&settings.database)?;
+    migrate_when_reachable(&database).await?;
+    database_ready.store(true, Ordering::Relaxed);
+    let handler = StoreHandler { database, ready: database_ready };
+    run_worker(Queue::Store, handler, &settings.broker, &settings.metrics, health).await?;
+    Ok(())
+}
+
+/// The database may come up after the store: keep trying, with backoff, rather than crash-looping.
+async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match database.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(error) if error.is_unavailable() => {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "database unreachable; waiting for it");
+            }
+            Err(error) => return Err(error),
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
+
+pub struct StoreHandler {
+    pub database: Database,
+    /// Cleared while the database is unreachable, so `/healthz` tells.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl Handler for StoreHandler {
+    async fn handle(&self, message: Incoming) -> Disposition {
+        let request: StoreRequest = match decode_json(&message.body) {
+            Ok(request) => request,
+            Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
+        };
+        // The database being down is not the message's fault: hold it and retry (it goes back to the queue
+        // if the worker stops), instead of spending its retries or dead-lettering it.
+        let mut pause = Duration::from_millis(200);
+        loop {
+            let started = Instant::now();
+            match self.database.record(&request).await {
+                Ok(article_id) => {
+                    self.ready.store(true, Ordering::Relaxed);
+                    let kind = request.outcome.kind().as_str();
+                    tracing::info!(url = %request.url, outcome = kind, reason = request.outcome.reason(), article_id, "recorded");
+                    counter!("newspipe_outcomes_total", "outcome" => kind).increment(1);
+                    histogram!("newspipe_stage_seconds", "stage" => "store")
+                        .record(started.elapsed().as_secs_f64());
+                    return Disposition::Forward(Vec::new());
+                }
+                Err(error) if error.is_unavailable() => {
+                    self.ready.store(false, Ordering::Relaxed);
+                    tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "database unavailable; holding the message");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
+            }
+        }
+    }
+}

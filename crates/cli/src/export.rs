@@ -1,0 +1,113 @@
+//! `newspipe export`: every stored article as JSON lines or CSV, streamed from the database.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use newspipe_models::Article;
+use newspipe_store::Database;
+
+use crate::Settings;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Jsonl,
+    Csv,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  newspipe export --format jsonl > articles.jsonl\n  \
+    newspipe export --format csv --output articles.csv")]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value = "jsonl")]
+    format: Format,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+/// CSV columns, in order; list fields are joined with `; `.
+const CSV_HEADER: [&str; 19] = [
+    "url",
+    "canonical_url",
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "language",
+    "site_name",
+    "description",
+    "image",
+    "tags",
+    "section",
+    "word_count",
+    "content_hash",
+    "simhash",
+    "paywalled",
+    "fetched_at",
+    "text",
+    "markdown",
+];
+
+pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
+    let database = Database::connect(&settings.database).await?;
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut sink = std::io::BufWriter::new(sink);
+    let mut articles = std::pin::pin!(database.articles());
+    let mut count = 0u64;
+    match args.format {
+        Format::Jsonl => {
+            while let Some(article) = articles.next().await {
+                serde_json::to_writer(&mut sink, &article?)?;
+                sink.write_all(b"\n")?;
+                count += 1;
+            }
+        }
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(&mut sink);
+            writer.write_record(CSV_HEADER)?;
+            while let Some(article) = articles.next().await {
+                writer.write_record(csv_record(&article?))?;
+                count += 1;
+            }
+            writer.flush()?;
+        }
+    }
+    sink.flush()?;
+    if args.output.is_some() {
+        eprintln!("exported {count} article(s)");
+    }
+    Ok(())
+}
+
+fn csv_record(a: &Article) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    vec![
+        a.url.clone(),
+        opt(&a.canonical_url),
+        opt(&a.title),
+        a.authors.join("; "),
+        time(&a.published_at),
+        time(&a.modified_at),
+        opt(&a.language),
+        opt(&a.site_name),
+        opt(&a.description),
+        opt(&a.image),
+        a.tags.join("; "),
+        opt(&a.section),
+        a.word_count.to_string(),
+        a.content_hash.clone(),
+        a.simhash.map(|h| format!("{h:016x}")).unwrap_or_default(),
+        a.paywalled.to_string(),
+        time(&a.fetched_at),
+        a.text.clone(),
+        opt(&a.markdown),
+    ]
+}
