@@ -108,7 +108,7 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
     if doc.timed_out {
         return Err(ExtractError::TimeBudget(options.time_budget));
     }
-    let meta = metadata::extract_metadata(&doc, page.url, page.content_language);
+    let meta = metadata::extract_metadata(&doc, &html, page.url, page.content_language);
     let body = content::extract_body(&doc, page.url, meta.title.as_deref());
     if Instant::now() > deadline {
         return Err(ExtractError::TimeBudget(options.time_budget));

@@ -63,6 +63,8 @@ pub fn is_article_type(t: &str) -> bool {
 struct JsonLd {
     headline: Option<String>,
     authors: Vec<String>,
+    /// Only organisations were named as authors (a byline in the page may still name a person).
+    authors_are_organisations: bool,
     published: Option<String>,
     modified: Option<String>,
     image: Option<String>,
@@ -199,6 +201,7 @@ fn parse_json_ld(scripts: &[String]) -> JsonLd {
         authors_of(a, &by_id, &mut authors);
     }
     let people: Vec<String> = authors.iter().filter(|(_, p)| *p).map(|(n, _)| n.clone()).collect();
+    ld.authors_are_organisations = people.is_empty() && !authors.is_empty();
     ld.authors = if people.is_empty() { authors.into_iter().map(|(n, _)| n).collect() } else { people };
     ld.published = article
         .get("datePublished")
@@ -250,7 +253,9 @@ impl Metas {
     }
 }
 
-pub fn extract_metadata(doc: &Document, url: &str, content_language: Option<&str>) -> Metadata {
+/// Metadata of a parsed page. `html` is the decoded source, searched for publication dates that only
+/// appear in scripts (framework state such as `"publishedDate":"2019-08-16"`).
+pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language: Option<&str>) -> Metadata {
     let mut metas: HashMap<String, Vec<String>> = HashMap::new();
     let mut scripts = Vec::new();
     let mut canonical = None;
@@ -341,12 +346,13 @@ pub fn extract_metadata(doc: &Document, url: &str, content_language: Option<&str
         .or_else(|| time_element_date(doc))
         .or_else(|| date_from_url(url))
         .or_else(|| ld.webpage_published.as_deref().and_then(parse_date))
+        .or_else(|| script_date(html))
+        .or_else(|| byline_date(doc))
         .or_else(|| {
             metas
                 .first(&["article:modified_time", "og:updated_time", "datemodified", "dcterms.modified"])
                 .and_then(parse_date)
-        })
-        .or_else(|| byline_date(doc));
+        });
     m.published_at = published;
     m.modified_at = ld
         .modified
@@ -573,8 +579,8 @@ fn choose_title(
 }
 
 fn choose_authors(doc: &Document, ld: &JsonLd, metas: &Metas) -> Vec<String> {
-    let from_ld: Vec<String> = ld.authors.iter().flat_map(|a| clean_author(a)).collect();
-    if !from_ld.is_empty() {
+    let from_ld: Vec<String> = ld.authors.iter().flat_map(|a| clean_author(&html_unescape(a))).collect();
+    if !from_ld.is_empty() && !ld.authors_are_organisations {
         return dedup(from_ld);
     }
     for key in [
@@ -591,13 +597,15 @@ fn choose_authors(doc: &Document, ld: &JsonLd, metas: &Metas) -> Vec<String> {
             .all(key)
             .iter()
             .filter(|v| !v.starts_with("http") && !v.contains("facebook.com"))
-            .flat_map(|v| clean_author(v))
+            .flat_map(|v| clean_author(&html_unescape(v)))
             .collect();
         if !values.is_empty() {
             return dedup(values);
         }
     }
-    dedup(byline_authors(doc))
+    // An organisation is the author only where the page names no person.
+    let byline = byline_authors(doc);
+    if byline.is_empty() { dedup(from_ld) } else { dedup(byline) }
 }
 
 fn dedup(mut names: Vec<String>) -> Vec<String> {
@@ -672,7 +680,8 @@ fn class_has(e: &crate::dom::Element, words: &[&str]) -> bool {
     words.iter().any(|w| c.contains(w) || i.contains(w))
 }
 
-/// Names in the page's byline: `rel=author`, `itemprop=author`, or an element whose class says byline/author.
+/// Names in the page's byline: `itemprop=author`, `rel=author`, an element whose class says byline or
+/// author, a "Written by" label followed by the name, or a short "By Jane Doe" line.
 fn byline_authors(doc: &Document) -> Vec<String> {
     for (id, e) in doc.elements() {
         if let Some(p) = e.attr("itemprop")
@@ -689,47 +698,107 @@ fn byline_authors(doc: &Document) -> Vec<String> {
                 })
                 .or_else(|| e.attr("content").map(str::to_string))
                 .unwrap_or_else(|| doc.text(id));
-            let names = clean_author(&name);
-            if !names.is_empty() && names.iter().all(|n| n.split_whitespace().count() <= 5) {
+            let names = person_names(&name);
+            if !names.is_empty() {
                 return names;
             }
         }
     }
+    let mut by_line: Option<Vec<String>> = None;
     for (id, e) in doc.elements() {
+        if matches!(e.tag, Tag::Script | Tag::Style | Tag::Head | Tag::Title | Tag::Meta) {
+            continue;
+        }
         let rel_author =
             e.tag == Tag::A && e.attr("rel").is_some_and(|r| r.split_whitespace().any(|r| r == "author"));
-        let by_class = matches!(e.tag, Tag::A | Tag::Span | Tag::Div | Tag::P | Tag::Address | Tag::Other)
-            && class_has(
+        let by_class = matches!(
+            e.tag,
+            Tag::A
+                | Tag::Span
+                | Tag::Div
+                | Tag::P
+                | Tag::Address
+                | Tag::Other
+                | Tag::Li
+                | Tag::Strong
+                | Tag::B
+        ) && class_has(e, &["byline", "by-line", "author", "Author", "writer"])
+            && !class_has(
                 e,
                 &[
-                    "byline",
-                    "author-name",
-                    "authorname",
-                    "author__name",
-                    "author_name",
-                    "post-author",
-                    "entry-author",
-                    "article-author",
-                    "c-byline",
+                    "bio",
+                    "description",
+                    "avatar",
+                    "box",
+                    "about",
+                    "image",
+                    "img",
+                    "photo",
+                    "label",
+                    "title",
+                    "date",
                 ],
-            )
-            && !class_has(e, &["bio", "description", "avatar", "box", "about"]);
-        if !(rel_author || by_class) {
+            );
+        if rel_author || by_class {
+            let text = doc.text(id);
+            if !text.is_empty() && text.len() <= 120 {
+                let names = person_names(&text);
+                if !names.is_empty() {
+                    return names;
+                }
+            }
             continue;
         }
-        let text = doc.text(id);
-        if text.is_empty() || text.len() > 120 {
-            continue;
+        // "Written by" in one element, the name in the next.
+        if matches!(e.tag, Tag::Span | Tag::Div | Tag::P | Tag::Dt | Tag::Small | Tag::Strong | Tag::B) {
+            let label = doc.text(id);
+            let label = label.trim().trim_end_matches(':').to_lowercase();
+            if matches!(
+                label.as_str(),
+                "written by" | "author" | "by" | "posted by" | "words by" | "reviewed by"
+            ) {
+                let next = std::iter::successors(Some(doc.node(id).next_sibling), |&n| {
+                    (n != crate::dom::NONE).then(|| doc.node(n).next_sibling)
+                })
+                .take_while(|&n| n != crate::dom::NONE)
+                .find(|&n| doc.element(n).is_some());
+                if let Some(next) = next {
+                    let names = person_names(&doc.text(next));
+                    if !names.is_empty() {
+                        return names;
+                    }
+                }
+            }
         }
-        let names: Vec<String> = clean_author(&text)
-            .into_iter()
-            .filter(|n| n.split_whitespace().count() <= 4 && !n.chars().any(|c| c.is_ascii_digit()))
-            .collect();
-        if !names.is_empty() {
-            return names;
+        // "By Jane Doe" as a short line of its own; the first one in the page, kept in case nothing better.
+        if by_line.is_none() && matches!(e.tag, Tag::P | Tag::Span | Tag::Div | Tag::Li | Tag::Address) {
+            let has_block_child = doc.children(id).any(|c| doc.tag(c).is_some_and(|t| t.is_block()));
+            if !has_block_child {
+                let text = doc.text(id);
+                if text.len() <= 80 && (text.starts_with("By ") || text.starts_with("by ")) {
+                    let names = person_names(&text);
+                    if !names.is_empty() {
+                        by_line = Some(names);
+                    }
+                }
+            }
         }
     }
-    Vec::new()
+    by_line.unwrap_or_default()
+}
+
+/// Cleaned names that look like people's names: a few words, no digits, capitalised.
+fn person_names(raw: &str) -> Vec<String> {
+    clean_author(raw)
+        .into_iter()
+        .filter(|n| {
+            let words: Vec<&str> = n.split_whitespace().collect();
+            (1..=5).contains(&words.len())
+                && !n.chars().any(|c| c.is_ascii_digit())
+                && words.iter().any(|w| w.chars().next().is_some_and(char::is_uppercase))
+                && !n.contains(['@', '/', '(', '{'])
+        })
+        .collect()
 }
 
 /// `<time datetime>` (or microdata `datePublished`) in the page; a `pubdate` or published-looking one first.
@@ -773,24 +842,53 @@ fn time_element_date(doc: &Document) -> Option<DateTime<Utc>> {
 /// A date written in an element whose class says it is the date (`<span class="date">6 Oct, 2020</span>`).
 fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
     for (id, e) in doc.elements() {
-        if !matches!(e.tag, Tag::Span | Tag::Div | Tag::P | Tag::Other | Tag::Li) {
+        if !matches!(
+            e.tag,
+            Tag::Span | Tag::Div | Tag::P | Tag::Other | Tag::Li | Tag::Time | Tag::Small | Tag::Header
+        ) {
             continue;
         }
-        if !class_has(e, &["date", "published", "posted", "timestamp", "byline", "meta"])
-            || class_has(e, &["update", "modif"])
+        if !class_has(e, &["date", "Date", "published", "posted", "timestamp", "byline", "meta", "time"])
+            || class_has(e, &["update", "modif", "Update"])
         {
             continue;
         }
-        let has_block_child = doc.children(id).any(|c| doc.tag(c).is_some_and(|t| t.is_block()));
-        if has_block_child {
-            continue;
-        }
         let text = doc.text(id);
-        if text.len() > 80 {
+        if text.is_empty() || text.len() > 100 {
             continue;
         }
         if let Some(d) = parse_date(&text) {
             return Some(d);
+        }
+    }
+    None
+}
+
+/// A publication date under a well-known key in script data (`"datePublished": "..."`, `publishedAt:"..."`).
+fn script_date(html: &str) -> Option<DateTime<Utc>> {
+    const KEYS: &[&str] = &[
+        "datePublished",
+        "publishedDate",
+        "publishDate",
+        "published_at",
+        "publishedAt",
+        "date_published",
+        "firstPublishedAt",
+        "publicationDate",
+        "pubDate",
+    ];
+    for key in KEYS {
+        let mut from = 0;
+        while let Some(p) = html[from..].find(key) {
+            let after = from + p + key.len();
+            from = after;
+            let rest = html[after..].trim_start_matches(['"', '\\', '\'']).trim_start();
+            let Some(rest) = rest.strip_prefix(':') else { continue };
+            let rest = rest.trim_start().trim_start_matches(['\\', '"', '\'']);
+            let end = rest.find(['"', '\\', '\'', ',', '}']).unwrap_or(rest.len()).min(40);
+            if let Some(d) = rest.get(..end).and_then(parse_date) {
+                return Some(d);
+            }
         }
     }
     None
