@@ -19,6 +19,9 @@ use crate::dom::{Data, Document, Element, NONE, NodeId, Tag};
 /// How much more prose (as a share of the candidate's) an ancestor must hold to replace the candidate.
 const CLIMB_RATIO: f32 = 0.3;
 
+/// Characters a sibling code block must hold to join the body.
+const SIBLING_MIN_CODE: u32 = 20;
+
 /// One rendered block of the body.
 #[derive(Debug, Clone)]
 pub struct Block {
@@ -667,6 +670,13 @@ fn select_roots(a: &Analysis<'_>, top: NodeId, score: &[f32]) -> Vec<NodeId> {
             if prose || short_paragraph {
                 roots.push(sibling);
             }
+        } else if matches!(e.tag, Tag::Pre | Tag::Other | Tag::Div | Tag::Figure)
+            && a.link_density(sibling) < 0.25
+            && a.stats[sibling as usize].chars >= SIBLING_MIN_CODE
+            && (e.tag == Tag::Pre || doc.descendants(sibling).any(|d| doc.tag(d) == Some(Tag::Pre)))
+        {
+            // Code (`<pre>`, or a wrapper such as `<copyable-code>` around one) belongs with the prose.
+            roots.push(sibling);
         }
     }
     roots
@@ -989,11 +999,11 @@ impl<'a> Renderer<'a> {
 
 /// Short blocks that are prompts, teasers or labels rather than article text.
 fn is_boilerplate_line(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    let lower = lower.trim();
-    if lower.chars().count() > 120 {
+    if text.len() > 480 || text.chars().count() > 120 {
         return false;
     }
+    let lower = text.to_lowercase();
+    let lower = lower.trim();
     const STARTS: &[&str] = &[
         "also on",
         "read more",
@@ -1073,6 +1083,9 @@ fn is_dateline(text: &str) -> bool {
 }
 
 fn is_byline(text: &str) -> bool {
+    if text.len() > 200 {
+        return false;
+    }
     let lower = text.to_lowercase();
     let words = lower.split_whitespace().count();
     words <= 8

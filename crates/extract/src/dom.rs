@@ -393,6 +393,34 @@ impl Document {
         out
     }
 
+    /// The text under `id` if it is at most `max` bytes long (whitespace collapsed); stops reading as soon
+    /// as it is longer, so that probing many elements for short labels stays cheap.
+    pub fn short_text(&self, id: NodeId, max: usize) -> Option<String> {
+        let mut out = String::new();
+        for d in self.descendants(id) {
+            match &self.node(d).data {
+                Data::Text(t) => {
+                    if t.len() > max * 4 + 64 {
+                        return None;
+                    }
+                    push_collapsed(&mut out, t);
+                    if out.trim_end().len() > max {
+                        return None;
+                    }
+                }
+                Data::Element(e)
+                    if (e.tag.is_block() || e.tag == Tag::Br) && !out.is_empty() && !out.ends_with(' ') =>
+                {
+                    out.push(' ');
+                }
+                _ => {}
+            }
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+        Some(out)
+    }
+
     pub fn is_ancestor(&self, ancestor: NodeId, mut node: NodeId) -> bool {
         while node != NONE {
             if node == ancestor {

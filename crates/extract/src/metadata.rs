@@ -3,6 +3,9 @@
 //! `<time>` elements, bylines in the markup, and the URL.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -674,10 +677,38 @@ pub fn clean_author(raw: &str) -> Vec<String> {
     out
 }
 
-fn class_has(e: &crate::dom::Element, words: &[&str]) -> bool {
-    let c = e.class();
-    let i = e.id();
-    words.iter().any(|w| c.contains(w) || i.contains(w))
+/// Word lists for class/id tests, each compiled once into one case-insensitive automaton.
+fn words(patterns: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder().ascii_case_insensitive(true).build(patterns).expect("static patterns compile")
+}
+
+static BYLINE_CLASSES: LazyLock<AhoCorasick> =
+    LazyLock::new(|| words(&["byline", "by-line", "author", "writer"]));
+static NOT_BYLINE_CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    words(&[
+        "bio",
+        "description",
+        "avatar",
+        "box",
+        "about",
+        "image",
+        "img",
+        "photo",
+        "label",
+        "title",
+        "date",
+    ])
+});
+static PUBLISHED_CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| words(&["publish", "posted", "date"]));
+static PUBLISHED_TIME_CLASSES: LazyLock<AhoCorasick> =
+    LazyLock::new(|| words(&["publish", "posted", "entry-date"]));
+static UPDATED_CLASSES: LazyLock<AhoCorasick> = LazyLock::new(|| words(&["update", "modif"]));
+static DATE_CLASSES: LazyLock<AhoCorasick> =
+    LazyLock::new(|| words(&["date", "published", "posted", "timestamp", "byline", "meta", "time"]));
+
+fn class_has(e: &crate::dom::Element, words: &AhoCorasick) -> bool {
+    let (c, i) = (e.class(), e.id());
+    (!c.is_empty() && words.is_match(c)) || (!i.is_empty() && words.is_match(i))
 }
 
 /// Names in the page's byline: `itemprop=author`, `rel=author`, an element whose class says byline or
@@ -722,26 +753,11 @@ fn byline_authors(doc: &Document) -> Vec<String> {
                 | Tag::Li
                 | Tag::Strong
                 | Tag::B
-        ) && class_has(e, &["byline", "by-line", "author", "Author", "writer"])
-            && !class_has(
-                e,
-                &[
-                    "bio",
-                    "description",
-                    "avatar",
-                    "box",
-                    "about",
-                    "image",
-                    "img",
-                    "photo",
-                    "label",
-                    "title",
-                    "date",
-                ],
-            );
+        ) && class_has(e, &BYLINE_CLASSES)
+            && !class_has(e, &NOT_BYLINE_CLASSES);
         if rel_author || by_class {
-            let text = doc.text(id);
-            if !text.is_empty() && text.len() <= 120 {
+            let text = doc.short_text(id, 120).unwrap_or_default();
+            if !text.is_empty() {
                 let names = person_names(&text);
                 if !names.is_empty() {
                     return names;
@@ -751,7 +767,7 @@ fn byline_authors(doc: &Document) -> Vec<String> {
         }
         // "Written by" in one element, the name in the next.
         if matches!(e.tag, Tag::Span | Tag::Div | Tag::P | Tag::Dt | Tag::Small | Tag::Strong | Tag::B) {
-            let label = doc.text(id);
+            let label = doc.short_text(id, 12).unwrap_or_default();
             let label = label.trim().trim_end_matches(':').to_lowercase();
             if matches!(
                 label.as_str(),
@@ -774,8 +790,8 @@ fn byline_authors(doc: &Document) -> Vec<String> {
         if by_line.is_none() && matches!(e.tag, Tag::P | Tag::Span | Tag::Div | Tag::Li | Tag::Address) {
             let has_block_child = doc.children(id).any(|c| doc.tag(c).is_some_and(|t| t.is_block()));
             if !has_block_child {
-                let text = doc.text(id);
-                if text.len() <= 80 && (text.starts_with("By ") || text.starts_with("by ")) {
+                let text = doc.short_text(id, 80).unwrap_or_default();
+                if text.starts_with("By ") || text.starts_with("by ") {
                     let names = person_names(&text);
                     if !names.is_empty() {
                         by_line = Some(names);
@@ -824,15 +840,12 @@ fn time_element_date(doc: &Document) -> Option<DateTime<Utc>> {
         };
         let parent_published = {
             let p = doc.node(id).parent;
-            doc.element(p).is_some_and(|pe| class_has(pe, &["publish", "posted", "date"]))
+            doc.element(p).is_some_and(|pe| class_has(pe, &PUBLISHED_CLASSES))
         };
-        if e.attr("pubdate").is_some()
-            || class_has(e, &["publish", "posted", "entry-date"])
-            || parent_published
-        {
+        if e.attr("pubdate").is_some() || class_has(e, &PUBLISHED_TIME_CLASSES) || parent_published {
             return Some(d);
         }
-        if first.is_none() && !class_has(e, &["updated", "modified"]) {
+        if first.is_none() && !class_has(e, &UPDATED_CLASSES) {
             first = Some(d);
         }
     }
@@ -848,13 +861,11 @@ fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
         ) {
             continue;
         }
-        if !class_has(e, &["date", "Date", "published", "posted", "timestamp", "byline", "meta", "time"])
-            || class_has(e, &["update", "modif", "Update"])
-        {
+        if !class_has(e, &DATE_CLASSES) || class_has(e, &UPDATED_CLASSES) {
             continue;
         }
-        let text = doc.text(id);
-        if text.is_empty() || text.len() > 100 {
+        let text = doc.short_text(id, 100).unwrap_or_default();
+        if text.is_empty() {
             continue;
         }
         if let Some(d) = parse_date(&text) {
@@ -866,29 +877,27 @@ fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
 
 /// A publication date under a well-known key in script data (`"datePublished": "..."`, `publishedAt:"..."`).
 fn script_date(html: &str) -> Option<DateTime<Utc>> {
-    const KEYS: &[&str] = &[
-        "datePublished",
-        "publishedDate",
-        "publishDate",
-        "published_at",
-        "publishedAt",
-        "date_published",
-        "firstPublishedAt",
-        "publicationDate",
-        "pubDate",
-    ];
-    for key in KEYS {
-        let mut from = 0;
-        while let Some(p) = html[from..].find(key) {
-            let after = from + p + key.len();
-            from = after;
-            let rest = html[after..].trim_start_matches(['"', '\\', '\'']).trim_start();
-            let Some(rest) = rest.strip_prefix(':') else { continue };
-            let rest = rest.trim_start().trim_start_matches(['\\', '"', '\'']);
-            let end = rest.find(['"', '\\', '\'', ',', '}']).unwrap_or(rest.len()).min(40);
-            if let Some(d) = rest.get(..end).and_then(parse_date) {
-                return Some(d);
-            }
+    static KEYS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new([
+            "datePublished",
+            "publishedDate",
+            "publishDate",
+            "published_at",
+            "publishedAt",
+            "date_published",
+            "firstPublishedAt",
+            "publicationDate",
+            "pubDate",
+        ])
+        .expect("static patterns compile")
+    });
+    for m in KEYS.find_iter(html) {
+        let rest = html[m.end()..].trim_start_matches(['"', '\\', '\'']).trim_start();
+        let Some(rest) = rest.strip_prefix(':') else { continue };
+        let rest = rest.trim_start().trim_start_matches(['\\', '"', '\'']);
+        let end = rest.find(['"', '\\', '\'', ',', '}']).unwrap_or(rest.len()).min(40);
+        if let Some(d) = rest.get(..end).and_then(parse_date) {
+            return Some(d);
         }
     }
     None

@@ -40,7 +40,9 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
         return None;
     }
     let is_root = matches!(path.as_str(), "" | "/" | "/index.html" | "/index.htm" | "/index.php" | "/home");
-    if is_root && (weak_body || link_heavy) {
+    // Listings have little prose anywhere, not only in the part taken for the body.
+    let little_prose = body.page_prose_chars < 1500;
+    if is_root && weak_body && link_heavy {
         return Some("home page");
     }
     let tag_path =
@@ -52,7 +54,7 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
     if listing_declared && (weak_body || link_heavy) {
         return Some("listing page");
     }
-    if weak_body && link_heavy && meta.published_at.is_none() {
+    if weak_body && link_heavy && little_prose && meta.published_at.is_none() {
         return Some("listing page");
     }
     None
