@@ -1,1 +1,13 @@
+//! newspipe's integration tests: the real binaries against a real RabbitMQ and a real PostgreSQL (started by
+//! `deploy/services.sh`; see `support`), with a local HTTP server standing in for the web.
+//!
+//! - `pipeline`: URLs in, one outcome each, articles stored with their fields; export and status.
+//! - `delivery`: redelivery, poison messages, kill -9 of a worker mid-run: nothing lost, nothing duplicated.
+//! - `resilience`: the broker or the database going away and coming back; shutdown on SIGTERM; settings.
+//! - `compose`: the services of docker-compose.yml run natively with their command and environment.
 
+mod compose;
+mod delivery;
+mod pipeline;
+mod resilience;
+mod support;

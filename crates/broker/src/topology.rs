@@ -19,8 +19,9 @@ use lapin::{Channel, ExchangeKind};
 
 use crate::{BrokerError, BrokerSettings};
 
-/// Header on a message sent to a delay queue: which delay queue it goes to.
-pub(crate) const DELAY_HEADER: &str = "x-newspipe-delay-ms";
+/// Header on a message sent to a delay queue: which delay queue it goes to. Not `x-` prefixed: headers
+/// exchanges ignore `x-` headers when matching, and every delay queue would get a copy.
+pub(crate) const DELAY_HEADER: &str = "newspipe-delay-ms";
 
 /// The three work queues, one per stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

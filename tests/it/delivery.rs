@@ -1,0 +1,179 @@
+//! At-least-once delivery with idempotent writes: redeliveries, poison messages and killed workers lose
+//! nothing and duplicate nothing.
+
+use std::time::Duration;
+
+use lapin::options::{BasicAckOptions, BasicGetOptions};
+use lapin::types::AMQPValue;
+use newspipe_models::{RawPage, SCHEMA_VERSION, encode_page, new_job_id};
+
+use crate::support::web::article_html;
+use crate::support::{TestApp, Worker, spawn_app};
+
+/// Reads a counter from a worker's /metrics (summing every label set whose labels contain `labels`).
+pub async fn metric(address: &str, name: &str, labels: &str) -> f64 {
+    let body = reqwest::get(format!("http://{address}/metrics")).await.unwrap().text().await.unwrap();
+    body.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Drains the dead-letter queue: (reason header, origin queue header, body) of each dead letter.
+async fn dead_letters(app: &TestApp) -> Vec<(String, String, Vec<u8>)> {
+    let connection = app.amqp().await;
+    let channel = connection.create_channel().await.unwrap();
+    let mut letters = Vec::new();
+    while let Some(message) = channel
+        .basic_get(app.topology().dead_queue().as_str().into(), BasicGetOptions::default())
+        .await
+        .unwrap()
+    {
+        let headers = message.delivery.properties.headers().clone().unwrap_or_default();
+        let text = |key: &str| match headers.inner().get(key) {
+            Some(AMQPValue::LongString(s)) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+            other => format!("{other:?}"),
+        };
+        letters.push((text("x-newspipe-reason"), text("x-newspipe-queue"), message.delivery.data.clone()));
+        message.delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
+    }
+    let _ = connection.close(200, "bye".into()).await;
+    letters
+}
+
+fn page_for(app: &TestApp, n: u32) -> RawPage {
+    RawPage {
+        schema: SCHEMA_VERSION,
+        job_id: new_job_id(),
+        url: app.web.url(&format!("/articles/{n}")),
+        final_url: app.web.url(&format!("/articles/{n}")),
+        status: 200,
+        headers: [("content-type".to_string(), "text/html; charset=utf-8".to_string())].into(),
+        fetched_at: chrono::Utc::now(),
+        hints: None,
+        body: article_html(n).into_bytes(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redelivered_page_is_stored_once() {
+    let mut app = spawn_app().await;
+    app.start_worker(Worker::Extractor);
+    let store = app.start_worker(Worker::Store);
+    let store_metrics = app.workers[store].ops_address().await;
+    let page = encode_page(&page_for(&app, 7));
+    app.publish_raw("extract", &page).await;
+    app.publish_raw("extract", &page).await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while metric(&store_metrics, "newspipe_messages_acked_total", "queue=\"store\"").await < 2.0 {
+        assert!(std::time::Instant::now() < deadline, "the store did not ack both copies\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let articles: i64 = sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&app.db).await.unwrap();
+    assert_eq!(articles, 1);
+    assert_eq!(app.outcome_count().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_and_unknown_schemas_are_dead_lettered_with_a_reason_and_workers_keep_consuming() {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    let unknown_schema = br#"{"schema": 99, "job_id": "0190d0a4-0000-7000-8000-000000000000", "url": "x"}"#;
+    for queue in ["fetch", "extract", "store"] {
+        app.publish_raw(queue, b"\x00\xff garbage \xfe").await;
+        let mut message = unknown_schema.to_vec();
+        if queue == "extract" {
+            message.extend_from_slice(b"\n<html>body</html>");
+        }
+        app.publish_raw(queue, &message).await;
+    }
+    app.submit(&[app.web.url("/articles/1")]);
+    app.wait_for_outcomes(1, Duration::from_secs(30)).await;
+    assert_eq!(app.outcomes().await[&app.web.url("/articles/1")].0, "stored");
+
+    let mut letters = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while letters.len() < 6 && std::time::Instant::now() < deadline {
+        letters.extend(dead_letters(&app).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(letters.len(), 6, "{letters:?}");
+    for queue in ["fetch", "extract", "store"] {
+        let reasons: Vec<&str> = letters.iter().filter(|l| l.1 == queue).map(|l| l.0.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{queue}: {reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("schema 99")), "{queue}: {reasons:?}");
+        assert!(reasons.iter().any(|r| !r.contains("schema 99") && !r.is_empty()), "{queue}: {reasons:?}");
+    }
+    let garbage = letters.iter().find(|l| l.1 == "fetch" && !l.0.contains("schema 99")).unwrap();
+    assert_eq!(garbage.2, b"\x00\xff garbage \xfe", "the dead letter keeps the original bytes for replay");
+    assert!(garbage.0.starts_with("message is not valid JSON for FetchJob"), "{}", garbage.0);
+}
+
+/// Submits `n` articles, kills the `victim` worker with SIGKILL mid-run, restarts it, and checks that every
+/// URL has exactly one outcome and every article one row.
+async fn kill_mid_run(victim: Worker, n: u32) {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    let urls: Vec<String> = (1..=n).map(|i| app.web.url(&format!("/articles/{i}"))).collect();
+    let submitter = {
+        let urls = urls.clone();
+        let mut args = vec!["submit".to_string()];
+        args.extend(urls);
+        let app_env = app.base_env();
+        tokio::spawn(async move {
+            let output = tokio::process::Command::new(crate::support::bin("newspipe"))
+                .env_clear()
+                .envs(app_env)
+                .args(&args)
+                .output()
+                .await
+                .unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        })
+    };
+    submitter.await.unwrap();
+
+    app.wait_for_outcomes(i64::from(n) / 5, Duration::from_secs(60)).await;
+    let index = app.workers.iter().position(|w| w.kind == victim).unwrap();
+    app.workers[index].signal("KILL");
+    let status = app.workers[index].wait_exit(Duration::from_secs(5)).expect("killed");
+    assert!(!status.success());
+    let killed_at = app.outcome_count().await;
+    assert!(killed_at < i64::from(n), "the kill came after the run had finished; nothing was tested");
+    app.start_worker(victim);
+
+    app.wait_for_outcomes(i64::from(n), Duration::from_secs(120)).await;
+    // Let anything redelivered late arrive before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (outcomes, distinct_urls, stored): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT url), count(*) FILTER (WHERE outcome = 'stored') FROM outcomes",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let articles: i64 = sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&app.db).await.unwrap();
+    assert_eq!((outcomes, distinct_urls, stored, articles), (n.into(), n.into(), n.into(), n.into()));
+    assert!(dead_letters(&app).await.is_empty(), "nothing was dead-lettered");
+    let connection = app.amqp().await;
+    let channel = connection.create_channel().await.unwrap();
+    for queue in app.topology().stats(&channel).await.unwrap() {
+        assert_eq!(queue.messages, 0, "{} still holds messages", queue.name);
+    }
+    eprintln!("{victim:?} killed with {killed_at}/{n} outcomes recorded; all {n} ended stored exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extractor_killed_mid_run_loses_nothing_and_duplicates_nothing() {
+    kill_mid_run(Worker::Extractor, 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_killed_mid_run_loses_nothing_and_duplicates_nothing() {
+    kill_mid_run(Worker::Store, 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetcher_killed_mid_run_loses_nothing_and_duplicates_nothing() {
+    kill_mid_run(Worker::Fetcher, 300).await;
+}

@@ -1,0 +1,117 @@
+//! Dependencies that go away and come back, shutdown on signals, and settings that are wrong.
+
+use std::time::{Duration, Instant};
+
+use crate::support::proxy::{Proxy, target_of, through};
+use crate::support::{Worker, spawn_app};
+
+async fn healthz(address: &str) -> u16 {
+    match reqwest::get(format!("http://{address}/healthz")).await {
+        Ok(response) => response.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+async fn wait_for_health(address: &str, status: u16, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while healthz(address).await != status {
+        assert!(Instant::now() < deadline, "/healthz of {address} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_stops_cleanly_on_sigterm() {
+    let mut app = spawn_app().await;
+    let fetcher = app.start_worker(Worker::Fetcher);
+    let address = app.workers[fetcher].ops_address().await;
+    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    app.workers[fetcher].signal("TERM");
+    let status =
+        app.workers[fetcher].wait_exit(Duration::from_secs(15)).expect("exits within the grace period");
+    assert!(status.success(), "exit status {status:?}\n{}", app.logs());
+    assert!(app.workers[fetcher].log_text().contains("worker stopped cleanly"), "{}", app.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_setting_stops_the_worker_at_start_with_exit_code_2_naming_the_key() {
+    let mut app = spawn_app().await;
+    let store = app.start_worker_with(Worker::Store, &[("NEWSPIPE__BROKER__PREFETCH", "lots")]);
+    let status = app.workers[store].wait_exit(Duration::from_secs(10)).expect("exits at once");
+    assert_eq!(status.code(), Some(2));
+    let log = app.workers[store].log_text();
+    assert!(log.contains("broker.prefetch") && log.contains("lots"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_rides_out_a_broker_outage_and_resumes() {
+    let mut app = spawn_app().await;
+    let proxy = Proxy::start(target_of(&app.amqp_url)).await;
+    let proxied = through(&app.amqp_url, &proxy);
+    app.start_worker(Worker::Extractor);
+    app.start_worker(Worker::Store);
+    let fetcher = app.start_worker_with(Worker::Fetcher, &[("AMQP_URL", &proxied)]);
+    let address = app.workers[fetcher].ops_address().await;
+    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+
+    proxy.cut();
+    wait_for_health(&address, 503, Duration::from_secs(20)).await;
+    app.submit(&[app.web.url("/articles/1")]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.outcome_count().await, 0, "nothing is fetched while the fetcher has no broker");
+
+    proxy.restore();
+    wait_for_health(&address, 200, Duration::from_secs(30)).await;
+    app.wait_for_outcomes(1, Duration::from_secs(30)).await;
+    assert_eq!(app.outcomes().await[&app.web.url("/articles/1")].0, "stored");
+    assert!(app.workers[fetcher].log_text().contains("reconnecting"), "{}", app.logs());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_store_holds_its_messages_while_the_database_is_away() {
+    let mut app = spawn_app().await;
+    let proxy = Proxy::start(target_of(&app.database_url)).await;
+    let proxied = through(&app.database_url, &proxy);
+    app.start_worker(Worker::Fetcher);
+    app.start_worker(Worker::Extractor);
+    let store = app.start_worker_with(Worker::Store, &[("DATABASE_URL", &proxied)]);
+    let address = app.workers[store].ops_address().await;
+    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+
+    proxy.cut();
+    let urls: Vec<String> = (1..=3).map(|n| app.web.url(&format!("/articles/{n}"))).collect();
+    app.submit(&urls);
+    wait_for_health(&address, 503, Duration::from_secs(20)).await;
+    assert_eq!(app.outcome_count().await, 0);
+
+    proxy.restore();
+    app.wait_for_outcomes(3, Duration::from_secs(30)).await;
+    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    let outcomes = app.outcomes().await;
+    assert!(urls.iter().all(|u| outcomes[u].0 == "stored"), "{outcomes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_never_appear_in_what_a_worker_prints() {
+    let mut app = spawn_app().await;
+    let store = app.start_worker(Worker::Store);
+    let fetcher = app.start_worker(Worker::Fetcher);
+    for index in [store, fetcher] {
+        let address = app.workers[index].ops_address().await;
+        wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    }
+    // And with the broker unreachable, the connection error must not print it either.
+    let unreachable = "amqp://newspipe:hunter2-secret@127.0.0.1:9/%2f";
+    let lost = app.start_worker_with(Worker::Extractor, &[("AMQP_URL", unreachable)]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let password = |url: &str| url::Url::parse(url).unwrap().password().unwrap().to_string();
+    let secrets = [password(&app.amqp_url), password(&app.database_url), "hunter2-secret".to_string()];
+    for worker in &app.workers {
+        let log = worker.log_text();
+        assert!(!log.is_empty());
+        for secret in &secrets {
+            assert!(!log.contains(secret.as_str()), "{} printed a password:\n{log}", worker.kind.binary());
+        }
+    }
+    assert!(app.workers[lost].log_text().contains("reconnecting"), "{}", app.logs());
+}
