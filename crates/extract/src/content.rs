@@ -386,6 +386,8 @@ struct Analysis<'d> {
     doc: &'d Document,
     removed: Vec<bool>,
     stats: Vec<Stats>,
+    /// An element's class or id says paywall (seen while looking at classes).
+    paywall_marker: bool,
 }
 
 fn text_chars(t: &str) -> (u32, u32) {
@@ -446,7 +448,7 @@ impl<'d> Analysis<'d> {
                 removed[i] = true;
             }
         }
-        let mut a = Analysis { doc, removed, stats: vec![Stats::default(); n] };
+        let mut a = Analysis { doc, removed, stats: vec![Stats::default(); n], paywall_marker: false };
         a.compute_stats();
         if use_classes {
             let body = if doc.body != NONE { doc.body } else { 0 };
@@ -462,6 +464,9 @@ impl<'d> Analysis<'d> {
                     continue;
                 }
                 let Data::Element(e) = &node.data else { continue };
+                if !(e.class().is_empty() && e.id().is_empty()) && has_paywall_class(e) {
+                    a.paywall_marker = true;
+                }
                 if matches!(e.tag, Tag::Html | Tag::Body | Tag::Main | Tag::Article) {
                     continue;
                 }
@@ -1101,10 +1106,12 @@ pub fn extract_body(doc: &Document, base_url: &str, title: Option<&str>) -> Body
     if result.text.chars().count() < 250 {
         let retry = extract_with(doc, base_url, title, false);
         if retry.text.chars().count() > result.text.chars().count() * 2 {
+            // Only the first pass looks at classes, so it alone sees paywall markers.
+            let paywall_marker = result.paywall_marker;
             result = retry;
+            result.paywall_marker = paywall_marker;
         }
     }
-    result.paywall_marker = doc.elements().any(|(_, e)| has_paywall_class(e));
     result
 }
 
@@ -1199,7 +1206,14 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         }
         markdown.push_str(&b.markdown);
     }
-    Body { text, markdown, blocks: kept.len(), paywall_marker: false, page_links, page_prose_chars }
+    Body {
+        text,
+        markdown,
+        blocks: kept.len(),
+        paywall_marker: a.paywall_marker,
+        page_links,
+        page_prose_chars,
+    }
 }
 
 fn render_node(r: &mut Renderer<'_>, id: NodeId) {

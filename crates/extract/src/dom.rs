@@ -809,23 +809,16 @@ fn find_end_tag(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
 }
 
 fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'<')
+    memchr::memchr(b'<', bytes)
 }
 
 fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    let mut at = 0;
-    while let Some(p) = haystack[at..=haystack.len() - needle.len()].iter().position(|&b| b == first) {
-        let i = at + p;
-        if &haystack[i..i + needle.len()] == needle {
-            return Some(i);
-        }
-        at = i + 1;
-    }
-    None
+    memchr::memmem::find(haystack, needle)
+}
+
+/// Index just past the next `>` at or after `from`, or the end of input.
+fn past_gt(bytes: &[u8], from: usize) -> usize {
+    memchr::memchr(b'>', &bytes[from..]).map_or(bytes.len(), |p| from + p + 1)
 }
 
 /// Decodes character references (`&amp;`, `&#8217;`, `&#x2019;`, legacy `&copy` without `;`) into `out`.
@@ -835,7 +828,7 @@ pub fn decode_entities_into(out: &mut String, text: &str, in_attribute: bool) {
     let bytes = text.as_bytes();
     let mut last = 0;
     let mut i = 0;
-    while let Some(p) = bytes[i..].iter().position(|&b| b == b'&') {
+    while let Some(p) = memchr::memchr(b'&', &bytes[i..]) {
         let amp = i + p;
         i = amp + 1;
         let Some((decoded, consumed)) = entity_at(&text[amp + 1..], in_attribute) else { continue };
@@ -991,7 +984,7 @@ fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
             if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
                 let quote = bytes[i];
                 let start = i + 1;
-                let end = bytes[start..].iter().position(|&b| b == quote).map_or(bytes.len(), |p| start + p);
+                let end = memchr::memchr(quote, &bytes[start..]).map_or(bytes.len(), |p| start + p);
                 value = &html[start..end];
                 i = (end + 1).min(bytes.len());
             } else {
@@ -1059,17 +1052,17 @@ pub fn parse(html: &str, deadline: Option<Instant>) -> Document {
                     };
                     i = end;
                 } else {
-                    i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+                    i = past_gt(bytes, lt);
                 }
             }
             Some(b'?') => {
-                i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+                i = past_gt(bytes, lt);
             }
             Some(b'/') => {
                 let name_start = lt + 2;
                 if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
                     // `</>` is dropped; `</ x>` and the like are bogus comments.
-                    i = bytes[lt..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| lt + p + 1);
+                    i = past_gt(bytes, lt);
                     continue;
                 }
                 let mut j = name_start;
@@ -1077,7 +1070,7 @@ pub fn parse(html: &str, deadline: Option<Instant>) -> Document {
                     j += 1;
                 }
                 let name = html[name_start..j].to_ascii_lowercase();
-                i = bytes[j..].iter().position(|&c| c == b'>').map_or(bytes.len(), |p| j + p + 1);
+                i = past_gt(bytes, j);
                 b.end_tag(Tag::from_name(&name), &name);
             }
             Some(c) if c.is_ascii_alphabetic() => {

@@ -5,12 +5,14 @@ use sha2::{Digest, Sha256};
 /// The text as compared for duplicates: lower-cased, whitespace runs collapsed to one space, trimmed.
 /// Two copies of an article that differ only in layout or case hash the same.
 pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
+    // One lower-casing of the whole text (std has an ASCII fast path), then the whitespace.
+    let lower = text.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for word in lower.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        out.push_str(word);
     }
     out
 }
@@ -28,18 +30,15 @@ pub fn content_hash(text: &str) -> String {
 /// 64-bit SimHash over word 3-shingles (single words for very short texts). Near-identical texts differ in
 /// few bits; compare with `(a ^ b).count_ones()`.
 pub fn simhash(text: &str) -> u64 {
-    // Words are hashed as they are read (lower-cased char by char), so no string is allocated per word.
-    let words: Vec<u64> = text
+    let lower = text.to_lowercase();
+    let words: Vec<u64> = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut h = 0xcbf2_9ce4_8422_2325u64;
-            for c in w.chars().flat_map(char::to_lowercase) {
-                let mut buf = [0u8; 4];
-                for &b in c.encode_utf8(&mut buf).as_bytes() {
-                    h ^= b as u64;
-                    h = h.wrapping_mul(0x0100_0000_01b3);
-                }
+            for &b in w.as_bytes() {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0100_0000_01b3);
             }
             h
         })

@@ -88,7 +88,7 @@ fn iso639_1(code3: &str) -> &str {
 
 /// Detects the language of `text`; `None` when the sample is too short or detection is unsure.
 pub fn detect(text: &str) -> Option<(String, bool)> {
-    let sample = crate::dom::truncate_str(text, 1500);
+    let sample = crate::dom::truncate_str(text, 800);
     if sample.chars().filter(|c| c.is_alphabetic()).count() < 40 {
         return None;
     }
