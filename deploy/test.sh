@@ -27,7 +27,7 @@ step() {
     shift
     section "$name"
     "$@" || rc=$?
-    timings+=("$(printf '%-10s %4ss  %s' "$name" "$((SECONDS - t0))" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
+    timings+=("$(printf '%-16s %5ss  %s' "$name" "$((SECONDS - t0))" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
     [ "$rc" -eq 0 ] || failures+=("$name")
     return 0
 }
@@ -36,7 +36,7 @@ summary() {
     section "summary"
     local t
     for t in "${timings[@]}"; do echo "  $t"; done
-    echo "  total      $((SECONDS - started_at))s"
+    printf '  %-16s %5ss\n' total "$((SECONDS - started_at))"
 }
 
 if [ "${CI:-}" = true ]; then
