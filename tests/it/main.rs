@@ -1,11 +1,13 @@
 //! newspipe's integration tests: the real binaries against a real RabbitMQ and a real PostgreSQL (started by
 //! `deploy/services.sh`; see `support`), with a local HTTP server standing in for the web.
 //!
+//! - `broker`: the one consume loop with scripted handlers: panics, retries through delay queues.
 //! - `pipeline`: URLs in, one outcome each, articles stored with their fields; export and status.
 //! - `delivery`: redelivery, poison messages, kill -9 of a worker mid-run: nothing lost, nothing duplicated.
 //! - `resilience`: the broker or the database going away and coming back; shutdown on SIGTERM; settings.
 //! - `compose`: the services of docker-compose.yml run natively with their command and environment.
 
+mod broker;
 mod compose;
 mod delivery;
 mod pipeline;
