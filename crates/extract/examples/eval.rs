@@ -57,6 +57,15 @@ fn f1(predicted: &str, truth: &str) -> f64 {
     2.0 * precision * recall / (precision + recall)
 }
 
+fn precision_recall(predicted: &str, truth: &str) -> (f64, f64) {
+    let p = words(predicted);
+    let t = words(truth);
+    let np: usize = p.values().sum();
+    let nt: usize = t.values().sum();
+    let common: usize = p.iter().map(|(w, c)| (*c).min(*t.get(w).unwrap_or(&0))).sum();
+    (common as f64 / np.max(1) as f64, common as f64 / nt.max(1) as f64)
+}
+
 fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
@@ -114,6 +123,8 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
     let (mut title_ok, mut title_n, mut author_ok, mut author_n, mut date_ok, mut date_n) =
         (0, 0, 0, 0, 0, 0);
     let mut skipped = 0;
+    // EVAL_DUMP=FILE writes each page's extracted text as a JSON line, for looking at what leaks.
+    let mut dump = std::env::var_os("EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
     let mut date_either_ok = 0;
     let mut worst = Vec::new();
     let mut misses: Vec<String> = Vec::new();
@@ -145,6 +156,15 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
             gt["main_content"].as_str().unwrap_or("").split_whitespace().count(),
         );
         worst.push((score, format!("{id} words {np} vs truth {nt}")));
+        if let Some(dump) = dump.as_mut() {
+            use std::io::Write;
+            let line = serde_json::json!({"id": id, "text": text});
+            let _ = writeln!(dump, "{line}");
+        }
+        if verbose {
+            let (p, r) = precision_recall(text, gt["main_content"].as_str().unwrap_or(""));
+            println!("pr {id} {p:.3} {r:.3} {score:.3}");
+        }
         let norm_text = collapse(text);
         for s in gt["with"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             with_total += 1;

@@ -19,6 +19,9 @@ use crate::dom::{Data, Document, Element, NONE, NodeId, Tag};
 /// How much more prose (as a share of the candidate's) an ancestor must hold to replace the candidate.
 const CLIMB_RATIO: f32 = 0.3;
 
+/// Blocks at least this long are dropped when they repeat an earlier block word for word.
+const MIN_DEDUP_CHARS: usize = 30;
+
 /// Characters a sibling code block must hold to join the body.
 const SIBLING_MIN_CODE: u32 = 20;
 
@@ -348,7 +351,9 @@ fn never_content(e: &Element) -> bool {
         | Tag::Label
         | Tag::Video
         | Tag::Audio
-        | Tag::Picture => true,
+        | Tag::Picture
+        // Captions and photo credits are not article text (the spec keeps the body, lead, lists, quotes, tables).
+        | Tag::Figcaption => true,
         _ => {
             if let Some(role) = e.attr("role") {
                 let role = role.to_ascii_lowercase();
@@ -1054,6 +1059,10 @@ fn is_boilerplate_line(text: &str) -> bool {
         "filed under",
         "posted in",
         "published in",
+        "table of contents",
+        "in this article",
+        "on this page",
+        "jump to",
     ];
     if STARTS.iter().any(|s| lower.starts_with(s)) {
         return true;
@@ -1168,7 +1177,19 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
     r.flush();
     let title_key = title.map(crate::metadata::title_key);
     let mut kept: Vec<Block> = Vec::new();
-    for b in r.blocks {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let blocks = r.blocks;
+    for b in &blocks {
+        // Invisible characters alone (a zero-width joiner used as a spacer) are not a paragraph.
+        if b.text.chars().all(|c| {
+            c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}')
+        }) {
+            continue;
+        }
+        // Responsive layouts repeat the article for each screen size; a paragraph is kept once.
+        if b.chars >= MIN_DEDUP_CHARS && !seen.insert(b.text.as_str()) {
+            continue;
+        }
         let ld = if b.chars == 0 { 0.0 } else { b.link_chars as f32 / b.chars as f32 };
         if ld > 0.5 && !matches!(b.kind, BlockKind::TableRow { .. }) {
             continue;
@@ -1182,7 +1203,7 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         {
             continue;
         }
-        kept.push(b);
+        kept.push(b.clone());
     }
     // Trailing headings introduce nothing.
     while kept.last().is_some_and(|b| matches!(b.kind, BlockKind::Heading(_))) {

@@ -324,3 +324,35 @@ fn error_and_video_pages_are_skipped_with_their_kind() {
         </head><body><video src="/v.mp4"></video><p>Watch the clip.</p></body></html>"#;
     assert_eq!(skip_reason(html, "https://example.com/video/1"), "not an article: video page");
 }
+
+#[test]
+fn a_paragraph_repeated_by_a_responsive_layout_is_kept_once() {
+    let html = format!(
+        "<html><body><div class=\"desktop\"><p>{P1}</p><p>{P2}</p></div><div class=\"mobile\"><p>{P1}</p><p>{P2}</p></div>\
+         <p>{P3}</p></body></html>"
+    );
+    assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P3}"));
+}
+
+#[test]
+fn captions_invisible_spacers_and_tables_of_contents_are_not_text() {
+    let body = format!(
+        "<h2>Table of contents</h2><ul><li><a href=\"#one\">One</a></li><li><a href=\"#two\">Two</a></li></ul>\
+         <p>{P1}</p><figure><img src=\"/a.jpg\"><figcaption>Protesters in the square. Photo: Jane Roe</figcaption></figure>\
+         <p>\u{200d}</p><p>{P2}</p><p>{P3}</p>"
+    );
+    let a = article(&news_page("", &body));
+    assert_eq!(a.text, format!("{P1}\n\n{P2}\n\n{P3}"));
+}
+
+#[test]
+fn a_code_block_beside_the_prose_is_part_of_the_body() {
+    let html = format!(
+        "<html><body><main><div class=\"post\"><p>{P1}</p><p>{P2}</p></div>\
+         <copyable-code><button>Copy</button><pre><code>git commit -am \"message\"</code></pre></copyable-code>\
+         <div class=\"post\"><p>{P3}</p></div></main></body></html>"
+    );
+    let a = article(&html);
+    assert!(a.text.contains("git commit -am \"message\""), "{}", a.text);
+    assert!(a.markdown.unwrap().contains("```\ngit commit -am \"message\"\n```"));
+}
