@@ -7,10 +7,12 @@
 mod article;
 mod codec;
 mod messages;
+mod schema;
 
 pub use article::{Article, OutcomeKind};
 pub use codec::{DecodeError, decode_json, decode_page, encode_json, encode_page};
 pub use messages::{FeedHints, FetchJob, Outcome, RawPage, StoreRequest};
+pub use schema::fetch_job_schema;
 
 /// The message schema this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;

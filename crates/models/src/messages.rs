@@ -6,9 +6,16 @@ use serde::{Deserialize, Serialize};
 use crate::{Article, JobId, SCHEMA_VERSION};
 
 /// A request to fetch one URL: what `newspipe submit` (or any producer) publishes to the fetch queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// This is a public interface: any AMQP client may publish it (JSON, to the work exchange with routing key
+/// `fetch`). Its JSON Schema is generated from this type into `schemas/fetch-job.schema.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "newspipe fetch job")]
 pub struct FetchJob {
+    /// The message schema version; must be 1.
+    #[schemars(range(min = 1, max = 1))]
     pub schema: u32,
+    /// Identifies this job in every log line, message and database row. A UUID, ideally v7 (time-ordered).
     pub job_id: JobId,
     /// The URL to fetch.
     pub url: String,
@@ -40,11 +47,14 @@ impl FetchJob {
 }
 
 /// Metadata a feed or sitemap gave for an item.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct FeedHints {
+    /// The item's title in the feed.
     pub title: Option<String>,
+    /// The item's publication time in the feed (RFC 3339).
     pub published_at: Option<DateTime<Utc>>,
+    /// Where the URL was found (the feed or sitemap URL).
     pub source: Option<String>,
 }
 
