@@ -483,3 +483,338 @@ pub fn parse_w3c_datetime(text: &str) -> Option<DateTime<Utc>> {
         .ok()?;
     Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+
+    const BASE: &str = "https://news.example.com/sitemaps/news.xml";
+    const NS: &str = r#"xmlns="http://www.sitemaps.org/schemas/sitemap/0.9""#;
+
+    fn parse(xml: &[u8]) -> ParsedSitemap {
+        parse_sitemap(xml, BASE, &DiscoveryLimits::default()).unwrap()
+    }
+
+    fn url_set(parsed: ParsedSitemap) -> Vec<DiscoveredUrl> {
+        match parsed.sitemap {
+            Sitemap::UrlSet(urls) => urls,
+            other => panic!("expected a urlset, got {other:?}"),
+        }
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn a_urlset_gives_its_locs_with_lastmod_as_the_date() {
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+            <urlset {NS}>
+              <url><loc>https://news.example.com/a</loc><lastmod>2024-03-01</lastmod><priority>0.5</priority></url>
+              <url><loc> https://news.example.com/b </loc><changefreq>daily</changefreq></url>
+            </urlset>"#
+        );
+        let parsed = parse(xml.as_bytes());
+        assert!(!parsed.truncated);
+        assert_eq!(
+            url_set(parsed),
+            vec![
+                DiscoveredUrl {
+                    url: "https://news.example.com/a".into(),
+                    title: None,
+                    published_at: Some(utc(2024, 3, 1, 0, 0, 0)),
+                },
+                DiscoveredUrl { url: "https://news.example.com/b".into(), title: None, published_at: None },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_sitemap_index_gives_its_child_sitemaps() {
+        let xml = format!(
+            r#"<sitemapindex {NS}>
+              <sitemap><loc>https://news.example.com/sitemap-1.xml.gz</loc><lastmod>2024-03-01</lastmod></sitemap>
+              <sitemap><loc>/sitemap-2.xml</loc></sitemap>
+              <sitemap><lastmod>2024-03-01</lastmod></sitemap>
+            </sitemapindex>"#
+        );
+        let parsed = parse(xml.as_bytes());
+        assert_eq!(
+            parsed.sitemap,
+            Sitemap::Index(vec![
+                "https://news.example.com/sitemap-1.xml.gz".into(),
+                "https://news.example.com/sitemap-2.xml".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn google_news_title_and_publication_date_are_taken_over_lastmod() {
+        let xml = format!(
+            r#"<urlset {NS} xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+              <url><loc>https://news.example.com/n1</loc><lastmod>2020-01-01</lastmod>
+                <news:news>
+                  <news:publication><news:name>Example News</news:name><news:language>en</news:language></news:publication>
+                  <news:publication_date>2024-03-05T10:30:00+01:00</news:publication_date>
+                  <news:title>Floods &amp; storms in the north</news:title>
+                </news:news></url>
+            </urlset>"#
+        );
+        assert_eq!(
+            url_set(parse(xml.as_bytes())),
+            vec![DiscoveredUrl {
+                url: "https://news.example.com/n1".into(),
+                title: Some("Floods & storms in the north".into()),
+                published_at: Some(utc(2024, 3, 5, 9, 30, 0)),
+            }]
+        );
+    }
+
+    #[test]
+    fn image_and_video_extensions_are_not_taken_for_the_article() {
+        let xml = format!(
+            r#"<urlset {NS} xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"
+                       xmlns:video="http://www.google.com/schemas/sitemap-video/1.1">
+              <url>
+                <image:image><image:loc>https://cdn.example.com/photo.jpg</image:loc></image:image>
+                <loc>https://news.example.com/with-media</loc>
+                <video:video><video:title>A video</video:title>
+                  <video:content_loc>https://cdn.example.com/v.mp4</video:content_loc></video:video>
+              </url>
+              <url><image:image><image:loc>https://cdn.example.com/only-image.jpg</image:loc></image:image></url>
+            </urlset>"#
+        );
+        assert_eq!(
+            url_set(parse(xml.as_bytes())),
+            vec![DiscoveredUrl {
+                url: "https://news.example.com/with-media".into(),
+                title: None,
+                published_at: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_sitemap_without_a_namespace_or_with_a_prefixed_one_is_read() {
+        let bare = parse(b"<urlset><url><loc>https://news.example.com/bare</loc></url></urlset>");
+        assert_eq!(url_set(bare)[0].url, "https://news.example.com/bare");
+        let prefixed = parse(
+            br#"<sm:urlset xmlns:sm="http://www.sitemaps.org/schemas/sitemap/0.9">
+                <sm:url><sm:loc>https://news.example.com/prefixed</sm:loc></sm:url></sm:urlset>"#,
+        );
+        assert_eq!(url_set(prefixed)[0].url, "https://news.example.com/prefixed");
+    }
+
+    #[test]
+    fn locs_are_resolved_and_unusable_ones_skipped() {
+        let xml = format!(
+            r#"<urlset {NS}>
+              <url><loc>relative/page</loc></url>
+              <url><loc>javascript:alert(1)</loc></url>
+              <url><loc>ftp://news.example.com/file</loc></url>
+              <url><loc></loc></url>
+              <url><loc/></url>
+              <url><loc>https://news.example.com/q?a=1&amp;b=&#50;</loc></url>
+              <url><loc><![CDATA[https://news.example.com/cdata?x=1&y=2]]></loc></url>
+            </urlset>"#
+        );
+        let urls: Vec<String> = url_set(parse(xml.as_bytes())).into_iter().map(|u| u.url).collect();
+        assert_eq!(
+            urls,
+            [
+                "https://news.example.com/sitemaps/relative/page",
+                "https://news.example.com/q?a=1&b=2",
+                "https://news.example.com/cdata?x=1&y=2"
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_compressed_sitemaps_are_detected_by_their_magic_bytes() {
+        let xml = format!(r#"<urlset {NS}><url><loc>https://news.example.com/zipped</loc></url></urlset>"#);
+        let parsed = parse(&gzip(xml.as_bytes()));
+        assert_eq!(url_set(parsed)[0].url, "https://news.example.com/zipped");
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_decompression_limit() {
+        let bomb = gzip(&vec![b' '; 8 * 1024 * 1024]);
+        assert!(bomb.len() < 64 * 1024, "the bomb should be small: {}", bomb.len());
+        let limits = DiscoveryLimits { max_decompressed_bytes: 1024 * 1024, ..DiscoveryLimits::default() };
+        let err = parse_sitemap(&bomb, BASE, &limits).unwrap_err();
+        assert_eq!(err, DiscoverError::DecompressedTooLarge { base_url: BASE.into(), limit: 1024 * 1024 });
+    }
+
+    #[test]
+    fn the_default_decompression_limit_stops_a_bomb_just_over_fifty_mebibytes() {
+        let bomb = gzip(&vec![b' '; 50 * 1024 * 1024 + 1]);
+        let err = parse_sitemap(&bomb, BASE, &DiscoveryLimits::default()).unwrap_err();
+        assert!(matches!(err, DiscoverError::DecompressedTooLarge { limit: 52_428_800, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_corrupt_gzip_stream_is_an_error() {
+        let mut zipped = gzip(b"<urlset><url><loc>https://news.example.com/a</loc></url></urlset>");
+        let len = zipped.len();
+        zipped[len / 2..].iter_mut().for_each(|b| *b ^= 0x5a);
+        let err = parse_sitemap(&zipped, BASE, &DiscoveryLimits::default()).unwrap_err();
+        assert!(matches!(err, DiscoverError::Gzip { .. }), "{err:?}");
+        assert!(err.to_string().contains(BASE));
+    }
+
+    #[test]
+    fn the_number_of_entries_is_bounded_and_the_truncation_reported() {
+        let entries: String =
+            (0..20).map(|i| format!("<url><loc>https://news.example.com/{i}</loc></url>")).collect();
+        let xml = format!("<urlset {NS}>{entries}</urlset>");
+        let limits = DiscoveryLimits { max_urls_per_document: 5, ..DiscoveryLimits::default() };
+        let parsed = parse_sitemap(xml.as_bytes(), BASE, &limits).unwrap();
+        assert!(parsed.truncated);
+        assert_eq!(url_set(parsed).len(), 5);
+
+        let children: String = (0..20)
+            .map(|i| format!("<sitemap><loc>https://news.example.com/s{i}.xml</loc></sitemap>"))
+            .collect();
+        let index = format!("<sitemapindex {NS}>{children}</sitemapindex>");
+        let parsed = parse_sitemap(index.as_bytes(), BASE, &limits).unwrap();
+        assert!(parsed.truncated);
+        assert!(matches!(parsed.sitemap, Sitemap::Index(ref c) if c.len() == 5));
+
+        let exact = DiscoveryLimits { max_urls_per_document: 20, ..DiscoveryLimits::default() };
+        assert!(!parse_sitemap(xml.as_bytes(), BASE, &exact).unwrap().truncated);
+    }
+
+    #[test]
+    fn a_document_that_is_not_a_sitemap_is_an_error_naming_its_root() {
+        let err = parse_sitemap(b"<rss version=\"2.0\"><channel/></rss>", BASE, &DiscoveryLimits::default())
+            .unwrap_err();
+        assert_eq!(err, DiscoverError::NotASitemap { base_url: BASE.into(), root: "rss".into() });
+    }
+
+    #[test]
+    fn truncated_or_ill_formed_xml_is_an_error_with_the_parsers_message() {
+        let cases: [&[u8]; 5] = [
+            b"<urlset><url><loc>https://news.example.com/a</loc></url>",
+            b"<urlset><url><loc>https://news.example.com/a</lo",
+            b"<urlset><url><loc>https://news.example.com/a</url></loc></urlset>",
+            b"",
+            b"<urlset></urlset><urlset></urlset>",
+        ];
+        for xml in cases {
+            let err = parse_sitemap(xml, BASE, &DiscoveryLimits::default()).unwrap_err();
+            let DiscoverError::MalformedSitemap { base_url, message, .. } = &err else {
+                panic!("{}: {err:?}", String::from_utf8_lossy(xml))
+            };
+            assert_eq!(base_url, BASE);
+            assert!(!message.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_invalid_base_url_is_an_error_naming_it() {
+        let err = parse_sitemap(b"<urlset/>", "::", &DiscoveryLimits::default()).unwrap_err();
+        assert!(matches!(err, DiscoverError::InvalidBaseUrl { ref base_url, .. } if base_url == "::"));
+    }
+
+    #[test]
+    fn an_empty_urlset_is_an_empty_list() {
+        assert_eq!(parse(b"<urlset/>").sitemap, Sitemap::UrlSet(vec![]));
+        assert_eq!(parse(b"<sitemapindex></sitemapindex>").sitemap, Sitemap::Index(vec![]));
+    }
+
+    #[test]
+    fn filter_since_keeps_newer_and_undated_entries() {
+        let entry = |url: &str, date: Option<DateTime<Utc>>| DiscoveredUrl {
+            url: url.into(),
+            title: None,
+            published_at: date,
+        };
+        let urls = vec![
+            entry("https://x.example/old", Some(utc(2024, 1, 1, 0, 0, 0))),
+            entry("https://x.example/same", Some(utc(2024, 3, 1, 0, 0, 0))),
+            entry("https://x.example/new", Some(utc(2024, 3, 2, 0, 0, 0))),
+            entry("https://x.example/undated", None),
+        ];
+        let kept: Vec<String> =
+            filter_since(urls.clone(), Some(utc(2024, 3, 1, 0, 0, 0))).into_iter().map(|u| u.url).collect();
+        assert_eq!(kept, ["https://x.example/same", "https://x.example/new", "https://x.example/undated"]);
+        assert_eq!(filter_since(urls.clone(), None), urls);
+    }
+
+    #[test]
+    fn w3c_datetimes_in_all_their_precisions_are_understood() {
+        let cases = [
+            ("2024-03-05", utc(2024, 3, 5, 0, 0, 0)),
+            ("2024-03", utc(2024, 3, 1, 0, 0, 0)),
+            ("2024", utc(2024, 1, 1, 0, 0, 0)),
+            ("2024-03-05T10:30Z", utc(2024, 3, 5, 10, 30, 0)),
+            ("2024-03-05T10:30+02:00", utc(2024, 3, 5, 8, 30, 0)),
+            ("2024-03-05T10:30:15Z", utc(2024, 3, 5, 10, 30, 15)),
+            (
+                "2024-03-05T10:30:15.25-05:00",
+                utc(2024, 3, 5, 15, 30, 15) + chrono::Duration::milliseconds(250),
+            ),
+            ("2024-03-05T10:30:15+0100", utc(2024, 3, 5, 9, 30, 15)),
+            (" 2024-03-05 10:30:15 ", utc(2024, 3, 5, 10, 30, 15)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_w3c_datetime(text), Some(expected), "{text}");
+        }
+        for text in ["", "yesterday", "2024-13-01", "2024-02-30", "05/03/2024"] {
+            assert_eq!(parse_w3c_datetime(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn sniff_recognises_documents_by_their_root_element() {
+        let cases: [(&[u8], DocumentKind); 9] = [
+            (b"<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>", DocumentKind::Rss),
+            (b"<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"/>", DocumentKind::Rss),
+            (b"\xEF\xBB\xBF<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed>", DocumentKind::Atom),
+            (b"<!-- generated --><urlset xmlns=\"x\"></urlset>", DocumentKind::SitemapUrlSet),
+            (b"<?xml version=\"1.0\"?><sitemapindex></sitemapindex>", DocumentKind::SitemapIndex),
+            (b"<!DOCTYPE html><html><head></head></html>", DocumentKind::Html),
+            (b"  <HTML><body>", DocumentKind::Html),
+            (b"{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}", DocumentKind::JsonFeed),
+            (b"{\"some\": \"json\"}", DocumentKind::Unknown),
+        ];
+        for (bytes, kind) in cases {
+            assert_eq!(sniff(bytes, None), kind, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn sniff_prefers_the_root_element_over_a_misleading_content_type() {
+        assert_eq!(sniff(b"<rss version=\"2.0\"/>", Some("text/html; charset=utf-8")), DocumentKind::Rss);
+        assert_eq!(sniff(b"<urlset/>", Some("application/rss+xml")), DocumentKind::SitemapUrlSet);
+    }
+
+    #[test]
+    fn sniff_falls_back_to_the_content_type() {
+        let garbage = b"\x00\x01 not markup";
+        assert_eq!(sniff(garbage, Some("application/rss+xml")), DocumentKind::Rss);
+        assert_eq!(sniff(garbage, Some("Application/Atom+XML; charset=utf-8")), DocumentKind::Atom);
+        assert_eq!(sniff(b"{}", Some("application/feed+json")), DocumentKind::JsonFeed);
+        assert_eq!(sniff(b"Hello", Some("text/html")), DocumentKind::Html);
+        assert_eq!(sniff(garbage, Some("image/png")), DocumentKind::Unknown);
+        assert_eq!(sniff(b"", None), DocumentKind::Unknown);
+    }
+
+    #[test]
+    fn sniff_looks_inside_gzip() {
+        assert_eq!(sniff(&gzip(b"<sitemapindex></sitemapindex>"), None), DocumentKind::SitemapIndex);
+        assert_eq!(sniff(&[0x1f, 0x8b, 0x00], None), DocumentKind::Unknown);
+    }
+}
