@@ -136,3 +136,135 @@ impl TokenSink for LinkSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://news.example.com/world/index.html";
+
+    #[test]
+    fn alternate_feed_links_of_every_feed_type_are_found_and_resolved() {
+        let html = br#"<!DOCTYPE html><html><head>
+            <link rel="alternate" type="application/rss+xml" title="RSS" href="/feed.rss">
+            <link rel="alternate" type="application/atom+xml" href="atom.xml"/>
+            <link rel="alternate" type="application/feed+json" href="https://cdn.example.net/feed.json">
+            </head><body></body></html>"#;
+        assert_eq!(
+            feed_links(html, BASE),
+            [
+                "https://news.example.com/feed.rss",
+                "https://news.example.com/world/atom.xml",
+                "https://cdn.example.net/feed.json"
+            ]
+        );
+    }
+
+    #[test]
+    fn other_links_are_ignored() {
+        let html = br#"<head>
+            <link rel="stylesheet" type="text/css" href="/style.css">
+            <link rel="alternate" hreflang="fr" href="/fr/">
+            <link rel="alternate" type="text/html" href="/mobile">
+            <link rel="canonical" href="/world/">
+            <link rel="feed" type="application/rss+xml" href="/not-alternate.xml">
+            <link type="application/rss+xml" href="/no-rel.xml">
+            <link rel="alternate" type="application/rss+xml">
+            <a rel="alternate" type="application/rss+xml" href="/anchor.xml">feed</a>
+        </head>"#;
+        assert!(feed_links(html, BASE).is_empty());
+    }
+
+    #[test]
+    fn rel_and_type_match_without_regard_to_case_tokens_or_parameters() {
+        let html =
+            br#"<LINK REL="Alternate Nofollow" TYPE="Application/RSS+XML; charset=utf-8" HREF="/a.xml">
+                       <link rel=" home  alternate " type=application/atom+xml href=b.xml>"#;
+        assert_eq!(
+            feed_links(html, BASE),
+            ["https://news.example.com/a.xml", "https://news.example.com/world/b.xml"]
+        );
+    }
+
+    #[test]
+    fn the_pages_base_element_is_honoured() {
+        let html = br#"<head><base href="https://static.example.org/site/"><base href="/ignored/">
+            <link rel="alternate" type="application/rss+xml" href="rss.xml"></head>"#;
+        assert_eq!(feed_links(html, BASE), ["https://static.example.org/site/rss.xml"]);
+        let relative_base =
+            br#"<base href="/sub/"><link rel="alternate" type="application/rss+xml" href="f">"#;
+        assert_eq!(feed_links(relative_base, BASE), ["https://news.example.com/sub/f"]);
+    }
+
+    #[test]
+    fn links_inside_scripts_comments_and_text_are_not_markup() {
+        let html = br#"<head>
+            <script>var s = '<link rel="alternate" type="application/rss+xml" href="/script.xml">';</script>
+            <!-- <link rel="alternate" type="application/rss+xml" href="/comment.xml"> -->
+            <title><link rel="alternate" type="application/rss+xml" href="/title.xml"></title>
+            <style>/* <link rel="alternate" type="application/rss+xml" href="/style.xml"> */</style>
+            <link rel="alternate" type="application/rss+xml" href="/real.xml">
+        </head>"#;
+        assert_eq!(feed_links(html, BASE), ["https://news.example.com/real.xml"]);
+    }
+
+    #[test]
+    fn duplicates_and_non_http_links_are_dropped_and_the_count_bounded() {
+        let mut html = String::from(
+            r#"<link rel="alternate" type="application/rss+xml" href="javascript:void(0)">
+               <link rel="alternate" type="application/rss+xml" href="/dup.xml">
+               <link rel="alternate" type="application/rss+xml" href="https://news.example.com/dup.xml">"#,
+        );
+        for i in 0..200 {
+            html.push_str(&format!(r#"<link rel="alternate" type="application/rss+xml" href="/f{i}.xml">"#));
+        }
+        let links = feed_links(html.as_bytes(), BASE);
+        assert_eq!(links.len(), MAX_FEED_LINKS);
+        assert_eq!(links[0], "https://news.example.com/dup.xml");
+        assert_eq!(links[1], "https://news.example.com/f0.xml");
+    }
+
+    #[test]
+    fn an_invalid_base_url_keeps_only_absolute_links() {
+        let html = br#"<link rel="alternate" type="application/rss+xml" href="/relative.xml">
+                       <link rel="alternate" type="application/atom+xml" href="https://news.example.com/abs.xml">"#;
+        assert_eq!(feed_links(html, "not a url"), ["https://news.example.com/abs.xml"]);
+    }
+
+    #[test]
+    fn garbage_and_unterminated_markup_give_no_links_and_no_panic() {
+        let mut garbage = Vec::new();
+        let mut x: u32 = 7;
+        for _ in 0..200_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            garbage.push((x >> 16) as u8);
+        }
+        assert!(feed_links(&garbage, BASE).is_empty());
+        assert!(
+            feed_links(b"<link rel=\"alternate\" type=\"application/rss+xml\" href=\"/cut", BASE).is_empty()
+        );
+        assert!(feed_links(&b"<div>".repeat(100_000), BASE).is_empty());
+    }
+
+    #[test]
+    fn only_the_first_two_mebibytes_of_a_page_are_read() {
+        let mut html = vec![b' '; MAX_PAGE_BYTES];
+        html.extend_from_slice(br#"<link rel="alternate" type="application/rss+xml" href="/late.xml">"#);
+        assert!(feed_links(&html, BASE).is_empty());
+    }
+
+    #[test]
+    fn common_paths_are_root_relative_and_include_the_usual_names() {
+        let page = Url::parse(BASE).unwrap();
+        for path in COMMON_FEED_PATHS.iter().chain(COMMON_SITEMAP_PATHS) {
+            let url = page.join(path).unwrap();
+            assert_eq!(url.path(), *path, "{path} must resolve against the site root");
+        }
+        for expected in ["/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml"] {
+            assert!(COMMON_FEED_PATHS.contains(&expected), "{expected}");
+        }
+        for expected in ["/sitemap.xml", "/news-sitemap.xml", "/sitemap_index.xml"] {
+            assert!(COMMON_SITEMAP_PATHS.contains(&expected), "{expected}");
+        }
+    }
+}

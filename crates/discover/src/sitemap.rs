@@ -467,10 +467,10 @@ pub fn parse_w3c_datetime(text: &str) -> Option<DateTime<Utc>> {
             return Some(dt.with_timezone(&Utc));
         }
     }
-    if let Some(stripped) = text.strip_suffix('Z') {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(stripped, "%Y-%m-%dT%H:%M") {
-            return Some(Utc.from_utc_datetime(&naive));
-        }
+    if let Some(stripped) = text.strip_suffix('Z')
+        && let Ok(naive) = NaiveDateTime::parse_from_str(stripped, "%Y-%m-%dT%H:%M")
+    {
+        return Some(Utc.from_utc_datetime(&naive));
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
