@@ -120,6 +120,10 @@ pub fn canonicalize(url: &str, settings: &CanonicalSettings) -> Result<Canonical
     }
     parsed.set_fragment(None);
 
+    let path = normalize_percent_encoding(parsed.path());
+    if path != parsed.path() {
+        parsed.set_path(&path);
+    }
     let query = parsed.query().map(|q| canonical_query(q, settings));
     match query {
         Some(q) if !q.is_empty() => parsed.set_query(Some(&q)),
@@ -129,7 +133,7 @@ pub fn canonicalize(url: &str, settings: &CanonicalSettings) -> Result<Canonical
 }
 
 /// The query without tracking parameters and empty pieces, sorted stably by decoded key. Each kept
-/// parameter keeps its exact text.
+/// parameter keeps its text, but for [`normalize_percent_encoding`].
 fn canonical_query(query: &str, settings: &CanonicalSettings) -> String {
     let mut kept: Vec<(String, &str)> = query
         .split('&')
@@ -141,7 +145,42 @@ fn canonical_query(query: &str, settings: &CanonicalSettings) -> String {
         .filter(|(key, _)| !settings.is_tracking_parameter(key))
         .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
-    kept.iter().map(|(_, piece)| *piece).collect::<Vec<_>>().join("&")
+    kept.iter().map(|(_, piece)| normalize_percent_encoding(piece)).collect::<Vec<_>>().join("&")
+}
+
+/// RFC 3986 §6.2.2 normalisation that never changes what a URL means: percent-encoded unreserved
+/// characters (`A-Z a-z 0-9 - . _ ~`) are decoded and the hex digits of the other escapes upper-cased
+/// (`%7e` → `~`, `%c3%a9` → `%C3%A9`). Everything else, reserved escapes like `%2F` included, is kept.
+fn normalize_percent_encoding(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+        {
+            let byte = hi * 16 + lo;
+            if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                out.push(byte as char);
+            } else {
+                out.push('%');
+                out.push(bytes[i + 1].to_ascii_uppercase() as char);
+                out.push(bytes[i + 2].to_ascii_uppercase() as char);
+            }
+            i += 3;
+            continue;
+        }
+        // Copy the whole (possibly multi-byte) character.
+        let len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + len]);
+        i += len;
+    }
+    out
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|v| v as u8)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one key (`+` is a space, `%XX` a byte).
@@ -248,6 +287,24 @@ mod tests {
     }
 
     #[test]
+    fn percent_escapes_of_unreserved_characters_are_decoded_and_the_others_upper_cased() {
+        assert_eq!(canon("https://example.com/%7euser/caf%c3%a9"), "https://example.com/~user/caf%C3%A9");
+        assert_eq!(canon("https://example.com/a%2fb%2Fc"), "https://example.com/a%2Fb%2Fc");
+        assert_eq!(canon("https://example.com/s?q=%41%2b%2B&x=%7E"), "https://example.com/s?q=A%2B%2B&x=~");
+        assert_eq!(
+            canon("https://example.com/%7Euser"),
+            canon("https://example.com/~user"),
+            "both spellings are one article"
+        );
+    }
+
+    #[test]
+    fn a_stray_percent_sign_is_kept() {
+        assert_eq!(canon("https://example.com/100%25/50%"), "https://example.com/100%25/50%");
+        assert_eq!(canon("https://example.com/a?p=5%&q=%zz"), "https://example.com/a?p=5%&q=%zz");
+    }
+
+    #[test]
     fn dot_segments_are_resolved() {
         assert_eq!(canon("https://example.com/a/./b/../c"), "https://example.com/a/c");
         assert_eq!(canon("https://example.com/../../a"), "https://example.com/a");
@@ -264,6 +321,7 @@ mod tests {
             "HTTPS://News.Example.COM:443/World/./x/../Story?b=2&utm_source=x&a=1#frag",
             "http://Bücher.example/?q=a+b",
             "https://example.com/a?tag=z&tag=a",
+            "https://example.com/%7euser/caf%c3%a9?q=%c3%a9&utm_id=1",
         ] {
             let once = canon(url);
             assert_eq!(canon(&once), once);

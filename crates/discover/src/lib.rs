@@ -9,6 +9,7 @@
 //!   [`sniff`](sitemap::sniff) tells which kind of document a response is.
 //! - [`robots`]: robots.txt for our user agent.
 //! - [`site`]: feed links in an HTML page and the common feed and sitemap paths of a site.
+//! - [`walk`]: following sitemap indexes, once each and no deeper than the limit.
 //!
 //! Every parser is bounded by [`DiscoveryLimits`] and never panics, whatever the input.
 
@@ -19,20 +20,23 @@ mod limits;
 pub mod robots;
 pub mod site;
 pub mod sitemap;
+pub mod walk;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 pub use canonical::{Canonical, CanonicalError, CanonicalSettings, canonicalize};
 pub use error::DiscoverError;
 pub use feed::parse_feed;
 pub use limits::DiscoveryLimits;
 pub use robots::RobotsTxt;
-pub use site::{COMMON_FEED_PATHS, COMMON_SITEMAP_PATHS, feed_links};
+pub use site::{COMMON_FEED_PATHS, COMMON_SITEMAP_PATHS, SiteCandidates, feed_links, site_candidates};
 pub use sitemap::{DocumentKind, ParsedSitemap, Sitemap, filter_since, parse_sitemap, sniff};
+pub use walk::{SitemapVisit, SitemapWalk};
 
 /// One article URL found in a feed or a sitemap, with the document's own metadata as hints for the
 /// extractor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveredUrl {
     /// Absolute URL (resolved against the document's URL). Not canonicalised: the caller canonicalises
     /// before queueing, keeping this as the original.
@@ -45,7 +49,7 @@ pub struct DiscoveredUrl {
 }
 
 /// The URLs of one feed (or urlset), and whether [`DiscoveryLimits::max_urls_per_document`] cut the list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discovered {
     /// The URLs, in document order, at most `max_urls_per_document` of them.
     pub urls: Vec<DiscoveredUrl>,

@@ -73,6 +73,51 @@ pub fn feed_links(html: &[u8], base_url: &str) -> Vec<String> {
     links
 }
 
+/// Where to look for a site's feeds and sitemaps (`newspipe submit --site URL`), in the order to try them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteCandidates {
+    /// The feeds the home page announces, then [`COMMON_FEED_PATHS`] at the site's root.
+    pub feeds: Vec<String>,
+    /// robots.txt's `Sitemap:` lines, then [`COMMON_SITEMAP_PATHS`] at the site's root.
+    pub sitemaps: Vec<String>,
+}
+
+/// Builds the candidate feed and sitemap URLs of the site of `site_url` from what was found on its home
+/// page ([`feed_links`]) and in its robots.txt ([`RobotsTxt::sitemaps`](crate::RobotsTxt::sitemaps)). Every
+/// URL is absolute http(s) (relative robots.txt lines are resolved against the site's root) and listed
+/// once. An invalid `site_url` gives only the absolute URLs of the two lists.
+pub fn site_candidates(
+    site_url: &str,
+    page_feed_links: &[String],
+    robots_sitemaps: &[String],
+) -> SiteCandidates {
+    let root = Url::parse(site_url.trim()).ok().and_then(|u| u.join("/").ok());
+    let collect = |found: &[String], common: &[&str]| {
+        let mut out: Vec<String> = Vec::new();
+        let resolved =
+            found.iter().map(String::as_str).chain(if root.is_some() { common } else { &[] }.iter().copied());
+        for href in resolved {
+            let url = match &root {
+                Some(root) => resolve(href, root),
+                None => Url::parse(href.trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .map(Into::into),
+            };
+            if let Some(url) = url
+                && !out.contains(&url)
+            {
+                out.push(url);
+            }
+        }
+        out
+    };
+    SiteCandidates {
+        feeds: collect(page_feed_links, COMMON_FEED_PATHS),
+        sitemaps: collect(robots_sitemaps, COMMON_SITEMAP_PATHS),
+    }
+}
+
 #[derive(Default)]
 struct LinkState {
     base_href: Option<String>,
@@ -251,6 +296,47 @@ mod tests {
         let mut html = vec![b' '; MAX_PAGE_BYTES];
         html.extend_from_slice(br#"<link rel="alternate" type="application/rss+xml" href="/late.xml">"#);
         assert!(feed_links(&html, BASE).is_empty());
+    }
+
+    #[test]
+    fn site_candidates_put_what_the_site_announces_before_the_common_paths() {
+        let candidates = site_candidates(
+            "https://News.example.com/world/today?x=1",
+            &["https://news.example.com/feed.xml".to_string(), "https://feeds.example.net/world".to_string()],
+            &["https://news.example.com/news-sitemap.xml".to_string(), "/extra-sitemap.xml".to_string()],
+        );
+        assert_eq!(
+            candidates.feeds,
+            [
+                "https://news.example.com/feed.xml",
+                "https://feeds.example.net/world",
+                "https://news.example.com/feed",
+                "https://news.example.com/rss",
+                "https://news.example.com/rss.xml",
+                "https://news.example.com/atom.xml",
+                "https://news.example.com/index.xml"
+            ]
+        );
+        assert_eq!(
+            candidates.sitemaps,
+            [
+                "https://news.example.com/news-sitemap.xml",
+                "https://news.example.com/extra-sitemap.xml",
+                "https://news.example.com/sitemap.xml",
+                "https://news.example.com/sitemap_index.xml"
+            ]
+        );
+    }
+
+    #[test]
+    fn site_candidates_of_an_invalid_site_keep_only_absolute_urls() {
+        let candidates = site_candidates(
+            "not a site",
+            &["/relative.xml".to_string(), "https://news.example.com/abs.xml".to_string()],
+            &["javascript:x".to_string()],
+        );
+        assert_eq!(candidates.feeds, ["https://news.example.com/abs.xml"]);
+        assert!(candidates.sitemaps.is_empty());
     }
 
     #[test]

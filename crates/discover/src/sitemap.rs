@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use flate2::read::MultiGzDecoder;
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, Event};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::feed::{parse_base, resolve};
@@ -43,7 +44,8 @@ pub struct ParsedSitemap {
 }
 
 /// What a fetched document is, for auto-detection (`newspipe submit URL` without `--feed`/`--sitemap`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// RSS 0.9x, 2.0 (`<rss>`) or 1.0 (`<rdf:RDF>`).
     Rss,
