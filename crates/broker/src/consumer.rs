@@ -30,6 +30,9 @@ pub const ATTEMPT_HEADER: &str = "x-newspipe-attempt";
 pub const DEAD_REASON_HEADER: &str = "x-newspipe-reason";
 pub const DEAD_QUEUE_HEADER: &str = "x-newspipe-queue";
 pub const DEAD_AT_HEADER: &str = "x-newspipe-dead-at";
+/// A dead letter's stable id (a random UUID, assigned when it is dead-lettered): what `newspipe dlq show`
+/// and `dlq replay` name it by.
+pub const DEAD_ID_HEADER: &str = "x-newspipe-dead-id";
 /// The reason of the last transient failure, on a message waiting in a delay queue.
 pub const LAST_ERROR_HEADER: &str = "x-newspipe-last-error";
 
@@ -65,6 +68,9 @@ pub enum Disposition {
     Retry { reason: String, after: Option<Duration>, exhausted: Vec<Outgoing> },
     /// The message cannot be processed at all: keep it in the dead-letter queue with the reason.
     DeadLetter { reason: String },
+    /// Not now, and not a failure (a host's turn is further off, a dependency is down): the message comes
+    /// back through a delay queue after about `after`, its attempt count unchanged.
+    Defer { after: Duration },
 }
 
 /// A worker's logic for one queue.
@@ -299,6 +305,16 @@ async fn process<H: Handler>(
                     }
                 }
             }
+            Disposition::Defer { after } => {
+                let delay = publisher.topology().defer_delay(after);
+                let mut headers = FieldTable::default();
+                headers.insert(ATTEMPT_HEADER.into(), AMQPValue::LongLongInt(i64::from(attempt)));
+                publisher
+                    .publish_delayed(queue, &delivery.data, &delivery.properties, delay, headers)
+                    .await?;
+                events::MessageDeferred { queue, delay }.emit();
+                "deferred"
+            }
             Disposition::DeadLetter { reason } => {
                 dead_letter(publisher, queue, &delivery.data, &delivery.properties, &reason).await?;
                 events::MessageDeadLettered { queue, reason: &reason }.emit();
@@ -328,6 +344,7 @@ async fn dead_letter(
     headers.insert(DEAD_REASON_HEADER.into(), long_string(reason));
     headers.insert(DEAD_QUEUE_HEADER.into(), long_string(queue));
     headers.insert(DEAD_AT_HEADER.into(), long_string(&chrono_now()));
+    headers.insert(DEAD_ID_HEADER.into(), long_string(&Uuid::new_v4().simple().to_string()));
     let properties = properties.clone().with_headers(headers).with_delivery_mode(2);
     publisher.publish_raw(&publisher.topology().dead_exchange(), queue, body, properties).await?;
     Ok(())

@@ -72,6 +72,18 @@ impl MessageRetried<'_> {
     }
 }
 
+pub(crate) struct MessageDeferred<'a> {
+    pub queue: &'a str,
+    pub delay: Duration,
+}
+
+impl MessageDeferred<'_> {
+    pub fn emit(&self) {
+        tracing::debug!(delay_ms = self.delay.as_millis() as u64, "deferred");
+        counter!("newspipe_messages_deferred_total", "queue" => self.queue.to_string()).increment(1);
+    }
+}
+
 pub(crate) struct MessageDeadLettered<'a> {
     pub queue: &'a str,
     pub reason: &'a str,

@@ -8,6 +8,7 @@
 pub mod config;
 mod connection;
 pub mod consumer;
+pub mod dead_letters;
 mod events;
 pub mod publisher;
 pub mod topology;
@@ -16,6 +17,7 @@ mod worker;
 pub use config::{BrokerSettings, RetrySettings};
 pub use connection::connect;
 pub use consumer::{Disposition, Handler, Incoming, run_consumer};
+pub use dead_letters::{DeadLetter, Listing, ReplayReport, Selection};
 pub use publisher::{Outgoing, PublishError, Publisher};
 pub use topology::{Queue, QueueStats, Topology};
 pub use worker::run_worker;

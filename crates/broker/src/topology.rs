@@ -23,6 +23,10 @@ use crate::{BrokerError, BrokerSettings};
 /// exchanges ignore `x-` headers when matching, and every delay queue would get a copy.
 pub(crate) const DELAY_HEADER: &str = "newspipe-delay-ms";
 
+/// Delay queues that always exist, for deferring a message that is not due yet (see `Disposition::Defer`),
+/// whatever the retry settings.
+const DEFER_DELAYS_MS: [u64; 5] = [250, 1_000, 5_000, 30_000, 120_000];
+
 /// The three work queues, one per stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Queue {
@@ -68,7 +72,13 @@ impl Topology {
     pub fn new(settings: &BrokerSettings) -> Self {
         Topology {
             prefix: settings.prefix.clone(),
-            delays: settings.retry.delays(),
+            delays: {
+                let mut delays = settings.retry.delays();
+                delays.extend(DEFER_DELAYS_MS.iter().map(|ms| Duration::from_millis(*ms)));
+                delays.sort();
+                delays.dedup();
+                delays
+            },
             delivery_limit: settings.delivery_limit,
             max_queue_length: settings.max_queue_length,
         }
@@ -101,6 +111,13 @@ impl Topology {
     /// The delay queue to use for a wanted delay: the shortest one at least as long, else the longest.
     pub fn delay_for(&self, wanted: Duration) -> Option<Duration> {
         self.delays.iter().copied().find(|d| *d >= wanted).or_else(|| self.delays.last().copied())
+    }
+
+    /// The delay queue for a deferral: the longest delay not beyond `wanted` (coming back early only means
+    /// checking again), or the shortest.
+    pub fn defer_delay(&self, wanted: Duration) -> Duration {
+        let shortest = self.delays.first().copied().unwrap_or(Duration::from_millis(DEFER_DELAYS_MS[0]));
+        self.delays.iter().copied().filter(|d| *d <= wanted).max().unwrap_or(shortest)
     }
 
     /// Every queue this topology declares.
@@ -247,15 +264,26 @@ mod tests {
 
     #[test]
     fn a_wanted_delay_rounds_up_to_the_next_delay_queue() {
-        let topology = topology(4); // delays 100, 400, 1000 ms
+        let topology = topology(4); // retries 100, 400, 1000 ms, among the deferral delays
         assert_eq!(topology.delay_for(Duration::from_millis(50)), Some(Duration::from_millis(100)));
-        assert_eq!(topology.delay_for(Duration::from_millis(101)), Some(Duration::from_millis(400)));
-        assert_eq!(topology.delay_for(Duration::from_secs(60)), Some(Duration::from_millis(1_000)));
+        assert_eq!(topology.delay_for(Duration::from_millis(101)), Some(Duration::from_millis(250)));
+        assert_eq!(topology.delay_for(Duration::from_millis(300)), Some(Duration::from_millis(400)));
+        assert_eq!(topology.delay_for(Duration::from_secs(600)), Some(Duration::from_millis(120_000)));
+    }
+
+    #[test]
+    fn a_deferral_never_comes_back_later_than_wanted_unless_it_must() {
+        let topology = topology(1); // no retries: only the deferral delays
+        assert_eq!(topology.defer_delay(Duration::from_millis(3_000)), Duration::from_millis(1_000));
+        assert_eq!(topology.defer_delay(Duration::from_millis(10)), Duration::from_millis(250));
+        assert_eq!(topology.defer_delay(Duration::from_secs(3_600)), Duration::from_millis(120_000));
     }
 
     #[test]
     fn every_queue_is_named_under_the_prefix() {
         let names = topology(3).queue_names();
-        assert_eq!(names, ["t.fetch", "t.extract", "t.store", "t.dead", "t.delay.100ms", "t.delay.400ms"]);
+        assert_eq!(names[..4], ["t.fetch", "t.extract", "t.store", "t.dead"]);
+        assert_eq!(names[4..6], ["t.delay.100ms", "t.delay.250ms"]);
+        assert!(names.contains(&"t.delay.400ms".to_string()) && names.len() == 11, "{names:?}");
     }
 }
