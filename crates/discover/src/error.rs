@@ -13,10 +13,10 @@ pub enum DiscoverError {
     /// The document is well formed but its root element is neither `urlset` nor `sitemapindex`.
     #[error("not a sitemap at {base_url}: root element is {root:?}")]
     NotASitemap { base_url: String, root: String },
-    /// The gzip stream of a compressed sitemap is corrupt.
-    #[error("corrupt gzip sitemap at {base_url}: {message}")]
+    /// The gzip stream of a compressed sitemap or feed is corrupt.
+    #[error("corrupt gzip data at {base_url}: {message}")]
     Gzip { base_url: String, message: String },
-    /// The decompressed sitemap exceeds `max_decompressed_bytes` (for example a gzip bomb).
-    #[error("sitemap at {base_url} decompresses to more than {limit} bytes")]
+    /// The decompressed sitemap or feed exceeds `max_decompressed_bytes` (for example a gzip bomb).
+    #[error("document at {base_url} decompresses to more than {limit} bytes")]
     DecompressedTooLarge { base_url: String, limit: usize },
 }

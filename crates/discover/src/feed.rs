@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use feed_rs::model::{Entry, Link, Text};
 use url::Url;
 
-use crate::{DiscoverError, Discovered, DiscoveredUrl, DiscoveryLimits, excerpt};
+use crate::{DiscoverError, Discovered, DiscoveredUrl, DiscoveryLimits, excerpt, title_hint};
 
 /// The most levels of XML element nesting a feed may have. Real feeds have fewer than 10; the limit keeps
 /// hostile documents (100,000 nested elements) away from the feed parser.
@@ -20,9 +20,11 @@ pub const MAX_FEED_DEPTH: usize = 256;
 
 /// Parses a feed fetched from `base_url` (the URL after redirects) into its item URLs.
 ///
-/// `bytes` is the raw body (feed-rs decodes it according to the XML prolog's encoding).
+/// `bytes` is the raw body (feed-rs decodes it according to the XML prolog's encoding); a gzip-compressed
+/// body (magic bytes) is decompressed first, up to [`DiscoveryLimits::max_decompressed_bytes`].
 /// Errors: [`DiscoverError::InvalidBaseUrl`] when `base_url` is not an absolute URL,
-/// [`DiscoverError::MalformedFeed`] (with the parser's message) when the document is no feed.
+/// [`DiscoverError::MalformedFeed`] (with the parser's message) when the document is no feed,
+/// [`DiscoverError::Gzip`] and [`DiscoverError::DecompressedTooLarge`] for compressed bodies.
 pub fn parse_feed(
     bytes: &[u8],
     base_url: &str,
@@ -30,6 +32,13 @@ pub fn parse_feed(
 ) -> Result<Discovered, DiscoverError> {
     let base = parse_base(base_url)?;
     let malformed = |message: String| DiscoverError::MalformedFeed { base_url: excerpt(base_url), message };
+    let inflated;
+    let bytes = if bytes.starts_with(&crate::sitemap::GZIP_MAGIC) {
+        inflated = crate::sitemap::gunzip(bytes, base_url, limits.max_decompressed_bytes)?;
+        &inflated[..]
+    } else {
+        bytes
+    };
 
     if let Some(depth) = crate::sitemap::xml_depth_exceeds(bytes, MAX_FEED_DEPTH) {
         return Err(malformed(format!("elements nested deeper than {depth} levels")));
@@ -92,12 +101,10 @@ fn is_article_link(link: &Link) -> bool {
             .is_none_or(|rel| rel.trim().is_empty() || rel.trim().eq_ignore_ascii_case("alternate"))
 }
 
-/// A title as plain text: markup of HTML titles removed, whitespace collapsed; `None` when empty.
+/// A title as plain text: markup of HTML titles removed, whitespace collapsed, bounded; `None` when empty.
 fn plain_text(text: &Text) -> Option<String> {
     let is_html = text.content_type.to_string().contains("html");
-    let raw = if is_html { strip_tags(&text.content) } else { text.content.clone() };
-    let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!collapsed.is_empty()).then_some(collapsed)
+    if is_html { title_hint(&strip_tags(&text.content)) } else { title_hint(&text.content) }
 }
 
 fn strip_tags(html: &str) -> String {
@@ -314,6 +321,23 @@ mod tests {
             assert!(!message.is_empty());
             assert!(err.to_string().contains(BASE), "{err}");
         }
+    }
+
+    #[test]
+    fn a_gzip_compressed_feed_is_decompressed_within_the_limit() {
+        use std::io::Write;
+        let gzip = |bytes: &[u8]| {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(bytes).unwrap();
+            encoder.finish().unwrap()
+        };
+        let xml = r#"<rss version="2.0"><channel><title>R</title>
+            <item><title>zipped</title><link>https://news.example.com/zipped</link></item></channel></rss>"#;
+        let found = parse_feed(&gzip(xml.as_bytes()), BASE, &DiscoveryLimits::default()).unwrap();
+        assert_eq!(urls(&found), ["https://news.example.com/zipped"]);
+        let small = DiscoveryLimits { max_decompressed_bytes: 1024, ..DiscoveryLimits::default() };
+        let err = parse_feed(&gzip(&vec![b' '; 4096]), BASE, &small).unwrap_err();
+        assert_eq!(err, DiscoverError::DecompressedTooLarge { base_url: BASE.into(), limit: 1024 });
     }
 
     #[test]

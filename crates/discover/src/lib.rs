@@ -41,7 +41,8 @@ pub struct DiscoveredUrl {
     /// Absolute URL (resolved against the document's URL). Not canonicalised: the caller canonicalises
     /// before queueing, keeping this as the original.
     pub url: String,
-    /// The item's title as the feed or the Google News sitemap gives it.
+    /// The item's title as the feed or the Google News sitemap gives it (markup removed, whitespace
+    /// collapsed, at most [`MAX_TITLE_BYTES`]).
     pub title: Option<String>,
     /// The item's publication date (feeds: `published`, else `updated`; sitemaps:
     /// `news:publication_date`, else `lastmod`).
@@ -57,6 +58,29 @@ pub struct Discovered {
     pub truncated: bool,
 }
 
+/// The longest title hint kept, in bytes (longer titles are cut at a character boundary).
+pub const MAX_TITLE_BYTES: usize = 1024;
+
+/// A title hint: whitespace collapsed, at most [`MAX_TITLE_BYTES`]; `None` when empty.
+pub(crate) fn title_hint(text: &str) -> Option<String> {
+    let mut collapsed = String::new();
+    for word in text.split_whitespace() {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
+        if collapsed.len() > MAX_TITLE_BYTES {
+            let mut end = MAX_TITLE_BYTES;
+            while !collapsed.is_char_boundary(end) {
+                end -= 1;
+            }
+            collapsed.truncate(end);
+            break;
+        }
+    }
+    (!collapsed.is_empty()).then_some(collapsed)
+}
+
 /// A short, printable excerpt of an input for error messages (inputs may be huge or hostile).
 pub(crate) fn excerpt(input: &str) -> String {
     const MAX: usize = 256;
@@ -68,4 +92,26 @@ pub(crate) fn excerpt(input: &str) -> String {
         end -= 1;
     }
     format!("{}…", &input[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_hints_are_collapsed_and_bounded() {
+        assert_eq!(title_hint("  Floods \n in\tthe   north "), Some("Floods in the north".to_string()));
+        assert_eq!(title_hint(" \n "), None);
+        let long = "é".repeat(5_000);
+        let hint = title_hint(&long).unwrap();
+        assert!(hint.len() <= MAX_TITLE_BYTES && hint.len() >= MAX_TITLE_BYTES - 1);
+        assert!(hint.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn error_excerpts_are_short_and_cut_at_a_character_boundary() {
+        assert_eq!(excerpt("short"), "short");
+        let cut = excerpt(&"ü".repeat(1_000));
+        assert!(cut.len() < 300 && cut.ends_with('…'));
+    }
 }

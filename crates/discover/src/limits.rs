@@ -10,8 +10,8 @@ pub struct DiscoveryLimits {
     /// Maximum nesting of sitemap indexes: a sitemap reached through more indexes than this is not fetched.
     /// The parsers do not recurse themselves; the caller counts the depth.
     pub max_sitemap_depth: u32,
-    /// Maximum size in bytes of a gzip-compressed sitemap once decompressed; a larger one (a gzip bomb) is
-    /// an error.
+    /// Maximum size in bytes of a gzip-compressed sitemap or feed once decompressed; a larger one (a gzip
+    /// bomb) is an error.
     pub max_decompressed_bytes: usize,
 }
 

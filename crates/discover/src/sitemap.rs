@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::feed::{parse_base, resolve};
-use crate::{DiscoverError, DiscoveredUrl, DiscoveryLimits, excerpt};
+use crate::{DiscoverError, DiscoveredUrl, DiscoveryLimits, excerpt, title_hint};
 
 /// The entries of a sitemap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub enum DocumentKind {
     Unknown,
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// How much of a document [`sniff`] looks at (after decompression).
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -191,7 +191,7 @@ pub(crate) fn xml_depth_exceeds(bytes: &[u8], max: usize) -> Option<usize> {
     }
 }
 
-fn gunzip(bytes: &[u8], base_url: &str, limit: usize) -> Result<Vec<u8>, DiscoverError> {
+pub(crate) fn gunzip(bytes: &[u8], base_url: &str, limit: usize) -> Result<Vec<u8>, DiscoverError> {
     let mut out = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     MultiGzDecoder::new(bytes)
@@ -246,7 +246,8 @@ impl Entry {
     }
 }
 
-/// The longest text kept for one field; the protocol caps URLs at 2,048 characters.
+/// The longest text read for one field; a longer `loc` is skipped (the protocol caps URLs at 2,048
+/// characters).
 const MAX_FIELD_CHARS: usize = 16 * 1024;
 
 fn parse_xml(
@@ -410,11 +411,14 @@ fn end_element(
         3 => *in_news = false,
         2 => {
             let done = entry.take()?;
+            if done.loc.len() > MAX_FIELD_CHARS {
+                return None;
+            }
             let url = resolve(&done.loc, base)?;
             return Some(if is_index == Some(true) {
                 Done::Child(url)
             } else {
-                let title = collapse(&done.news_title);
+                let title = title_hint(&done.news_title);
                 let published_at =
                     parse_w3c_datetime(&done.news_date).or_else(|| parse_w3c_datetime(&done.lastmod));
                 Done::Url(DiscoveredUrl { url, title, published_at })
@@ -425,15 +429,11 @@ fn end_element(
     None
 }
 
+/// Appends until the field is longer than [`MAX_FIELD_CHARS`]; an overlong `loc` is then skipped.
 fn append(field: &mut String, text: &str) {
-    if field.len() < MAX_FIELD_CHARS {
+    if field.len() <= MAX_FIELD_CHARS {
         field.push_str(text);
     }
-}
-
-fn collapse(text: &str) -> Option<String> {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!collapsed.is_empty()).then_some(collapsed)
 }
 
 /// The text of `&name;` or `&#n;`: XML's five entities and character references are expanded, anything
@@ -648,6 +648,35 @@ mod tests {
         let xml = format!(r#"<urlset {NS}><url><loc>https://news.example.com/zipped</loc></url></urlset>"#);
         let parsed = parse(&gzip(xml.as_bytes()));
         assert_eq!(url_set(parsed)[0].url, "https://news.example.com/zipped");
+    }
+
+    #[test]
+    fn an_overlong_loc_is_skipped_and_an_overlong_title_cut() {
+        let long_loc = format!("https://news.example.com/{}", "a".repeat(MAX_FIELD_CHARS));
+        let long_title = "word ".repeat(2_000);
+        let xml = format!(
+            r#"<urlset {NS}><url><loc>{long_loc}</loc></url>
+              <url><loc>https://news.example.com/ok</loc><news:news><news:title>{long_title}</news:title></news:news></url>
+            </urlset>"#
+        );
+        let urls = url_set(parse(xml.as_bytes()));
+        assert_eq!(urls.len(), 1);
+        assert_eq!(urls[0].url, "https://news.example.com/ok");
+        assert!(urls[0].title.as_ref().unwrap().len() <= crate::MAX_TITLE_BYTES);
+    }
+
+    #[test]
+    fn the_default_limit_keeps_fifty_thousand_urls() {
+        let mut xml = format!("<urlset {NS}>");
+        for i in 0..50_001 {
+            xml.push_str(&format!("<url><loc>https://news.example.com/{i}</loc></url>"));
+        }
+        xml.push_str("</urlset>");
+        let parsed = parse(xml.as_bytes());
+        assert!(parsed.truncated);
+        let urls = url_set(parsed);
+        assert_eq!(urls.len(), 50_000);
+        assert_eq!(urls[49_999].url, "https://news.example.com/49999");
     }
 
     #[test]
