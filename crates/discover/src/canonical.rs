@@ -9,13 +9,13 @@
 //! matter to the site); an empty query (a trailing `?`) is dropped. The path keeps its case and a
 //! parameter's value keeps its exact encoding.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::excerpt;
 
 /// A URL in canonical form next to the URL it was made from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Canonical {
     /// The canonical URL: the key for de-duplication.
     pub url: String,

@@ -7,6 +7,7 @@
 //! [`DiscoveryLimits::max_urls_per_document`] URLs are returned; [`Discovered::truncated`] says whether the
 //! feed had more.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use feed_rs::model::{Entry, Link, Text};
@@ -50,9 +51,10 @@ pub fn parse_feed(
         .map_err(|e| malformed(e.to_string()))?;
 
     let mut discovered = Discovered::default();
+    let mut seen = HashSet::new();
     for entry in &feed.entries {
         let Some(url) = entry_url(entry, &base) else { continue };
-        if discovered.urls.iter().any(|d| d.url == url) {
+        if !seen.insert(url.clone()) {
             continue;
         }
         if discovered.urls.len() >= limits.max_urls_per_document {
@@ -285,6 +287,19 @@ mod tests {
         let found = parse_feed(xml.as_bytes(), BASE, &exact).unwrap();
         assert!(!found.truncated);
         assert_eq!(found.urls.len(), 10);
+    }
+
+    #[test]
+    fn a_feed_longer_than_the_default_limit_is_cut_at_fifty_thousand_items() {
+        let mut xml = String::from(r#"<rss version="2.0"><channel><title>R</title>"#);
+        for i in 0..50_001 {
+            xml.push_str(&format!("<item><link>https://news.example.com/{i}</link></item>"));
+        }
+        xml.push_str("</channel></rss>");
+        let found = parse(&xml);
+        assert!(found.truncated);
+        assert_eq!(found.urls.len(), 50_000);
+        assert_eq!(found.urls[49_999].url, "https://news.example.com/49999");
     }
 
     #[test]
