@@ -28,13 +28,26 @@ pub struct Canonical {
 pub enum CanonicalError {
     /// The input is not a URL at all.
     #[error("invalid URL {input:?}: {reason}")]
-    Invalid { input: String, reason: String },
+    Invalid {
+        /// The input (trimmed; an excerpt when long).
+        input: String,
+        /// The URL parser's message.
+        reason: String,
+    },
     /// The URL's scheme is not http or https.
     #[error("unsupported URL scheme {scheme:?} in {input:?}: only http and https are fetched")]
-    UnsupportedScheme { input: String, scheme: String },
+    UnsupportedScheme {
+        /// The input (trimmed; an excerpt when long).
+        input: String,
+        /// Its scheme.
+        scheme: String,
+    },
     /// The URL has no host (for example `http:///path`).
     #[error("URL {input:?} has no host")]
-    MissingHost { input: String },
+    MissingHost {
+        /// The input (trimmed; an excerpt when long).
+        input: String,
+    },
 }
 
 /// Canonicalisation settings (a settings section, `canonical`).

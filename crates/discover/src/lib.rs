@@ -6,12 +6,15 @@
 //! - [`canonical`]: URL canonicalisation (the key for "never fetch the same article twice").
 //! - [`feed`]: RSS 0.9x/1.0/2.0, Atom and JSON Feed into item URLs with title and date hints.
 //! - [`sitemap`]: sitemap indexes, urlsets (plain or gzip-compressed) and Google News sitemaps, streamed;
-//!   [`sniff`](sitemap::sniff) tells which kind of document a response is.
+//!   [`sniff`] tells which kind of document a response is.
 //! - [`robots`]: robots.txt for our user agent.
 //! - [`site`]: feed links in an HTML page and the common feed and sitemap paths of a site.
 //! - [`walk`]: following sitemap indexes, once each and no deeper than the limit.
 //!
 //! Every parser is bounded by [`DiscoveryLimits`] and never panics, whatever the input.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod canonical;
 mod error;
