@@ -1,8 +1,9 @@
 //! Feeds (RSS 0.9x, 1.0 and 2.0, Atom, JSON Feed) into their item URLs, parsed by `feed-rs`.
 //!
 //! Each item gives one [`DiscoveredUrl`]: its link (the first `alternate` or rel-less link that is not a
-//! comments link, resolved against `xml:base` and the feed's own URL), its title (markup removed, spaces
-//! collapsed) and its date (`published`, else `updated`). Items without a usable http(s) link are skipped;
+//! comments link, resolved against `xml:base` and the feed's own URL; in RSS, an absolute http(s)
+//! `<guid>` when there is no link), its title (markup removed, spaces collapsed) and its date
+//! (`published`, else `updated`). Items without a usable http(s) link are skipped;
 //! an item link already seen in the same feed is skipped too. At most
 //! [`DiscoveryLimits::max_urls_per_document`] URLs are returned; [`Discovered::truncated`] says whether the
 //! feed had more.
@@ -10,7 +11,7 @@
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use feed_rs::model::{Entry, Link, Text};
+use feed_rs::model::{Entry, FeedType, Link, Text};
 use url::Url;
 
 use crate::{DiscoverError, Discovered, DiscoveredUrl, DiscoveryLimits, excerpt, title_hint};
@@ -53,7 +54,8 @@ pub fn parse_feed(
     let mut discovered = Discovered::default();
     let mut seen = HashSet::new();
     for entry in &feed.entries {
-        let Some(url) = entry_url(entry, &base) else { continue };
+        let guid_is_link = matches!(feed.feed_type, FeedType::RSS0 | FeedType::RSS2);
+        let Some(url) = entry_url(entry, &base, guid_is_link) else { continue };
         if !seen.insert(url.clone()) {
             continue;
         }
@@ -85,14 +87,23 @@ pub(crate) fn resolve(href: &str, base: &Url) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.into())
 }
 
-fn entry_url(entry: &Entry, base: &Url) -> Option<String> {
+fn entry_url(entry: &Entry, base: &Url, guid_is_link: bool) -> Option<String> {
     // An empty href resolves to the feed itself (feed-rs resolves it against the base first): never an item.
-    entry
+    let link = entry
         .links
         .iter()
         .filter(|link| is_article_link(link))
         .filter_map(|link| resolve(&link.href, base))
-        .find(|url| url != base.as_str())
+        .find(|url| url != base.as_str());
+    // RSS 2.0: an item may have only a `<guid>`, which is its permalink unless it says otherwise; feed-rs
+    // keeps no isPermaLink flag, so an absolute http(s) guid stands in for a missing link.
+    link.or_else(|| {
+        guid_is_link
+            .then(|| Url::parse(entry.id.trim()).ok())
+            .flatten()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .map(String::from)
+    })
 }
 
 fn is_article_link(link: &Link) -> bool {
@@ -268,6 +279,24 @@ mod tests {
             </channel></rss>"#,
         );
         assert_eq!(urls(&found), ["https://news.example.com/good"]);
+    }
+
+    #[test]
+    fn an_rss_item_with_only_a_permalink_guid_uses_the_guid() {
+        let found = parse(
+            r#"<rss version="2.0"><channel><title>R</title>
+              <item><title>guid only</title><guid>https://news.example.com/by-guid</guid></item>
+              <item><title>opaque guid</title><guid isPermaLink="false">tag:example.com,2024:7</guid></item>
+              <item><title>both</title><link>https://news.example.com/by-link</link>
+                <guid>https://news.example.com/other</guid></item>
+            </channel></rss>"#,
+        );
+        assert_eq!(urls(&found), ["https://news.example.com/by-guid", "https://news.example.com/by-link"]);
+        let atom = parse(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:x</id>
+              <entry><title>e</title><id>https://news.example.com/atom-id</id></entry></feed>"#,
+        );
+        assert!(atom.urls.is_empty(), "an Atom id is not a link");
     }
 
     #[test]
