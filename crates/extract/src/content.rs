@@ -9,7 +9,7 @@
 //! 3. The body is rendered block by block; blocks that are mostly links, bylines, share prompts, "Also on"
 //!    teasers and the headline itself are dropped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
@@ -1005,6 +1005,29 @@ impl<'a> Renderer<'a> {
     }
 }
 
+/// Blocks that repeat an earlier run of blocks word for word. Responsive layouts repeat the article once
+/// per screen size, as a run of different paragraphs; a paragraph that merely occurs twice (a refrain, a
+/// repeated placeholder) is not such a run and is kept.
+fn repeated_runs(blocks: &[Block]) -> Vec<bool> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut repeated = vec![false; blocks.len()];
+    let text = |i: usize| blocks[i].text.as_str();
+    for i in 0..blocks.len() {
+        if blocks[i].chars < MIN_DEDUP_CHARS {
+            continue;
+        }
+        let Some(&j) = first.get(text(i)) else {
+            first.insert(text(i), i);
+            continue;
+        };
+        let next_repeats =
+            i + 1 < blocks.len() && j + 1 < i && text(i + 1) == text(j + 1) && text(i + 1) != text(i);
+        let previous_repeats = j > 0 && text(i - 1) == text(j - 1) && text(i - 1) != text(i);
+        repeated[i] = next_repeats || previous_repeats;
+    }
+    repeated
+}
+
 /// Short blocks that are prompts, teasers or labels rather than article text.
 fn is_boilerplate_line(text: &str) -> bool {
     if text.len() > 480 || text.chars().count() > 120 {
@@ -1175,17 +1198,16 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
     r.flush();
     let title_key = title.map(crate::metadata::title_key);
     let mut kept: Vec<Block> = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::new();
     let blocks = r.blocks;
-    for b in &blocks {
+    let repeated = repeated_runs(&blocks);
+    for (i, b) in blocks.iter().enumerate() {
         // Invisible characters alone (a zero-width joiner used as a spacer) are not a paragraph.
         if b.text.chars().all(|c| {
             c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}')
         }) {
             continue;
         }
-        // Responsive layouts repeat the article for each screen size; a paragraph is kept once.
-        if b.chars >= MIN_DEDUP_CHARS && !seen.insert(b.text.as_str()) {
+        if repeated[i] {
             continue;
         }
         let ld = if b.chars == 0 { 0.0 } else { b.link_chars as f32 / b.chars as f32 };

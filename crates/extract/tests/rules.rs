@@ -356,3 +356,10 @@ fn a_code_block_beside_the_prose_is_part_of_the_body() {
     assert!(a.text.contains("git commit -am \"message\""), "{}", a.text);
     assert!(a.markdown.unwrap().contains("```\ngit commit -am \"message\"\n```"));
 }
+
+#[test]
+fn a_paragraph_that_merely_occurs_twice_is_kept_twice() {
+    let html =
+        format!("<html><body><article><p>{P1}</p><p>{P2}</p><p>{P1}</p><p>{P3}</p></article></body></html>");
+    assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P1}\n\n{P3}"));
+}
