@@ -319,6 +319,10 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
                     "og:article:published_time",
                     "article:published",
                     "datepublished",
+                    "published",
+                    "og:published_time",
+                    "publication_date",
+                    "publish_time",
                     "publishdate",
                     "publish-date",
                     "publish_date",
@@ -351,6 +355,7 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
         .or_else(|| ld.webpage_published.as_deref().and_then(parse_date))
         .or_else(|| script_date(html))
         .or_else(|| byline_date(doc))
+        .or_else(|| text_date(doc))
         .or_else(|| {
             metas
                 .first(&["article:modified_time", "og:updated_time", "datemodified", "dcterms.modified"])
@@ -874,6 +879,41 @@ fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
     }
     None
 }
+
+/// A date written on its own near the headline ("October 3, 2024", "23.07.2025", "Published - Mar 27,
+/// 2024"): the first short text after the `<h1>` (or at the top of the body) that reads as a date.
+fn text_date(doc: &Document) -> Option<DateTime<Utc>> {
+    let start = doc
+        .elements()
+        .find(|(_, e)| e.tag == Tag::H(1))
+        .map(|(id, _)| id)
+        .unwrap_or(if doc.body != crate::dom::NONE { doc.body } else { 0 });
+    let mut looked = 0;
+    for id in (start as usize + 1)..doc.nodes.len() {
+        let Data::Text(t) = &doc.nodes[id].data else { continue };
+        let t = t.trim();
+        if t.is_empty() {
+            continue;
+        }
+        looked += 1;
+        if looked > TEXT_DATE_LOOKAHEAD {
+            break;
+        }
+        let parent = doc.nodes[id].parent;
+        if doc.tag(parent).is_some_and(|t| matches!(t, Tag::Script | Tag::Style | Tag::Title | Tag::Option)) {
+            continue;
+        }
+        if t.len() <= 60 && t.bytes().any(|b| b.is_ascii_digit()) && t.split_whitespace().count() <= 8 {
+            if let Some(d) = parse_date(t) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+/// How many text nodes after the headline [`text_date`] reads.
+const TEXT_DATE_LOOKAHEAD: usize = 40;
 
 /// A publication date under a well-known key in script data (`"datePublished": "..."`, `publishedAt:"..."`).
 fn script_date(html: &str) -> Option<DateTime<Utc>> {

@@ -363,3 +363,23 @@ fn a_paragraph_that_merely_occurs_twice_is_kept_twice() {
         format!("<html><body><article><p>{P1}</p><p>{P2}</p><p>{P1}</p><p>{P3}</p></article></body></html>");
     assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P1}\n\n{P3}"));
 }
+
+#[test]
+fn a_date_written_under_the_headline_dates_the_page() {
+    let body = format!(
+        "<h1>Protests grip the capital</h1><div class=\"x\"><span>By Jane Doe</span> - Mar 27, 2024</div>{}",
+        body3()
+    );
+    let a = article(&news_page("", &body));
+    assert_eq!(a.published_at.unwrap().format("%Y-%m-%d").to_string(), "2024-03-27");
+    let body = format!("<h1>Protests grip the capital</h1><p><span>23.07.2025</span></p>{}", body3());
+    let a = article(&news_page("", &body));
+    assert_eq!(a.published_at.unwrap().format("%Y-%m-%d").to_string(), "2025-07-23");
+}
+
+#[test]
+fn a_date_in_script_data_dates_the_page() {
+    let head = r#"<script>window.__STATE__={"post":{"publishedDate":"2019-08-16T00:00:00.000Z"}}</script>"#;
+    let a = article(&news_page(head, &body3()));
+    assert_eq!(a.published_at.unwrap().format("%Y-%m-%d").to_string(), "2019-08-16");
+}
