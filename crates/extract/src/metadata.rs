@@ -903,10 +903,12 @@ fn text_date(doc: &Document) -> Option<DateTime<Utc>> {
         if doc.tag(parent).is_some_and(|t| matches!(t, Tag::Script | Tag::Style | Tag::Title | Tag::Option)) {
             continue;
         }
-        if t.len() <= 60 && t.bytes().any(|b| b.is_ascii_digit()) && t.split_whitespace().count() <= 8 {
-            if let Some(d) = parse_date(t) {
-                return Some(d);
-            }
+        if t.len() <= 60
+            && t.bytes().any(|b| b.is_ascii_digit())
+            && t.split_whitespace().count() <= 8
+            && let Some(d) = parse_date(t)
+        {
+            return Some(d);
         }
     }
     None
