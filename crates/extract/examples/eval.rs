@@ -373,7 +373,7 @@ fn seed(dir: &Path, rows: &mut Vec<Row>) {
     });
 }
 
-#[path = "../tests/seed_check.rs"]
+#[path = "../tests/support/seed_check.rs"]
 mod newspipe_extract_seed;
 
 fn main() {

@@ -1153,18 +1153,6 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         Some((top, score)) => select_roots(&a, top, &score),
         None => vec![body_node],
     };
-    if std::env::var_os("NEWSPIPE_EXTRACT_DEBUG").is_some() {
-        for r in &roots {
-            let e = doc.element(*r);
-            eprintln!(
-                "root {r} {:?} class={:?} chars={} removed={}",
-                e.map(|e| &e.name),
-                e.map(|e| e.class()),
-                a.stats[*r as usize].chars,
-                a.removed[*r as usize]
-            );
-        }
-    }
     let mut r = Renderer {
         a: &a,
         base: url::Url::parse(base_url).ok(),

@@ -1144,4 +1144,63 @@ mod tests {
         assert_eq!(doc.text(doc.body), "Hello world");
         assert_eq!(tags_under(&doc, doc.head), vec!["title"]);
     }
+
+    #[test]
+    fn character_references_decode_in_text_and_attributes() {
+        let doc = parse(
+            "<p title=\"a&amp;b &quot;c&quot;\">caf&eacute; &#8217;x&#x2019; &copy 2020 &nosuch; &amp</p>",
+            None,
+        );
+        let p = doc.elements().find(|(_, e)| e.tag == Tag::P).unwrap().0;
+        assert_eq!(doc.text(p), "café ’x’ © 2020 &nosuch; &");
+        assert_eq!(doc.element(p).unwrap().attr("title"), Some("a&b \"c\""));
+        let doc = parse("<a href=\"/x?a=1&copy=2&amp;b=3\">l</a>", None);
+        let a = doc.elements().find(|(_, e)| e.tag == Tag::A).unwrap().1;
+        assert_eq!(a.attr("href"), Some("/x?a=1&copy=2&b=3"));
+    }
+
+    #[test]
+    fn scripts_styles_and_comments_are_not_text_but_json_ld_is_kept() {
+        let html = "<html><head><script>if (a < b) { document.write('</div><p>no</p>'); }</script>\
+                    <style>p > a { color: red }</style>\
+                    <script type=\"application/ld+json\">{\"a\": \"<b>\"}</script></head>\
+                    <body><!-- <p>hidden</p> --><p>yes</p><!--></body></html>";
+        let doc = parse(html, None);
+        assert_eq!(doc.text(doc.body), "yes");
+        let ld = doc.elements().find(|(_, e)| e.attr("type").is_some()).unwrap().0;
+        assert_eq!(doc.text(ld), "{\"a\": \"<b>\"}");
+    }
+
+    #[test]
+    fn unclosed_paragraphs_list_items_and_cells_close_themselves() {
+        let doc = parse(
+            "<body><p>one<p>two<div>three</div><ul><li>a<li>b</ul><table><tr><td>x<td>y<tr><td>z</table>",
+            None,
+        );
+        let names: Vec<String> =
+            doc.children(doc.body).filter_map(|c| doc.element(c).map(|e| e.name.to_string())).collect();
+        assert_eq!(names, vec!["p", "p", "div", "ul", "table"]);
+        let ul = doc.elements().find(|(_, e)| e.tag == Tag::Ul).unwrap().0;
+        assert_eq!(tags_under(&doc, ul), vec!["li", "li"]);
+        let cells = doc.elements().filter(|(_, e)| e.tag == Tag::Td).count();
+        assert_eq!(cells, 3);
+        let rows = doc.elements().filter(|(_, e)| e.tag == Tag::Tr).count();
+        assert_eq!(rows, 2);
+    }
+
+    #[test]
+    fn a_stray_end_tag_does_not_close_an_unrelated_block() {
+        let doc = parse("<body><div id=a><span>x</div></span><p>y</p></div><p>z</p>", None);
+        let a = doc.elements().find(|(_, e)| e.id() == "a").unwrap().0;
+        assert_eq!(doc.text(a), "x");
+        assert_eq!(doc.children(doc.body).count(), 3);
+    }
+
+    #[test]
+    fn upper_case_and_unquoted_attributes_are_read() {
+        let doc = parse("<DIV CLASS=Story ID='main' data-x><P>t</P></DIV>", None);
+        let (id, e) = doc.elements().find(|(_, e)| e.tag == Tag::Div).unwrap();
+        assert_eq!((e.class(), e.id()), ("Story", "main"));
+        assert_eq!(doc.text(id), "t");
+    }
 }

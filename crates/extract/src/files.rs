@@ -3,6 +3,34 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::{ExtractError, Extraction, Options, Page, extract};
+
+/// Why a saved page could not be extracted.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+}
+
+/// Reads a saved page and extracts it. Without `url` the page's address is its `file://` URL (relative
+/// links then resolve next to the file); pass the original URL (from a manifest) where it is known.
+pub fn extract_file(path: &Path, url: Option<&str>, options: &Options) -> Result<Extraction, FileError> {
+    let bytes = read_page(path, options.max_bytes)
+        .map_err(|source| FileError::Read { path: path.to_path_buf(), source })?;
+    let file_url;
+    let url = match url {
+        Some(url) => url,
+        None => {
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            file_url = url::Url::from_file_path(&absolute).map(String::from).unwrap_or_default();
+            &file_url
+        }
+    };
+    Ok(extract(&Page::new(&bytes, url), options)?)
+}
+
 /// Whether `path` names a page file this module reads.
 pub fn is_page_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
@@ -76,6 +104,22 @@ mod tests {
             assert_eq!(read_page(f, 1024).unwrap(), page);
         }
         assert!(read_page(&dir.join("a.html"), 10).is_err());
+        let article = format!(
+            "<html><body><article><p>{}</p></article></body></html>",
+            "Words of the article. ".repeat(20)
+        );
+        std::fs::write(dir.join("story.htm"), article).unwrap();
+        match extract_file(&dir.join("story.htm"), None, &Options::default()).unwrap() {
+            Extraction::Article(a) => {
+                assert!(a.url.starts_with("file:///") && a.url.ends_with("story.htm"), "{}", a.url);
+                assert!(a.text.starts_with("Words of the article."));
+            }
+            other => panic!("no article: {other:?}"),
+        }
+        assert!(matches!(
+            extract_file(&dir.join("missing.html"), None, &Options::default()),
+            Err(FileError::Read { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

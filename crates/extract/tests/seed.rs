@@ -1,5 +1,6 @@
 //! The seed fixture from `../shared/fixtures/seed`, checked exactly. Skips (with a note) when absent.
 
+#[path = "support/seed_check.rs"]
 mod seed_check;
 
 #[test]
