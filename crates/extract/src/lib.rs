@@ -133,7 +133,8 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
         modified_at: meta.modified_at,
         language,
         site_name: meta.site_name,
-        description: meta.description,
+        // Without a description in the markup, the lead paragraph describes the article (as Readability does).
+        description: meta.description.or_else(|| lead_paragraph(&body.text)),
         image: meta.image,
         tags: meta.tags,
         section: meta.section,
@@ -145,6 +146,14 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
         paywalled,
         fetched_at: None,
     })))
+}
+
+/// The first paragraph of the text that reads as prose (not a list item or a short heading).
+fn lead_paragraph(text: &str) -> Option<String> {
+    text.split("\n\n")
+        .map(str::trim)
+        .find(|p| p.chars().count() >= 80 && !p.starts_with("- ") && p.contains(' '))
+        .map(str::to_string)
 }
 
 /// Recognises common binary formats (and undecodable noise) that servers label as HTML or not at all.

@@ -881,38 +881,36 @@ fn byline_date(doc: &Document) -> Option<DateTime<Utc>> {
 }
 
 /// A date written on its own near the headline ("October 3, 2024", "23.07.2025", "Published - Mar 27,
-/// 2024"): the first short text after the `<h1>` (or at the top of the body) that reads as a date.
+/// 2024"): the first short text after the `<h1>` that reads as a date, else the nearest one before it
+/// (bylines often sit above the headline). Without an `<h1>`, the top of the body.
 fn text_date(doc: &Document) -> Option<DateTime<Utc>> {
-    let start = doc
-        .elements()
-        .find(|(_, e)| e.tag == Tag::H(1))
-        .map(|(id, _)| id)
-        .unwrap_or(if doc.body != crate::dom::NONE { doc.body } else { 0 });
-    let mut looked = 0;
-    for id in (start as usize + 1)..doc.nodes.len() {
-        let Data::Text(t) = &doc.nodes[id].data else { continue };
+    let h1 = doc.elements().find(|(_, e)| e.tag == Tag::H(1)).map(|(id, _)| id as usize);
+    let start = h1.unwrap_or(if doc.body != crate::dom::NONE { doc.body as usize } else { 0 });
+    let date_of = |id: usize| -> Option<DateTime<Utc>> {
+        let Data::Text(t) = &doc.nodes[id].data else { return None };
         let t = t.trim();
-        if t.is_empty() {
-            continue;
-        }
-        looked += 1;
-        if looked > TEXT_DATE_LOOKAHEAD {
-            break;
-        }
         let parent = doc.nodes[id].parent;
-        if doc.tag(parent).is_some_and(|t| matches!(t, Tag::Script | Tag::Style | Tag::Title | Tag::Option)) {
-            continue;
-        }
-        if t.len() <= 60
-            && t.bytes().any(|b| b.is_ascii_digit())
-            && t.split_whitespace().count() <= 8
-            && let Some(d) = parse_date(t)
+        if t.len() > 60
+            || !t.bytes().any(|b| b.is_ascii_digit())
+            || t.split_whitespace().count() > 8
+            || doc
+                .tag(parent)
+                .is_some_and(|t| matches!(t, Tag::Script | Tag::Style | Tag::Title | Tag::Option))
         {
-            return Some(d);
+            return None;
         }
+        parse_date(t)
+    };
+    let is_text = |id: &usize| matches!(&doc.nodes[*id].data, Data::Text(t) if !t.trim().is_empty());
+    let after = ((start + 1)..doc.nodes.len()).filter(is_text).take(TEXT_DATE_LOOKAHEAD).find_map(date_of);
+    if after.is_some() || h1.is_none() {
+        return after;
     }
-    None
+    (0..start).rev().filter(is_text).take(TEXT_DATE_LOOKBEHIND).find_map(date_of)
 }
+
+/// How many text nodes before the headline [`text_date`] reads when none after it is a date.
+const TEXT_DATE_LOOKBEHIND: usize = 15;
 
 /// How many text nodes after the headline [`text_date`] reads.
 const TEXT_DATE_LOOKAHEAD: usize = 40;

@@ -383,3 +383,11 @@ fn a_date_in_script_data_dates_the_page() {
     let a = article(&news_page(head, &body3()));
     assert_eq!(a.published_at.unwrap().format("%Y-%m-%d").to_string(), "2019-08-16");
 }
+
+#[test]
+fn without_a_description_in_the_markup_the_lead_paragraph_describes_the_article() {
+    let a = article(&news_page("", &body3()));
+    assert_eq!(a.description.as_deref(), Some(P1));
+    let a = article(&news_page("<meta name=\"description\" content=\"Unrest after the vote.\">", &body3()));
+    assert_eq!(a.description.as_deref(), Some("Unrest after the vote."));
+}
