@@ -652,7 +652,15 @@ pub fn clean_author(raw: &str) -> Vec<String> {
     // A trailing date or role after a separator is not part of a name.
     let s = s.split(['|', '\n']).next().unwrap_or("").trim();
     let mut out = Vec::new();
-    for part in s.split([',', ';', '&']).flat_map(|p| p.split(" and ")).flat_map(|p| p.split(" And ")) {
+    // "and" in the languages whose bylines we see most (not Portuguese/Italian "e", which is too short to trust).
+    let parts = s
+        .split([',', ';', '&'])
+        .flat_map(|p| p.split(" and "))
+        .flat_map(|p| p.split(" And "))
+        .flat_map(|p| p.split(" et "))
+        .flat_map(|p| p.split(" und "))
+        .flat_map(|p| p.split(" y "));
+    for part in parts {
         let name = part.trim().trim_end_matches(['.', ':']).trim();
         if name.is_empty() || name.len() > 60 {
             continue;
@@ -808,6 +816,28 @@ fn byline_authors(doc: &Document) -> Vec<String> {
     by_line.unwrap_or_default()
 }
 
+/// Interface words that sit where bylines do.
+const NOT_NAMES: &[&str] = &[
+    "sign in",
+    "log in",
+    "login",
+    "sign up",
+    "subscribe",
+    "follow",
+    "follow author",
+    "menu",
+    "share",
+    "home",
+    "search",
+    "admin",
+    "administrator",
+    "editor",
+    "staff",
+    "guest",
+    "anonymous",
+    "unknown",
+];
+
 /// Cleaned names that look like people's names: a few words, no digits, capitalised.
 fn person_names(raw: &str) -> Vec<String> {
     clean_author(raw)
@@ -818,6 +848,7 @@ fn person_names(raw: &str) -> Vec<String> {
                 && !n.chars().any(|c| c.is_ascii_digit())
                 && words.iter().any(|w| w.chars().next().is_some_and(char::is_uppercase))
                 && !n.contains(['@', '/', '(', '{'])
+                && !NOT_NAMES.contains(&n.to_lowercase().as_str())
         })
         .collect()
 }

@@ -391,3 +391,11 @@ fn without_a_description_in_the_markup_the_lead_paragraph_describes_the_article(
     let a = article(&news_page("<meta name=\"description\" content=\"Unrest after the vote.\">", &body3()));
     assert_eq!(a.description.as_deref(), Some("Unrest after the vote."));
 }
+
+#[test]
+fn interface_words_are_not_authors_and_bylines_split_on_and_in_several_languages() {
+    let body = format!("<div class=\"author\">Sign In</div>{}", body3());
+    assert!(article(&news_page("", &body)).authors.is_empty());
+    let head = r#"<meta name="author" content="Alexandre Hervaud et Jérémy Piette">"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["Alexandre Hervaud", "Jérémy Piette"]);
+}
