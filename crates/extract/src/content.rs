@@ -764,6 +764,8 @@ impl<'a> Renderer<'a> {
     }
 
     fn push_text(&mut self, t: &str) {
+        // An empty text node is whitespace between tags (see `dom::push_collapsed`).
+        let t = if t.is_empty() { " " } else { t };
         if self.in_pre > 0 {
             self.text.push_str(t);
             self.md.push_str(t);

@@ -290,18 +290,18 @@ impl Tag {
 }
 
 /// Attribute names (lower-cased) and values (references decoded), in source order.
-pub type Attributes = Vec<(Box<str>, Box<str>)>;
+pub type Attributes = Vec<(&'static str, Box<str>)>;
 
 #[derive(Debug)]
 pub struct Element {
     pub tag: Tag,
     pub name: Box<str>,
-    pub attrs: Vec<(Box<str>, Box<str>)>,
+    pub attrs: Attributes,
 }
 
 impl Element {
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| &**k == name).map(|(_, v)| &**v)
+        self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| &**v)
     }
     pub fn id(&self) -> &str {
         self.attr("id").unwrap_or("")
@@ -432,9 +432,17 @@ impl Document {
     }
 }
 
-/// Appends `text` with runs of whitespace collapsed to one space and no leading space at the start.
+/// Appends `text` with runs of whitespace collapsed to one space and no leading space at the start. An empty
+/// `text` is an empty text node, which the builder makes for whitespace between tags: it adds one space.
 pub fn push_collapsed(out: &mut String, text: &str) {
     let mut space = out.is_empty() || out.ends_with(' ');
+    // An empty text node stands for whitespace between tags.
+    if text.is_empty() {
+        if !space {
+            out.push(' ');
+        }
+        return;
+    }
     for c in text.chars() {
         if c.is_whitespace() {
             if !space {
@@ -502,36 +510,39 @@ impl Iterator for Descendants<'_> {
     }
 }
 
-/// The attributes worth keeping; everything else (inline handlers, tracking data) is dropped at parse time.
-fn keep_attr(name: &str) -> bool {
-    matches!(
-        name,
-        "id" | "class"
-            | "href"
-            | "src"
-            | "data-src"
-            | "content"
-            | "name"
-            | "property"
-            | "itemprop"
-            | "itemtype"
-            | "itemscope"
-            | "rel"
-            | "lang"
-            | "xml:lang"
-            | "datetime"
-            | "type"
-            | "http-equiv"
-            | "charset"
-            | "role"
-            | "alt"
-            | "hidden"
-            | "style"
-            | "aria-hidden"
-            | "aria-label"
-            | "title"
-            | "pubdate"
-    )
+/// The attributes worth keeping, by their static name; everything else (inline handlers, tracking data)
+/// is dropped at parse time, and kept names cost no allocation.
+const KEPT_ATTRIBUTES: &[&str] = &[
+    "id",
+    "class",
+    "href",
+    "src",
+    "data-src",
+    "content",
+    "name",
+    "property",
+    "itemprop",
+    "itemtype",
+    "itemscope",
+    "rel",
+    "lang",
+    "xml:lang",
+    "datetime",
+    "type",
+    "http-equiv",
+    "charset",
+    "role",
+    "alt",
+    "hidden",
+    "style",
+    "aria-hidden",
+    "aria-label",
+    "title",
+    "pubdate",
+];
+
+fn keep_attr(name: &str) -> Option<&'static str> {
+    KEPT_ATTRIBUTES.iter().copied().find(|k| *k == name)
 }
 
 struct Builder {
@@ -592,15 +603,30 @@ impl Builder {
 
     fn text(&mut self, text: &str) {
         let parent = self.current();
+        // Whitespace between tags is most text nodes; outside <pre> it is stored as an empty string (read as
+        // one space, see [`push_collapsed`]), which costs no allocation.
+        let blank = text.bytes().all(|b| b.is_ascii_whitespace()) && !self.in_pre();
         let last = self.nodes[parent as usize].last_child;
         if last != NONE
             && let Data::Text(t) = &mut self.nodes[last as usize].data
         {
-            let room = MAX_TEXT_RUN.saturating_sub(t.len());
-            t.push_str(truncate_str(text, room));
+            if t.is_empty() {
+                t.push(' ');
+            }
+            if blank {
+                t.push(' ');
+            } else {
+                let room = MAX_TEXT_RUN.saturating_sub(t.len());
+                t.push_str(truncate_str(text, room));
+            }
             return;
         }
-        self.append(parent, Data::Text(truncate_str(text, MAX_TEXT_RUN).to_string()));
+        let node = if blank { String::new() } else { truncate_str(text, MAX_TEXT_RUN).to_string() };
+        self.append(parent, Data::Text(node));
+    }
+
+    fn in_pre(&self) -> bool {
+        self.stack.iter().rev().any(|&id| matches!(&self.nodes[id as usize].data, Data::Element(e) if matches!(e.tag, Tag::Pre | Tag::Textarea)))
     }
 
     /// Pops open elements down to (and including) the nearest one for which `is_target` holds, unless an
@@ -618,7 +644,7 @@ impl Builder {
         }
     }
 
-    fn start_tag(&mut self, tag: Tag, name: &str, attrs: Vec<(Box<str>, Box<str>)>, self_closing: bool) {
+    fn start_tag(&mut self, tag: Tag, name: &str, attrs: Attributes, self_closing: bool) {
         match tag {
             Tag::Html | Tag::Head | Tag::Body => {
                 let existing = match tag {
@@ -766,12 +792,12 @@ enum TextMode {
     Plaintext,
 }
 
-fn text_mode(tag: Tag, name: &str, attrs: &[(Box<str>, Box<str>)]) -> Option<TextMode> {
+fn text_mode(tag: Tag, name: &str, attrs: &[(&'static str, Box<str>)]) -> Option<TextMode> {
     match tag {
         Tag::Script => {
             let ld = attrs
                 .iter()
-                .any(|(k, v)| &**k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json"));
+                .any(|(k, v)| *k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json"));
             Some(TextMode::Raw { keep: ld })
         }
         Tag::Style | Tag::Noscript | Tag::Iframe | Tag::Template => Some(TextMode::Raw { keep: false }),
@@ -946,7 +972,7 @@ fn push_text(builder: &mut Builder, text: &str, scratch: &mut String) {
 /// and the index just past the `>` (or the end of input for a truncated tag).
 fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
     let bytes = html.as_bytes();
-    let mut attrs: Vec<(Box<str>, Box<str>)> = Vec::new();
+    let mut attrs: Attributes = Vec::new();
     let mut self_closing = false;
     loop {
         while i < bytes.len() && is_space(bytes[i]) {
@@ -1001,7 +1027,9 @@ fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
         } else {
             raw_name.into()
         };
-        if keep_attr(&name) && !attrs.iter().any(|(k, _)| **k == *name) {
+        if let Some(name) = keep_attr(&name)
+            && !attrs.iter().any(|(k, _)| *k == name)
+        {
             let value = truncate_str(value, MAX_ATTR_LEN);
             let value: Box<str> = if value.contains('&') {
                 let mut decoded = String::with_capacity(value.len());
@@ -1010,7 +1038,7 @@ fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
             } else {
                 value.into()
             };
-            attrs.push((name.into_owned().into(), value));
+            attrs.push((name, value));
         }
     }
 }
