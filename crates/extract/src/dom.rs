@@ -656,7 +656,7 @@ impl Builder {
                     // A second <html>/<body> adds missing attributes, as browsers do.
                     if let Data::Element(e) = &mut self.nodes[existing as usize].data {
                         for (k, v) in attrs {
-                            if e.attr(&k).is_none() {
+                            if e.attr(k).is_none() {
                                 e.attrs.push((k, v));
                             }
                         }
