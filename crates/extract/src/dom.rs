@@ -1225,6 +1225,25 @@ mod tests {
     }
 
     #[test]
+    fn whitespace_between_tags_separates_words_and_keeps_its_lines_in_pre() {
+        let doc = parse(
+            "<body><p><b>one</b> <i>two</i>\n<a>three</a></p><pre><span>x</span>\n<span>y</span></pre>",
+            None,
+        );
+        let p = doc.elements().find(|(_, e)| e.tag == Tag::P).unwrap().0;
+        assert_eq!(doc.text(p), "one two three");
+        let pre = doc.elements().find(|(_, e)| e.tag == Tag::Pre).unwrap().0;
+        let raw: String = doc
+            .descendants(pre)
+            .filter_map(|d| match &doc.node(d).data {
+                Data::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(raw, "x\ny");
+    }
+
+    #[test]
     fn upper_case_and_unquoted_attributes_are_read() {
         let doc = parse("<DIV CLASS=Story ID='main' data-x><P>t</P></DIV>", None);
         let (id, e) = doc.elements().find(|(_, e)| e.tag == Tag::Div).unwrap();
