@@ -130,6 +130,7 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
     // EVAL_DUMP=FILE writes each page's extracted text as a JSON line, for looking at what leaks.
     let mut dump = std::env::var_os("EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
     let mut date_either_ok = 0;
+    let mut date_local_ok = 0;
     let mut worst = Vec::new();
     let mut misses: Vec<String> = Vec::new();
     for (id, truth, html) in &pages {
@@ -214,6 +215,16 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
             if got.as_deref() == want || modified.as_deref() == want {
                 date_either_ok += 1;
             }
+            // The same page's publication date on its own calendar (the offset it wrote), from the library's
+            // metadata step; the article keeps only the UTC instant.
+            let (decoded, _, _) = newspipe_extract::charset::decode(html, None, url);
+            let doc = newspipe_extract::dom::parse(&decoded, None);
+            let local = newspipe_extract::metadata::extract_metadata(&doc, &decoded, url, None)
+                .published_local
+                .map(|d| d.format("%Y-%m-%d").to_string());
+            if article.as_ref().is_some_and(|a| a.published_at.is_some()) && local.as_deref() == want {
+                date_local_ok += 1;
+            }
             if got.as_deref() == want {
                 date_ok += 1;
             } else if verbose {
@@ -262,6 +273,10 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
     rows.push(Row { name: "wcxb title accuracy".into(), value: pct(title_ok, title_n) });
     rows.push(Row { name: "wcxb author accuracy".into(), value: pct(author_ok, author_n) });
     rows.push(Row { name: "wcxb date accuracy (published_at)".into(), value: pct(date_ok, date_n) });
+    rows.push(Row {
+        name: "wcxb date accuracy (published_at, the page's own day)".into(),
+        value: pct(date_local_ok, date_n),
+    });
     rows.push(Row {
         name: "wcxb date accuracy (published_at or modified_at)".into(),
         value: pct(date_either_ok, date_n),

@@ -8,15 +8,20 @@ const MIN_YEAR: i32 = 1995;
 const MAX_YEAR: i32 = 2100;
 
 pub fn parse_date(input: &str) -> Option<DateTime<Utc>> {
+    parse_date_local(input).map(|d| d.with_timezone(&Utc))
+}
+
+/// The date with the offset the page wrote (UTC where it wrote none): its own calendar day.
+pub fn parse_date_local(input: &str) -> Option<DateTime<FixedOffset>> {
     let s = input.trim();
     if s.is_empty() || s.len() > 200 {
         return None;
     }
     let parsed = parse_iso(s)
-        .or_else(|| DateTime::parse_from_rfc2822(s).ok().map(|d| d.with_timezone(&Utc)))
-        .or_else(|| parse_epoch(s))
-        .or_else(|| parse_textual(s))
-        .or_else(|| parse_numeric(s))?;
+        .or_else(|| DateTime::parse_from_rfc2822(s).ok())
+        .or_else(|| parse_epoch(s).map(|d| d.fixed_offset()))
+        .or_else(|| parse_textual(s).map(|d| d.fixed_offset()))
+        .or_else(|| parse_numeric(s).map(|d| d.fixed_offset()))?;
     let year = chrono::Datelike::year(&parsed);
     (MIN_YEAR..=MAX_YEAR).contains(&year).then_some(parsed)
 }
@@ -34,7 +39,7 @@ fn parse_epoch(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// `YYYY-MM-DD`, optionally followed by `[T ]HH:MM[:SS[.fff]]` and a zone (`Z`, `±HH[:MM]`, `UTC`, `GMT`).
-fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
+fn parse_iso(s: &str) -> Option<DateTime<FixedOffset>> {
     let b = s.as_bytes();
     if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) {
         return None;
@@ -49,7 +54,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     };
     let rest = rest.trim_start_matches(['T', 't', ' ']);
     if rest.is_empty() {
-        return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)));
+        return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)).fixed_offset());
     }
     // The time: digits and colons, then an optional fraction.
     let time_end = rest.find(|c: char| !(c.is_ascii_digit() || c == ':')).unwrap_or(rest.len());
@@ -63,7 +68,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     };
     let Some(time) = time else {
         // A date followed by something we cannot read: the day is still right.
-        return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)));
+        return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)).fixed_offset());
     };
     let mut zone = &rest[time_end..];
     if let Some(frac) = zone.strip_prefix(['.', ',']) {
@@ -71,7 +76,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     }
     let naive = NaiveDateTime::new(date, time);
     let offset = parse_zone(zone.trim()).unwrap_or(FixedOffset::east_opt(0)?);
-    offset.from_local_datetime(&naive).single().map(|d| d.with_timezone(&Utc))
+    offset.from_local_datetime(&naive).single()
 }
 
 fn parse_zone(zone: &str) -> Option<FixedOffset> {
@@ -329,6 +334,17 @@ mod tests {
         assert_eq!(day(parse_date("06.10.2020")), Some("2020-10-06".into()));
         assert_eq!(day(parse_date("10/06/2020")), Some("2020-10-06".into()));
         assert_eq!(day(parse_date("25/12/2020")), Some("2020-12-25".into()));
+    }
+
+    #[test]
+    fn the_local_date_keeps_the_pages_offset_and_its_calendar_day() {
+        let d = parse_date_local("2020-10-06T22:30:00-05:00").unwrap();
+        assert_eq!(d.format("%Y-%m-%d").to_string(), "2020-10-06");
+        assert_eq!(
+            parse_date("2020-10-06T22:30:00-05:00").unwrap().format("%Y-%m-%d").to_string(),
+            "2020-10-07"
+        );
+        assert_eq!(parse_date_local("October 6, 2020").unwrap().offset().local_minus_utc(), 0);
     }
 
     #[test]

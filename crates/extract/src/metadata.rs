@@ -7,10 +7,10 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::Value;
 
-use crate::dates::{date_from_url, parse_date};
+use crate::dates::{date_from_url, parse_date, parse_date_local};
 use crate::dom::{Data, Document, NodeId, Tag};
 
 /// Everything found about a page apart from its body.
@@ -19,6 +19,8 @@ pub struct Metadata {
     pub title: Option<String>,
     pub authors: Vec<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// The publication date with the offset the page wrote it in (UTC where it gave none): its own day.
+    pub published_local: Option<DateTime<FixedOffset>>,
     pub modified_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
     pub site_name: Option<String>,
@@ -311,7 +313,7 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
     let published = ld
         .published
         .as_deref()
-        .and_then(parse_date)
+        .and_then(parse_date_local)
         .or_else(|| {
             metas
                 .first(&[
@@ -348,19 +350,21 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
                     "datecreated",
                     "created",
                 ])
-                .and_then(parse_date)
+                .and_then(parse_date_local)
         })
         .or_else(|| time_element_date(doc))
-        .or_else(|| date_from_url(url))
-        .or_else(|| ld.webpage_published.as_deref().and_then(parse_date))
+        .or_else(|| date_from_url(url).map(|d| d.fixed_offset()))
+        .or_else(|| ld.webpage_published.as_deref().and_then(parse_date_local))
         .or_else(|| script_date(html))
-        .or_else(|| byline_date(doc))
-        .or_else(|| text_date(doc))
+        .or_else(|| byline_date(doc).map(|d| d.fixed_offset()))
+        .or_else(|| text_date(doc).map(|d| d.fixed_offset()))
         .or_else(|| {
             metas
                 .first(&["article:modified_time", "og:updated_time", "datemodified", "dcterms.modified"])
-                .and_then(parse_date)
+                .and_then(parse_date_local)
         });
+    m.published_local = published;
+    let published = published.map(|d| d.with_timezone(&Utc));
     m.published_at = published;
     m.modified_at = ld
         .modified
@@ -854,7 +858,7 @@ fn person_names(raw: &str) -> Vec<String> {
 }
 
 /// `<time datetime>` (or microdata `datePublished`) in the page; a `pubdate` or published-looking one first.
-fn time_element_date(doc: &Document) -> Option<DateTime<Utc>> {
+fn time_element_date(doc: &Document) -> Option<DateTime<FixedOffset>> {
     let mut first = None;
     for (id, e) in doc.elements() {
         let itemprop_published = e.attr("itemprop").is_some_and(|p| p == "datePublished");
@@ -864,14 +868,16 @@ fn time_element_date(doc: &Document) -> Option<DateTime<Utc>> {
                 .or_else(|| e.attr("datetime"))
                 .map(str::to_string)
                 .unwrap_or_else(|| doc.text(id));
-            if let Some(d) = parse_date(&v) {
+            if let Some(d) = parse_date_local(&v) {
                 return Some(d);
             }
         }
         if e.tag != Tag::Time {
             continue;
         }
-        let Some(d) = e.attr("datetime").and_then(parse_date).or_else(|| parse_date(&doc.text(id))) else {
+        let Some(d) =
+            e.attr("datetime").and_then(parse_date_local).or_else(|| parse_date_local(&doc.text(id)))
+        else {
             continue;
         };
         let parent_published = {
@@ -947,7 +953,7 @@ const TEXT_DATE_LOOKBEHIND: usize = 15;
 const TEXT_DATE_LOOKAHEAD: usize = 40;
 
 /// A publication date under a well-known key in script data (`"datePublished": "..."`, `publishedAt:"..."`).
-fn script_date(html: &str) -> Option<DateTime<Utc>> {
+fn script_date(html: &str) -> Option<DateTime<FixedOffset>> {
     static KEYS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         AhoCorasick::new([
             "datePublished",
@@ -967,7 +973,7 @@ fn script_date(html: &str) -> Option<DateTime<Utc>> {
         let Some(rest) = rest.strip_prefix(':') else { continue };
         let rest = rest.trim_start().trim_start_matches(['\\', '"', '\'']);
         let end = rest.find(['"', '\\', '\'', ',', '}']).unwrap_or(rest.len()).min(40);
-        if let Some(d) = rest.get(..end).and_then(parse_date) {
+        if let Some(d) = rest.get(..end).and_then(parse_date_local) {
             return Some(d);
         }
     }
