@@ -19,6 +19,9 @@ use crate::dom::{Data, Document, Element, NONE, NodeId, Tag};
 /// How much more prose (as a share of the candidate's) an ancestor must hold to replace the candidate.
 const CLIMB_RATIO: f32 = 0.3;
 
+/// Nested inline elements beyond this depth get no further Markdown markup.
+const MAX_INLINE_MARKUP: u32 = 4;
+
 /// Blocks at least this long are dropped when they repeat an earlier block word for word.
 const MIN_DEDUP_CHARS: usize = 30;
 
@@ -704,6 +707,8 @@ struct Renderer<'a> {
     in_pre: u32,
     /// Blocks ended so far; lets inline wrappers notice that a block ended inside them.
     flushes: u64,
+    /// Inline elements being wrapped in Markdown markup around the current position.
+    inline_depth: u32,
 }
 
 impl<'a> Renderer<'a> {
@@ -796,9 +801,17 @@ impl<'a> Renderer<'a> {
     }
 
     fn wrap_inline(&mut self, id: NodeId, open: &str, close: &str) {
+        // Wrapping copies the inner Markdown; past a few levels of nesting (`<b><i><a>...`) the markup adds
+        // nothing and the copies would grow with depth times length.
+        if self.inline_depth >= MAX_INLINE_MARKUP {
+            self.walk(id);
+            return;
+        }
         let start = self.md.len();
         let flushes = self.flushes;
+        self.inline_depth += 1;
         self.walk(id);
+        self.inline_depth -= 1;
         // A block inside the inline element (`<a><div>..</div></a>`) already ended the block: nothing to wrap.
         if self.flushes != flushes || self.md.len() < start {
             return;
@@ -1168,6 +1181,7 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
         quote_depth: 0,
         in_pre: 0,
         flushes: 0,
+        inline_depth: 0,
     };
     for root in &roots {
         match doc.element(*root) {

@@ -149,3 +149,17 @@ fn an_empty_page_is_skipped_as_empty() {
         assert_eq!(run(body).0.unwrap(), Extraction::Skipped("empty".into()), "{body:?}");
     }
 }
+
+#[test]
+fn a_long_text_under_deeply_nested_inline_markup_renders_in_bounded_time() {
+    let words = "word ".repeat(200_000);
+    let html = format!(
+        "<html><body><article><p>{PARAGRAPH}</p><p>{}{}{}</p></article></body></html>",
+        "<b><i><strong><em>".repeat(100),
+        words,
+        "</em></strong></i></b>".repeat(100)
+    );
+    let (result, took) = run(html.as_bytes());
+    assert!(article_text(result).contains("stormed the government headquarters"));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
