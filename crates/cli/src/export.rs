@@ -1,14 +1,17 @@
-//! `newspipe export`: every stored article as JSON lines or CSV, streamed from the database.
+//! `newspipe export`: the stored articles (all, or filtered by site, language and time) as JSON lines or
+//! CSV, streamed from the database: one article in memory at a time, whatever the archive's size.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
 use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 use newspipe_models::Article;
-use newspipe_store::Database;
+use newspipe_store::{ArticleFilter, Database};
 
 use crate::Settings;
+use crate::common::parse_since;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -18,13 +21,25 @@ pub enum Format {
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  newspipe export --format jsonl > articles.jsonl\n  \
-    newspipe export --format csv --output articles.csv")]
+    newspipe export --format csv --output articles.csv\n  \
+    newspipe export --since 7d --site example.com --lang en --output recent.jsonl\n\n\
+    --since takes a date (2026-11-01), an RFC 3339 time or an age (36h, 7d) and selects articles stored or \
+    updated since then. A progress bar is shown on a terminal when writing to a file.")]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
     /// Write here instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Only articles stored or updated since this time.
+    #[arg(long, value_parser = parse_since)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only this site: its name or its host (example.com also matches www.example.com).
+    #[arg(long)]
+    site: Option<String>,
+    /// Only articles in this language (a BCP 47 tag; `en` matches en-GB too).
+    #[arg(long)]
+    lang: Option<String>,
 }
 
 /// CSV columns, in order; list fields are joined with `; `.
@@ -52,6 +67,20 @@ const CSV_HEADER: [&str; 19] = [
 
 pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
     let database = Database::connect(&settings.database).await?;
+    database.migrate().await?;
+    let filter = ArticleFilter { site: args.site.clone(), language: args.lang.clone(), since: args.since };
+    // A progress bar only where a person watches it: on a terminal, and not mixed into the output itself.
+    let bar =
+        if std::io::stderr().is_terminal() && (args.output.is_some() || !std::io::stdout().is_terminal()) {
+            let bar = ProgressBar::new(database.count_articles(&filter).await?.max(0) as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} articles ({elapsed}, eta {eta})")
+                    .expect("static template"),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -59,7 +88,7 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = std::io::BufWriter::new(sink);
-    let mut articles = std::pin::pin!(database.articles());
+    let mut articles = std::pin::pin!(database.articles_matching(&filter));
     let mut count = 0u64;
     match args.format {
         Format::Jsonl => {
@@ -67,6 +96,7 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
                 serde_json::to_writer(&mut sink, &article?)?;
                 sink.write_all(b"\n")?;
                 count += 1;
+                bar.inc(1);
             }
         }
         Format::Csv => {
@@ -75,11 +105,13 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
             while let Some(article) = articles.next().await {
                 writer.write_record(csv_record(&article?))?;
                 count += 1;
+                bar.inc(1);
             }
             writer.flush()?;
         }
     }
     sink.flush()?;
+    bar.finish_and_clear();
     if args.output.is_some() {
         eprintln!("exported {count} article(s)");
     }

@@ -1,7 +1,12 @@
 //! The `newspipe` command line: submit URLs, watch the pipeline, get articles out.
 
+mod common;
+mod dlq;
 mod export;
 mod extract;
+mod retry;
+mod search;
+mod show;
 mod status;
 mod submit;
 
@@ -25,7 +30,16 @@ pub mod exit {
 }
 
 #[derive(Parser)]
-#[command(name = "newspipe", version, about = "Turn article URLs into a clean, searchable news archive.")]
+#[command(
+    name = "newspipe",
+    version,
+    about = "Turn article URLs into a clean, searchable news archive.",
+    after_help = "Examples:\n  newspipe submit --wait https://example.com/news/some-article\n  newspipe status --watch\n  \
+        newspipe search 'climate summit' --since 7d\n  newspipe dlq list\n\n\
+        Exit codes: 0 success; 1 an error (the message says what failed, with which input); 2 bad arguments, \
+        input or settings; 3 `submit --wait`: some URL failed (`extract`: the page was skipped); 4 `submit \
+        --wait` timed out."
+)]
 struct Cli {
     /// A settings file (TOML); `NEWSPIPE__SECTION__KEY`, `AMQP_URL` and `DATABASE_URL` override it.
     #[arg(long, global = true, env = "NEWSPIPE_CONFIG")]
@@ -40,6 +54,23 @@ enum Command {
     Status(status::StatusArgs),
     Export(export::ExportArgs),
     Extract(extract::ExtractArgs),
+    /// Full-text search over the stored articles: ranked, with highlighted snippets.
+    Search(search::SearchArgs),
+    /// One article and its URL's outcome history.
+    Show(show::ShowArgs),
+    /// Dead letters: list, show, replay to where they came from, purge.
+    Dlq(dlq::DlqArgs),
+    /// Resubmit the URLs whose latest outcome is `failed`.
+    Retry(retry::RetryArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  newspipe completions bash > ~/.local/share/bash-completion/completions/newspipe\n  \
+        newspipe completions zsh > \"${fpath[1]}/_newspipe\"\n  newspipe completions fish > ~/.config/fish/completions/newspipe.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Settings the command line reads: where the broker and the database are.
@@ -49,6 +80,7 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub canonical: newspipe_discover::CanonicalSettings,
 }
 
 impl ProcessSettings for Settings {
@@ -72,6 +104,11 @@ impl Exit {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "newspipe", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let settings = match load_settings::<Settings>(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => return fail(&Exit::usage(error.to_string())),
@@ -83,6 +120,11 @@ pub fn main() -> ExitCode {
             Command::Status(args) => status::run(&settings, args).await,
             Command::Export(args) => export::run(&settings, args).await,
             Command::Extract(args) => extract::run(args),
+            Command::Search(args) => search::run(&settings, args).await,
+            Command::Show(args) => show::run(&settings, args).await,
+            Command::Dlq(args) => dlq::run(&settings, args).await,
+            Command::Retry(args) => retry::run(&settings, args).await,
+            Command::Completions { .. } => unreachable!("handled before the settings are read"),
         }
     });
     match result {

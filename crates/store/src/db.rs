@@ -241,7 +241,7 @@ impl Database {
     }
 }
 
-const ARTICLE_COLUMNS: &str = "url, canonical_url, title, authors, published_at, modified_at, language, site_name, \
+pub(crate) const ARTICLE_COLUMNS: &str = "url, canonical_url, title, authors, published_at, modified_at, language, site_name, \
      description, image, tags, section, text, markdown, word_count, content_hash, simhash, paywalled, fetched_at";
 
 fn outcome_row(row: &sqlx::postgres::PgRow) -> OutcomeRow {
@@ -254,7 +254,7 @@ fn outcome_row(row: &sqlx::postgres::PgRow) -> OutcomeRow {
     }
 }
 
-fn article_from_row(row: &sqlx::postgres::PgRow) -> Result<Article, DbError> {
+pub(crate) fn article_from_row(row: &sqlx::postgres::PgRow) -> Result<Article, DbError> {
     let get = |source| DbError::Query { what: "decode article", source };
     Ok(Article {
         url: row.try_get("url").map_err(get)?,

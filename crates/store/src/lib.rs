@@ -2,6 +2,7 @@
 //! database access the command line uses.
 
 pub mod db;
+pub mod read;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 
 pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow};
+pub use read::{ArticleFilter, FailedUrl, RecentOutcomes, SearchHit, StoredArticle};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
