@@ -305,6 +305,7 @@ fn readability(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
     let mut counts: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut f1_sum = 0.0;
     let mut pages = 0;
+    let mut not_articles = 0;
     for page_dir in &names {
         let (Ok(source), Ok(expected), Ok(meta)) = (
             std::fs::read(page_dir.join("source.html")),
@@ -318,7 +319,13 @@ fn readability(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
         let url = "http://fakehost/test/page.html";
         let article = match extract(&Page::new(&source, url), &options) {
             Ok(Extraction::Article(a)) => Some(a),
-            _ => None,
+            other => {
+                not_articles += 1;
+                if verbose {
+                    println!("readability {}: {other:?}", page_dir.display());
+                }
+                None
+            }
         };
         let expected_doc = newspipe_extract::dom::parse(&expected, None);
         let expected_text = expected_doc.text(0);
@@ -360,7 +367,10 @@ fn readability(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
     if pages == 0 {
         return;
     }
-    rows.push(Row { name: "readability pages".into(), value: pages.to_string() });
+    rows.push(Row {
+        name: "readability pages (skipped or failed)".into(),
+        value: format!("{pages} ({not_articles})"),
+    });
     rows.push(Row {
         name: "readability text F1 vs expected.html".into(),
         value: format!("{:.3}", f1_sum / pages as f64),

@@ -314,6 +314,12 @@ fn has_paywall_class(e: &Element) -> bool {
     m.paywall.is_match(e.class()) || m.paywall.is_match(e.id())
 }
 
+/// Whether an `<a>` leads somewhere: one without `href` is an anchor, and a `javascript:` one is a button.
+/// Only real links make text link-heavy.
+fn is_link(e: &Element) -> bool {
+    e.attr("href").is_some_and(|h| !h.trim_start().starts_with("javascript:"))
+}
+
 fn is_hidden(e: &Element) -> bool {
     if e.attr("hidden").is_some() || e.attr("aria-hidden").is_some_and(|v| v == "true") {
         return true;
@@ -510,7 +516,7 @@ impl<'d> Analysis<'d> {
                     stats[i].commas += commas;
                 }
                 Data::Element(e) => {
-                    if e.tag == Tag::A {
+                    if e.tag == Tag::A && is_link(e) {
                         stats[i].link_chars = stats[i].chars;
                     }
                     if is_paragraph_like(doc, i as NodeId, e)
@@ -929,7 +935,8 @@ impl<'a> Renderer<'a> {
                     }
                 }
                 Tag::A => {
-                    self.link_depth += 1;
+                    let counts = is_link(e);
+                    self.link_depth += counts as u32;
                     let href = e.attr("href").and_then(|h| {
                         let h = h.trim();
                         if h.starts_with('#') || h.starts_with("javascript:") || h.is_empty() {
@@ -948,7 +955,7 @@ impl<'a> Renderer<'a> {
                         }
                         _ => self.walk(child),
                     }
-                    self.link_depth -= 1;
+                    self.link_depth -= counts as u32;
                 }
                 Tag::B | Tag::Strong if self.in_pre == 0 => self.wrap_inline(child, "**", "**"),
                 Tag::I | Tag::Em if self.in_pre == 0 => self.wrap_inline(child, "*", "*"),

@@ -399,3 +399,11 @@ fn interface_words_are_not_authors_and_bylines_split_on_and_in_several_languages
     let head = r#"<meta name="author" content="Alexandre Hervaud et Jérémy Piette">"#;
     assert_eq!(article(&news_page(head, &body3())).authors, vec!["Alexandre Hervaud", "Jérémy Piette"]);
 }
+
+#[test]
+fn text_inside_anchors_without_a_destination_is_not_link_text() {
+    let html = format!(
+        "<html><body><a href=\"javascript:\"><p>{P1}</p><p>{P2}</p></a><a name=\"x\"><p>{P3}</p></a></body></html>"
+    );
+    assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P3}"));
+}
