@@ -402,8 +402,11 @@ fn interface_words_are_not_authors_and_bylines_split_on_and_in_several_languages
 
 #[test]
 fn text_inside_anchors_without_a_destination_is_not_link_text() {
+    let html =
+        format!("<html><body><a href=\"javascript:\"><p>{P1}</p><p>{P2}</p><p>{P3}</p></a></body></html>");
+    assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P3}"));
     let html = format!(
-        "<html><body><a href=\"javascript:\"><p>{P1}</p><p>{P2}</p></a><a name=\"x\"><p>{P3}</p></a></body></html>"
+        "<html><body><article><p>{P1}</p><a name=\"x\"><p>{P2}</p></a><p>{P3}</p></article></body></html>"
     );
     assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P3}"));
 }
