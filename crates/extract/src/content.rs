@@ -1199,8 +1199,6 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
             }
             Some(_) => {
                 // Render the root itself as a block so its kind (heading, list, quote) is kept.
-                let parent = doc.node(*root).parent;
-                let _ = parent;
                 render_node(&mut r, *root);
             }
             None => r.walk(*root),
@@ -1269,9 +1267,11 @@ fn extract_with(doc: &Document, base_url: &str, title: Option<&str>, use_classes
 }
 
 fn render_node(r: &mut Renderer<'_>, id: NodeId) {
-    // Walk a synthetic parent containing only `id`: reuse `walk` by visiting the node's parent but only it.
     let doc = r.a.doc;
-    let e = doc.element(id).expect("render_node is called on elements");
+    let Some(e) = doc.element(id) else {
+        r.walk(id);
+        return;
+    };
     match e.tag {
         Tag::H(n) => r.block(id, BlockKind::Heading(n)),
         Tag::P | Tag::Dt | Tag::Dd | Tag::Figcaption | Tag::Address => r.block(id, BlockKind::Paragraph),

@@ -664,7 +664,6 @@ impl Builder {
                     return;
                 }
             }
-            Tag::P | Tag::H(_) | Tag::Ul | Tag::Ol | Tag::Div | Tag::Table | Tag::Blockquote | Tag::Pre => {}
             _ => {}
         }
         // Anything that is not head content ends an open <head> (pages forget `</head>`, or put a <div> in it).

@@ -979,8 +979,3 @@ fn script_date(html: &str) -> Option<DateTime<FixedOffset>> {
     }
     None
 }
-
-/// Whether a node is text (used by callers that walk raw nodes).
-pub fn is_text(doc: &Document, id: NodeId) -> bool {
-    matches!(doc.node(id).data, Data::Text(_))
-}
