@@ -1106,6 +1106,17 @@ fn is_boilerplate_line(text: &str) -> bool {
         "in this article",
         "on this page",
         "jump to",
+        "join our",
+        "join medium",
+        "like what you",
+        "posted by",
+        "follow us on",
+        "you might like",
+        "you may be interested",
+        "what others are reading",
+        "popular posts",
+        "see more in",
+        "page 1 of",
     ];
     if STARTS.iter().any(|s| lower.starts_with(s)) {
         return true;
@@ -1124,6 +1135,19 @@ fn is_boilerplate_line(text: &str) -> bool {
             | "menu"
             | "advertisement"
             | "ad"
+            | "subscribe"
+            | "sign up"
+            | "sign in"
+            | "log in"
+            | "login"
+            | "register"
+            | "home"
+            | "tags"
+            | "posts"
+            | "newsletters"
+            | "like this:"
+            | "privacy policy"
+            | "why trust us?"
     )
 }
 

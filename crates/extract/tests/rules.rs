@@ -410,3 +410,12 @@ fn text_inside_anchors_without_a_destination_is_not_link_text() {
     );
     assert_eq!(article(&html).text, format!("{P1}\n\n{P2}\n\n{P3}"));
 }
+
+#[test]
+fn interface_labels_and_prompts_inside_the_body_are_dropped() {
+    let body = format!(
+        "<p>{P1}</p><p>Subscribe</p><p>{P2}</p><p>Posted by David at December 16, 2025</p>\
+         <p>Join our mailing list for weekly updates</p><h4>Like this:</h4><p>{P3}</p>"
+    );
+    assert_eq!(article(&news_page("", &body)).text, format!("{P1}\n\n{P2}\n\n{P3}"));
+}
