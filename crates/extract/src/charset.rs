@@ -28,13 +28,30 @@ pub fn decode<'a>(
         return (text, encoding, Source::Bom);
     }
     if let Some(encoding) = content_type.and_then(charset_param).and_then(label_to_encoding) {
+        if is_misdeclared_utf8(encoding, body) {
+            return (decode_with(UTF_8, body), UTF_8, Source::Detected);
+        }
         return (decode_with(encoding, body), encoding, Source::Http);
     }
     if let Some(encoding) = prescan_meta(&body[..body.len().min(META_PRESCAN)]) {
+        if is_misdeclared_utf8(encoding, body) {
+            return (decode_with(UTF_8, body), UTF_8, Source::Detected);
+        }
         return (decode_with(encoding, body), encoding, Source::Meta);
     }
     let encoding = detect(body, url);
     (decode_with(encoding, body), encoding, Source::Detected)
+}
+
+/// A page declared in a legacy encoding whose bytes are valid UTF-8 with multi-byte sequences is UTF-8:
+/// legacy text almost never forms valid UTF-8 by chance, while servers and templates often keep a stale
+/// `charset=ISO-8859-1` or `gb2312` after the content moved to UTF-8. Decoding it as declared would be
+/// mojibake.
+fn is_misdeclared_utf8(declared: &'static Encoding, body: &[u8]) -> bool {
+    declared != UTF_8
+        && declared.is_ascii_compatible()
+        && !body.is_ascii()
+        && (std::str::from_utf8(body).is_ok() || valid_utf8_prefix(body))
 }
 
 fn decode_with<'a>(encoding: &'static Encoding, body: &'a [u8]) -> Cow<'a, str> {

@@ -117,3 +117,13 @@ fn a_bom_wins_over_every_declaration() {
     let text = text_of(&bytes, "https://example.com/a", Some("text/html; charset=iso-8859-1"));
     assert!(text.contains("Президент Киргизии"), "{text}");
 }
+
+#[test]
+fn utf_8_bytes_under_a_stale_legacy_declaration_are_read_as_utf_8() {
+    let html = page_html("<meta charset=\"gb2312\">", "选举", CHINESE);
+    let text = text_of(html.as_bytes(), "https://example.com/a", None);
+    assert!(text.contains("抗议者冲进了比什凯克的政府大楼"), "{text}");
+    let html = page_html("", "Volby", CZECH);
+    let text = text_of(html.as_bytes(), "https://example.com/a", Some("text/html; charset=ISO-8859-1"));
+    assert!(text.contains("prošetřila porušení pravidel"), "{text}");
+}
