@@ -309,7 +309,7 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
         .or(ld.publisher.clone());
     let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
     m.title = choose_title(doc, &ld, &metas, html_title.as_deref(), m.site_name.as_deref(), host.as_deref());
-    m.authors = choose_authors(doc, &ld, &metas);
+    m.authors = choose_authors(doc, html, &ld, &metas);
     let published = ld
         .published
         .as_deref()
@@ -590,7 +590,7 @@ fn choose_title(
     first_h1.or_else(|| meta_titles.first().cloned())
 }
 
-fn choose_authors(doc: &Document, ld: &JsonLd, metas: &Metas) -> Vec<String> {
+fn choose_authors(doc: &Document, html: &str, ld: &JsonLd, metas: &Metas) -> Vec<String> {
     let from_ld: Vec<String> = ld.authors.iter().flat_map(|a| clean_author(&html_unescape(a))).collect();
     if !from_ld.is_empty() && !ld.authors_are_organisations {
         return dedup(from_ld);
@@ -616,7 +616,10 @@ fn choose_authors(doc: &Document, ld: &JsonLd, metas: &Metas) -> Vec<String> {
         }
     }
     // An organisation is the author only where the page names no person.
-    let byline = byline_authors(doc);
+    let mut byline = byline_authors(doc);
+    if byline.is_empty() {
+        byline = script_author(html);
+    }
     if byline.is_empty() { dedup(from_ld) } else { dedup(byline) }
 }
 
@@ -628,7 +631,7 @@ fn dedup(mut names: Vec<String>) -> Vec<String> {
 
 /// "By Jane Doe and John Roe, Staff Writers" to `["Jane Doe", "John Roe"]`.
 pub fn clean_author(raw: &str) -> Vec<String> {
-    let mut s = raw.trim().to_string();
+    let mut s = raw.trim().trim_matches(QUOTES_AND_PUNCTUATION).trim().to_string();
     for prefix in [
         "written by",
         "posted by",
@@ -665,9 +668,14 @@ pub fn clean_author(raw: &str) -> Vec<String> {
         .flat_map(|p| p.split(" und "))
         .flat_map(|p| p.split(" y "));
     for part in parts {
-        let name = part.trim().trim_end_matches(['.', ':']).trim();
+        let name = part.trim().trim_matches(QUOTES_AND_PUNCTUATION).trim_end_matches('.').trim();
         if name.is_empty() || name.len() > 60 {
             continue;
+        }
+        // "Trial Attorney at Morgan, Morgan", "Network on Facebook": a role or affiliation; what follows
+        // belongs to it.
+        if !out.is_empty() && [" at ", " of ", " on ", " for "].iter().any(|w| part.contains(w)) {
+            break;
         }
         let lower = name.to_lowercase();
         let role =
@@ -693,6 +701,9 @@ pub fn clean_author(raw: &str) -> Vec<String> {
     }
     out
 }
+
+/// Characters that wrap or lead a name in bylines but are not part of it.
+const QUOTES_AND_PUNCTUATION: &[char] = &['"', '\'', '“', '”', '‘', '’', ':', '-', '–', '—', '|', '·', '•'];
 
 /// Word lists for class/id tests, each compiled once into one case-insensitive automaton.
 fn words(patterns: &[&str]) -> AhoCorasick {
@@ -780,6 +791,19 @@ fn byline_authors(doc: &Document) -> Vec<String> {
                     return names;
                 }
             }
+            // An author box with a name, a role and a bio: the name is a short line of its own inside it.
+            if by_class {
+                let names = doc
+                    .descendants(id)
+                    .filter(|d| doc.element(*d).is_some())
+                    .take(AUTHOR_BOX_LOOKAHEAD)
+                    .filter_map(|d| doc.short_text(d, 40))
+                    .map(|t| person_names(&t))
+                    .find(|names| names.len() == 1 && names[0].split_whitespace().count() >= 2);
+                if let Some(names) = names {
+                    return names;
+                }
+            }
             continue;
         }
         // "Written by" in one element, the name in the next.
@@ -841,6 +865,9 @@ const NOT_NAMES: &[&str] = &[
     "anonymous",
     "unknown",
 ];
+
+/// How many elements inside an author box are read looking for the name.
+const AUTHOR_BOX_LOOKAHEAD: usize = 12;
 
 /// Cleaned names that look like people's names: a few words, no digits, capitalised.
 fn person_names(raw: &str) -> Vec<String> {
@@ -951,6 +978,35 @@ const TEXT_DATE_LOOKBEHIND: usize = 15;
 
 /// How many text nodes after the headline [`text_date`] reads.
 const TEXT_DATE_LOOKAHEAD: usize = 40;
+
+/// An author named in script data (`"author":{"name":"Jane Doe"}`, `"author":"Jane Doe"`), as
+/// frameworks embed the page's state; the first that reads as a person's name.
+fn script_author(html: &str) -> Vec<String> {
+    for (at, _) in html.match_indices("\"author\"").take(SCRIPT_AUTHOR_TRIES) {
+        let rest = html[at + 8..].trim_start();
+        let Some(rest) = rest.strip_prefix(':') else { continue };
+        let rest = rest.trim_start().trim_start_matches(['[', ' ']);
+        let value = if let Some(object) = rest.strip_prefix('{') {
+            let window = &object[..crate::dom::truncate_str(object, 300).len()];
+            let Some(p) = window.find("\"name\"") else { continue };
+            let after = window[p + 6..].trim_start();
+            let Some(after) = after.strip_prefix(':') else { continue };
+            after.trim_start()
+        } else {
+            rest
+        };
+        let Some(value) = value.strip_prefix('"') else { continue };
+        let Some(end) = value.find('"') else { continue };
+        let names = person_names(&value[..end]);
+        if !names.is_empty() {
+            return names;
+        }
+    }
+    Vec::new()
+}
+
+/// How many `"author"` keys in script data [`script_author`] looks at.
+const SCRIPT_AUTHOR_TRIES: usize = 8;
 
 /// A publication date under a well-known key in script data (`"datePublished": "..."`, `publishedAt:"..."`).
 fn script_date(html: &str) -> Option<DateTime<FixedOffset>> {

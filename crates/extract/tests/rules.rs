@@ -419,3 +419,27 @@ fn interface_labels_and_prompts_inside_the_body_are_dropped() {
     );
     assert_eq!(article(&news_page("", &body)).text, format!("{P1}\n\n{P2}\n\n{P3}"));
 }
+
+#[test]
+fn a_name_in_an_author_box_with_a_bio_is_the_author() {
+    let body = format!(
+        "<div class=\"blog_author-text\"><div class=\"name\">Lauren Vetter</div><div>Head of Content at OptiMantra, \
+         writing about clinics, billing and the software that runs them since 2015.</div></div>{}",
+        body3()
+    );
+    assert_eq!(article(&news_page("", &body)).authors, vec!["Lauren Vetter"]);
+}
+
+#[test]
+fn an_author_in_script_data_names_a_page_without_a_byline() {
+    let head = r#"<script>self.__next_f.push({"post":{"author":{"id":21,"name":"Elise Nass","slug":"elise-nass"}}})</script>"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["Elise Nass"]);
+}
+
+#[test]
+fn quotes_and_affiliations_around_a_name_are_not_part_of_it() {
+    let head = r#"<meta name="author" content="&quot;David Kim&quot;">"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["David Kim"]);
+    let head = r#"<meta name="author" content="Justin C. Meserole, Trial Attorney at Morgan, Morgan">"#;
+    assert_eq!(article(&news_page(head, &body3())).authors, vec!["Justin C. Meserole"]);
+}
