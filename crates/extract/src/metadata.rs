@@ -310,48 +310,59 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
     let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
     m.title = choose_title(doc, &ld, &metas, html_title.as_deref(), m.site_name.as_deref(), host.as_deref());
     m.authors = choose_authors(doc, html, &ld, &metas);
-    let published = ld
-        .published
-        .as_deref()
-        .and_then(parse_date_local)
-        .or_else(|| {
-            metas
-                .first(&[
-                    "article:published_time",
-                    "og:article:published_time",
-                    "article:published",
-                    "datepublished",
-                    "published",
-                    "og:published_time",
-                    "publication_date",
-                    "publish_time",
-                    "publishdate",
-                    "publish-date",
-                    "publish_date",
-                    "pubdate",
-                    "published_time",
-                    "published-date",
-                    "parsely-pub-date",
-                    "sailthru.date",
-                    "dc.date.issued",
-                    "dc.date",
-                    "dcterms.issued",
-                    "dcterms.created",
-                    "dcterms.date",
-                    "date",
-                    "article.published",
-                    "article_date_original",
-                    "original-publish-date",
-                    "cxenseparse:recs:publishtime",
-                    "og:pubdate",
-                    "release_date",
-                    "citation_publication_date",
-                    "citation_date",
-                    "datecreated",
-                    "created",
-                ])
-                .and_then(parse_date_local)
-        })
+    let ld_published = ld.published.as_deref().and_then(parse_date_local);
+    let meta_published = metas
+        .first(&[
+            "article:published_time",
+            "og:article:published_time",
+            "article:published",
+            "datepublished",
+            "published",
+            "og:published_time",
+            "publication_date",
+            "publish_time",
+            "publishdate",
+            "publish-date",
+            "publish_date",
+            "pubdate",
+            "published_time",
+            "published-date",
+            "parsely-pub-date",
+            "sailthru.date",
+            "dc.date.issued",
+            "dc.date",
+            "dcterms.issued",
+            "dcterms.created",
+            "dcterms.date",
+            "date",
+            "article.published",
+            "article_date_original",
+            "original-publish-date",
+            "cxenseparse:recs:publishtime",
+            "og:pubdate",
+            "release_date",
+            "citation_publication_date",
+            "citation_date",
+            "datecreated",
+            "created",
+        ])
+        .and_then(parse_date_local);
+    // A JSON-LD datePublished equal to dateModified to the second is the CMS stamping each save; an earlier
+    // date elsewhere in the page is then the original publication.
+    let stamped_on_save = ld_published
+        .zip(ld.modified.as_deref().and_then(parse_date_local))
+        .is_some_and(|(published, modified)| published == modified);
+    let ld_published = match ld_published {
+        Some(stamped) if stamped_on_save => [meta_published, time_element_date(doc)]
+            .into_iter()
+            .flatten()
+            .filter(|d| *d < stamped)
+            .min()
+            .or(Some(stamped)),
+        other => other,
+    };
+    let published = ld_published
+        .or(meta_published)
         .or_else(|| time_element_date(doc))
         .or_else(|| date_from_url(url).map(|d| d.fixed_offset()))
         .or_else(|| ld.webpage_published.as_deref().and_then(parse_date_local))

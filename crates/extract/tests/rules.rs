@@ -443,3 +443,17 @@ fn quotes_and_affiliations_around_a_name_are_not_part_of_it() {
     let head = r#"<meta name="author" content="Justin C. Meserole, Trial Attorney at Morgan, Morgan">"#;
     assert_eq!(article(&news_page(head, &body3())).authors, vec!["Justin C. Meserole"]);
 }
+
+#[test]
+fn a_publication_date_stamped_on_every_save_gives_way_to_an_earlier_one() {
+    let head = r#"<script type="application/ld+json">{"@type":"BlogPosting","headline":"H",
+        "datePublished":"2025-11-29T12:28:31-05:00","dateModified":"2025-11-29T12:28:31-05:00"}</script>
+        <meta property="article:published_time" content="2025-08-08T00:00:00-04:00">"#;
+    let a = article(&news_page(head, &body3()));
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2025-08-08T04:00:00+00:00");
+    let head = r#"<script type="application/ld+json">{"@type":"BlogPosting","headline":"H",
+        "datePublished":"2025-11-29T12:28:31-05:00","dateModified":"2025-11-30T09:00:00-05:00"}</script>
+        <meta property="article:published_time" content="2025-08-08T00:00:00-04:00">"#;
+    let a = article(&news_page(head, &body3()));
+    assert_eq!(a.published_at.unwrap().to_rfc3339(), "2025-11-29T17:28:31+00:00");
+}
