@@ -1,7 +1,7 @@
 //! Page bytes in, an article (or a reasoned skip) out. The extractor worker and the `newspipe extract`
 //! command both call [`extract`]; the only I/O is in [`files`], for the command line.
 //!
-//! Modules: [`charset`] (bytes to text), [`dom`] (a bounded arena DOM over html5ever's tokenizer),
+//! Modules: [`charset`] (bytes to text), [`dom`] (a byte-level tokenizer and a bounded arena DOM),
 //! [`metadata`] (JSON-LD, Open Graph, meta, microdata, bylines, URL dates), [`content`] (the body, as
 //! text and Markdown), [`language`], [`fingerprint`] (content hash and SimHash), [`dates`].
 
