@@ -51,6 +51,7 @@ fn page_for(app: &TestApp, n: u32) -> RawPage {
         headers: [("content-type".to_string(), "text/html; charset=utf-8".to_string())].into(),
         fetched_at: chrono::Utc::now(),
         hints: None,
+        parent_job_id: None,
         body: article_html(n).into_bytes(),
     }
 }

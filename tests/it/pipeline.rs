@@ -148,7 +148,10 @@ async fn status_shows_queues_consumers_and_outcomes_as_json() {
     let output = app.cli(&["status", "--json"], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(status["outcomes"], serde_json::json!({"stored": 1, "skipped": 0, "failed": 1}));
+    assert_eq!(
+        status["outcomes"],
+        serde_json::json!({"stored": 1, "skipped": 0, "failed": 1, "unchanged": 0})
+    );
     assert_eq!(status["articles"], 1);
     assert_eq!(status["dead_letters"], 0);
     let fetch =

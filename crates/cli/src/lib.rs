@@ -9,6 +9,7 @@ mod search;
 mod show;
 mod status;
 mod submit;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,8 @@ enum Command {
     Status(status::StatusArgs),
     Export(export::ExportArgs),
     Extract(extract::ExtractArgs),
+    /// Feeds and sitemaps polled on a schedule: add, list, remove.
+    Watch(watch::WatchArgs),
     /// Full-text search over the stored articles: ranked, with highlighted snippets.
     Search(search::SearchArgs),
     /// One article and its URL's outcome history.
@@ -103,7 +106,10 @@ impl Exit {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     if let Command::Completions { shell } = cli.command {
         use clap::CommandFactory;
         clap_complete::generate(shell, &mut Cli::command(), "newspipe", &mut std::io::stdout());
@@ -120,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Status(args) => status::run(&settings, args).await,
             Command::Export(args) => export::run(&settings, args).await,
             Command::Extract(args) => extract::run(args),
+            Command::Watch(args) => watch::run(&settings, args).await,
             Command::Search(args) => search::run(&settings, args).await,
             Command::Show(args) => show::run(&settings, args).await,
             Command::Dlq(args) => dlq::run(&settings, args).await,
@@ -137,6 +144,29 @@ pub fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Help and version go to standard output as usual; a usage error is one line (clap's message without its
+/// usage block), exit code 2.
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    let text = error.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("{} (see `newspipe --help`)", message.join(" "));
+    ExitCode::from(exit::USAGE)
 }
 
 fn fail(exit: &Exit) -> ExitCode {

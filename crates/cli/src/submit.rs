@@ -1,7 +1,6 @@
 //! `newspipe submit`: validate URLs, publish one fetch job each (with confirms), optionally wait for every
 //! outcome.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,8 +9,9 @@ use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use newspipe_broker::{Outgoing, Publisher, Queue, Topology, connect};
-use newspipe_models::{FetchJob, JobId, encode_json, new_job_id};
-use newspipe_store::Database;
+use newspipe_discover::{Canonical, CanonicalSettings, canonicalize};
+use newspipe_models::{FetchJob, JobId, JobKind, encode_json, new_job_id};
+use newspipe_store::{Database, TreeOutcome};
 
 use crate::{Exit, Settings, exit};
 
@@ -33,9 +33,30 @@ pub struct SubmitArgs {
     /// With --wait: give up after this many seconds (exit 4).
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
-    /// Fetch again even if the URL is already stored.
+    /// Fetch again even if the URL is already stored (conditionally: an unchanged page is `unchanged`).
     #[arg(long)]
     refresh: bool,
+    /// The URLs are RSS, Atom or JSON feeds: queue a job per item.
+    #[arg(long, conflicts_with_all = ["sitemap", "site"])]
+    feed: bool,
+    /// The URLs are sitemaps or sitemap indexes (plain, gzip, Google News): queue a job per entry.
+    #[arg(long, conflicts_with = "site")]
+    sitemap: bool,
+    /// The URLs are sites: find their feeds and sitemaps (page links, robots.txt) and expand them.
+    #[arg(long)]
+    site: bool,
+    /// With a feed or sitemap: keep only entries published on or after this date (`2026-11-01` or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_since(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        .map_err(|_| format!("`{value}` is not a date (2026-11-01) or an RFC 3339 time"))
 }
 
 /// One URL of the input, with where it came from (for error messages).
@@ -50,12 +71,21 @@ pub async fn run(settings: &Settings, args: SubmitArgs) -> anyhow::Result<()> {
     if inputs.is_empty() {
         return Err(Exit::usage("no URLs given (pass URLs, `-` for standard input, or --file FILE)").into());
     }
-    let urls = validate(&inputs).map_err(|errors| Exit::usage(errors.join("\n")))?;
+    let urls = validate(&inputs, &settings.canonical).map_err(|errors| Exit::usage(errors.join("\n")))?;
+    let kind = match (args.feed, args.sitemap, args.site) {
+        (true, _, _) => JobKind::Feed,
+        (_, true, _) => JobKind::Sitemap,
+        (_, _, true) => JobKind::Site,
+        _ => JobKind::Page,
+    };
     let jobs: Vec<FetchJob> = urls
         .into_iter()
-        .map(|url| {
-            let mut job = FetchJob::new(new_job_id(), url);
+        .map(|canonical| {
+            let mut job = FetchJob::new(new_job_id(), canonical.url.clone());
+            job.submitted_url = Some(canonical.original).filter(|original| *original != canonical.url);
             job.refresh = args.refresh;
+            job.kind = kind;
+            job.since = args.since;
             job
         })
         .collect();
@@ -96,23 +126,28 @@ fn read_lines(reader: impl BufRead, name: &str, out: &mut Vec<SubmittedUrl>) -> 
     Ok(())
 }
 
-/// Every URL must be an absolute http(s) URL with a host. All problems are reported together, and nothing is
-/// published unless every line is good: a half-submitted file is harder to fix than a refused one.
-pub fn validate(inputs: &[SubmittedUrl]) -> Result<Vec<String>, Vec<String>> {
+/// Every URL must be an absolute http(s) URL with a host; each is canonicalised (lower-case host, no
+/// fragment, default port or tracking parameters, sorted query), keeping the original beside it. All problems
+/// are reported together, and nothing is published unless every line is good: a half-submitted file is harder
+/// to fix than a refused one.
+pub fn validate(
+    inputs: &[SubmittedUrl],
+    settings: &CanonicalSettings,
+) -> Result<Vec<Canonical>, Vec<String>> {
     let mut good = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
     for input in inputs {
-        match url::Url::parse(&input.url) {
+        match url::Url::parse(input.url.trim()) {
             Ok(url) if !matches!(url.scheme(), "http" | "https") => {
                 errors.push(format!("{}: `{}` is not an http or https URL", input.origin, input.url))
             }
             Ok(url) if url.host_str().is_none_or(str::is_empty) => {
                 errors.push(format!("{}: `{}` has no host", input.origin, input.url))
             }
-            Ok(mut url) => {
-                url.set_fragment(None);
-                good.push(url.to_string());
-            }
+            Ok(_) => match canonicalize(&input.url, settings) {
+                Ok(canonical) => good.push(canonical),
+                Err(e) => errors.push(format!("{}: {e}", input.origin)),
+            },
             Err(e) => errors.push(format!("{}: `{}` is not a valid URL ({e})", input.origin, input.url)),
         }
     }
@@ -142,11 +177,12 @@ async fn publish(settings: &Settings, jobs: &[FetchJob]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Waits until every submitted job, and every job discovered from them, has its outcome.
 async fn wait_for_outcomes(settings: &Settings, jobs: &[FetchJob], timeout: Duration) -> anyhow::Result<()> {
     let database = Database::connect(&settings.database).await?;
-    let ids: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();
+    let roots: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();
     let bar = if std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(ids.len() as u64);
+        let bar = ProgressBar::new(roots.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} done ({elapsed}, eta {eta}) {msg}")
                 .expect("static template"),
@@ -156,28 +192,31 @@ async fn wait_for_outcomes(settings: &Settings, jobs: &[FetchJob], timeout: Dura
         ProgressBar::hidden()
     };
     let started = Instant::now();
-    let mut pending: HashSet<JobId> = ids.iter().copied().collect();
-    let mut outcomes: HashMap<JobId, (String, Option<String>, String)> = HashMap::new();
-    while !pending.is_empty() {
-        let batch: Vec<JobId> = pending.iter().copied().collect();
-        for chunk in batch.chunks(10_000) {
-            for row in database.outcomes_for(chunk).await? {
-                pending.remove(&row.job_id);
-                outcomes.insert(row.job_id, (row.outcome, row.reason, row.url));
+    loop {
+        let tree = database.outcome_tree(&roots).await?;
+        let expected = roots.len() as u64 + tree.iter().filter_map(|o| o.children).sum::<u64>();
+        let done = tree.len() as u64;
+        bar.set_length(expected);
+        bar.set_position(done);
+        if done >= expected {
+            bar.finish_and_clear();
+            let failed = print_summary(&tree, 0);
+            eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
+            if failed > 0 {
+                return Err(
+                    Exit { code: exit::SOME_FAILED, message: format!("{failed} URL(s) failed") }.into()
+                );
             }
-        }
-        bar.set_position((ids.len() - pending.len()) as u64);
-        if pending.is_empty() {
-            break;
+            return Ok(());
         }
         if started.elapsed() > timeout {
             bar.finish_and_clear();
-            print_summary(&outcomes, pending.len());
+            print_summary(&tree, expected - done);
             return Err(Exit {
                 code: exit::TIMED_OUT,
                 message: format!(
                     "{} URL(s) still without an outcome after {}s",
-                    pending.len(),
+                    expected - done,
                     timeout.as_secs()
                 ),
             }
@@ -185,29 +224,29 @@ async fn wait_for_outcomes(settings: &Settings, jobs: &[FetchJob], timeout: Dura
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    bar.finish_and_clear();
-    let failed = print_summary(&outcomes, 0);
-    eprintln!("done in {:.1}s", started.elapsed().as_secs_f64());
-    if failed > 0 {
-        return Err(Exit { code: exit::SOME_FAILED, message: format!("{failed} URL(s) failed") }.into());
-    }
-    Ok(())
 }
 
-/// Prints counts and the reasons of skips and failures; returns how many failed.
-fn print_summary(outcomes: &HashMap<JobId, (String, Option<String>, String)>, pending: usize) -> usize {
-    let count = |kind: &str| outcomes.values().filter(|(o, _, _)| o == kind).count();
+/// Prints counts and the reasons of skips and failures; returns how many failed. Expanded feeds and sitemaps
+/// are counted apart: their items are what the user is after.
+fn print_summary(outcomes: &[TreeOutcome], pending: u64) -> usize {
+    let count = |kind: &str| outcomes.iter().filter(|o| o.outcome == kind && o.children.is_none()).count();
     let failed = count("failed");
-    eprintln!(
-        "stored {}, skipped {}, failed {}, pending {pending}",
-        count("stored"),
-        count("skipped"),
-        failed
-    );
-    let mut explained: Vec<_> = outcomes.values().filter(|(o, _, _)| o != "stored").collect();
-    explained.sort_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
-    for (outcome, reason, url) in explained.iter().take(50) {
-        eprintln!("  {outcome}: {url} ({})", reason.as_deref().unwrap_or("no reason"));
+    let expanded = outcomes.iter().filter(|o| o.children.is_some()).count();
+    let mut line = format!("stored {}, skipped {}, failed {}", count("stored"), count("skipped"), failed);
+    if count("unchanged") > 0 {
+        line.push_str(&format!(", unchanged {}", count("unchanged")));
+    }
+    if expanded > 0 {
+        line.push_str(&format!(", feeds/sitemaps expanded {expanded}"));
+    }
+    eprintln!("{line}, pending {pending}");
+    let mut explained: Vec<&TreeOutcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o.outcome.as_str(), "skipped" | "failed") && o.children.is_none())
+        .collect();
+    explained.sort_by(|a, b| (&a.outcome, &a.url).cmp(&(&b.outcome, &b.url)));
+    for o in explained.iter().take(50) {
+        eprintln!("  {}: {} ({})", o.outcome, o.url, o.reason.as_deref().unwrap_or("no reason"));
     }
     if explained.len() > 50 {
         eprintln!("  ... and {} more (see `newspipe status`)", explained.len() - 50);
@@ -224,14 +263,32 @@ mod tests {
     }
 
     #[test]
-    fn http_and_https_urls_are_accepted_without_their_fragment() {
-        let urls = validate(&[input("https://example.com/a#top"), input("http://example.com/b")]).unwrap();
-        assert_eq!(urls, ["https://example.com/a", "http://example.com/b"]);
+    fn urls_are_canonicalised_and_the_original_kept() {
+        let urls = validate(
+            &[input("https://Example.com:443/a?utm_source=x&b=2&a=1#top"), input("http://example.com/b")],
+            &CanonicalSettings::default(),
+        )
+        .unwrap();
+        let canonical: Vec<&str> = urls.iter().map(|c| c.url.as_str()).collect();
+        assert_eq!(canonical, ["https://example.com/a?a=1&b=2", "http://example.com/b"]);
+        assert_eq!(urls[0].original, "https://Example.com:443/a?utm_source=x&b=2&a=1#top");
+    }
+
+    #[test]
+    fn a_since_date_is_a_day_or_an_rfc_3339_time() {
+        assert_eq!(parse_since("2026-11-01").unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(
+            parse_since("2026-11-01T10:00:00+02:00").unwrap().to_rfc3339(),
+            "2026-11-01T08:00:00+00:00"
+        );
+        assert!(parse_since("yesterday").unwrap_err().contains("yesterday"));
     }
 
     #[test]
     fn a_bad_url_is_refused_naming_its_line() {
-        let errors = validate(&[input("ftp://example.com/x"), input("not a url")]).unwrap_err();
+        let errors =
+            validate(&[input("ftp://example.com/x"), input("not a url")], &CanonicalSettings::default())
+                .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert_eq!(errors[0], "stdin line 3: `ftp://example.com/x` is not an http or https URL");
         assert!(errors[1].starts_with("stdin line 3: `not a url` is not a valid URL"), "{}", errors[1]);

@@ -92,6 +92,9 @@ impl Handler for ExtractHandler {
         };
         let job_id = page.job_id;
         let url = page.url.clone();
+        let parent_job_id = page.parent_job_id;
+        let etag = page.header("etag").map(str::to_string);
+        let last_modified = page.header("last-modified").map(str::to_string);
         let _permit = self.cpu.acquire().await.expect("the semaphore is never closed");
         let options = self.options.clone();
         let started = Instant::now();
@@ -101,7 +104,10 @@ impl Handler for ExtractHandler {
             Err(error) => return Disposition::DeadLetter { reason: format!("extraction panicked: {error}") },
         };
         events_extracted(&url, &outcome, started.elapsed());
-        let request = StoreRequest::new(job_id, url, outcome);
+        let mut request = StoreRequest::new(job_id, url, outcome);
+        request.parent_job_id = parent_job_id;
+        request.etag = etag;
+        request.last_modified = last_modified;
         Disposition::Forward(vec![Outgoing::json(Queue::Store, encode_json(&request)).for_job(job_id)])
     }
 }

@@ -44,3 +44,21 @@ impl FetchFailed<'_> {
         counter!("newspipe_fetches_total", "result" => self.error.reason()).increment(1);
     }
 }
+
+pub(crate) struct DocumentExpanded {
+    pub jobs: usize,
+    pub already_known: usize,
+    pub truncated: bool,
+}
+
+impl DocumentExpanded {
+    pub fn emit(&self) {
+        tracing::info!(
+            jobs = self.jobs,
+            already_known = self.already_known,
+            truncated = self.truncated,
+            "feed or sitemap expanded"
+        );
+        counter!("newspipe_discovered_urls_total").increment(self.jobs as u64);
+    }
+}

@@ -17,6 +17,13 @@ pub const KEPT_HEADERS: &[&str] =
     &["content-type", "content-language", "last-modified", "etag", "retry-after"];
 
 /// A successfully downloaded page.
+/// What an earlier response said about its version, for a conditional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedPage {
     /// The URL of the last hop, after redirects.
@@ -285,8 +292,18 @@ impl HttpFetcher {
     /// Every hop is checked (scheme, IP-literal host) before connecting; names are checked by
     /// the resolver. The whole call is bounded by `timeout_ms`.
     pub async fn fetch(&self, url: &str) -> Result<FetchedPage, FetchError> {
+        self.fetch_conditional(url, &Validators::default()).await
+    }
+
+    /// Like [`HttpFetcher::fetch`], sending `If-None-Match`/`If-Modified-Since` from what an earlier fetch
+    /// returned; an unchanged page is `FetchError::HttpStatus { status: 304, .. }`.
+    pub async fn fetch_conditional(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchedPage, FetchError> {
         let total = self.settings.timeout();
-        match tokio::time::timeout(total, self.fetch_following(url)).await {
+        match tokio::time::timeout(total, self.fetch_following(url, validators)).await {
             Ok(result) => result,
             Err(_) => {
                 Err(FetchError::Timeout { url: url.to_owned(), phase: TimeoutPhase::Total, limit: total })
@@ -316,18 +333,20 @@ impl HttpFetcher {
         })
     }
 
-    async fn fetch_following(&self, url: &str) -> Result<FetchedPage, FetchError> {
+    async fn fetch_following(&self, url: &str, validators: &Validators) -> Result<FetchedPage, FetchError> {
         let mut current = parse_url(url)?;
         self.check_url(&current)?;
         let mut visited = HashSet::from([current.to_string()]);
         let mut redirects = 0usize;
         loop {
-            let response = self
-                .client
-                .get(current.clone())
-                .send()
-                .await
-                .map_err(|e| classify(&e, &current, &self.settings))?;
+            let mut request = self.client.get(current.clone());
+            if let Some(etag) = &validators.etag {
+                request = request.header(header::IF_NONE_MATCH, etag.as_str());
+            }
+            if let Some(last_modified) = &validators.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, last_modified.as_str());
+            }
+            let response = request.send().await.map_err(|e| classify(&e, &current, &self.settings))?;
             self.check_headers(&current, response.headers())?;
             let status = response.status();
             if status.is_redirection()

@@ -15,13 +15,15 @@
 
 pub mod address;
 pub mod config;
+pub mod coordination;
 mod events;
 pub mod http;
+pub mod watch;
 pub mod worker;
 
 pub use config::FetcherSettings;
 pub use http::{
-    BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, parse_retry_after,
-    parse_url,
+    BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
+    parse_retry_after, parse_url,
 };
 pub use worker::{FetchHandler, Settings, run};

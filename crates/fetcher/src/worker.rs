@@ -1,25 +1,45 @@
-//! The fetcher worker: fetch jobs in, raw pages (or failed outcomes) out.
+//! The fetcher worker: fetch jobs in; raw pages, discovered jobs or outcomes out.
+//!
+//! For each job: canonicalise the URL, claim it (a URL stored or in flight under another job is a
+//! `duplicate`), respect robots.txt, wait for the host's turn (shared by every fetcher through PostgreSQL),
+//! fetch, then either pass the page on to the extractor or, for a feed or sitemap, queue a job per entry.
+
+use std::time::Duration;
 
 use chrono::Utc;
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
+use newspipe_discover::{
+    CanonicalSettings, DiscoveredUrl, DiscoveryLimits, DocumentKind, RobotsTxt, Sitemap, canonicalize,
+    feed_links, filter_since, parse_feed, parse_sitemap, sniff,
+};
 use newspipe_models::{
-    FetchJob, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, decode_json, encode_json, encode_page,
+    FeedHints, FetchJob, JobKind, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, decode_json, encode_json,
+    encode_page,
 };
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
+use newspipe_store::{Database, DatabaseSettings};
 use serde::Deserialize;
 
-use crate::{FetchError, FetcherSettings, HttpFetcher};
+use crate::coordination::{Claim, Coordinator, PolitenessSettings, Turn};
+use crate::{FetchError, FetchedPage, FetcherSettings, HttpFetcher, Validators};
 
 /// The content type of a raw page message (see `newspipe_models::encode_page`).
 pub const PAGE_CONTENT_TYPE: &str = "application/x-newspipe-page";
+
+/// How long a job waits before trying again while the database is unreachable.
+const DATABASE_DOWN_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub broker: BrokerSettings,
+    pub database: DatabaseSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub fetcher: FetcherSettings,
+    pub politeness: PolitenessSettings,
+    pub discovery: DiscoveryLimits,
+    pub canonical: CanonicalSettings,
 }
 
 impl ProcessSettings for Settings {
@@ -33,13 +53,28 @@ impl ProcessSettings for Settings {
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = FetchHandler { fetcher: HttpFetcher::new(&settings.fetcher)? };
-    run_worker(Queue::Fetch, handler, &settings.broker, &settings.metrics, Health::default()).await?;
+    let health = Health::default();
+    let database_ready = health.component("database");
+    let database = Database::connect_lazy(&settings.database)?;
+    newspipe_store::migrate_when_reachable(&database).await?;
+    database_ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    let coordinator = Coordinator::new(database.pool().clone(), settings.politeness.clone());
+    tokio::spawn(crate::watch::run_scheduler(database.clone(), settings.broker.clone()));
+    let handler = FetchHandler {
+        fetcher: HttpFetcher::new(&settings.fetcher)?,
+        coordinator,
+        discovery: settings.discovery.clone(),
+        canonical: settings.canonical.clone(),
+    };
+    run_worker(Queue::Fetch, handler, &settings.broker, &settings.metrics, health).await?;
     Ok(())
 }
 
 pub struct FetchHandler {
     pub fetcher: HttpFetcher,
+    pub coordinator: Coordinator,
+    pub discovery: DiscoveryLimits,
+    pub canonical: CanonicalSettings,
 }
 
 impl Handler for FetchHandler {
@@ -48,9 +83,66 @@ impl Handler for FetchHandler {
             Ok(job) => job,
             Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
         };
-        tracing::debug!(url = %job.url, attempt = message.attempt, "fetching");
+        let url = match canonicalize(&job.url, &self.canonical) {
+            Ok(canonical) => canonical.url,
+            Err(error) => {
+                tracing::info!(url = %job.url, %error, "refused");
+                return Disposition::Forward(vec![outcome(
+                    &job,
+                    Outcome::Failed { reason: "invalid url".into() },
+                )]);
+            }
+        };
+        match self.process(&job, &url, &message).await {
+            Ok(disposition) => disposition,
+            Err(error) => {
+                tracing::warn!(%error, "database unavailable; trying the job again later");
+                Disposition::Defer { after: DATABASE_DOWN_RETRY }
+            }
+        }
+    }
+}
+
+impl FetchHandler {
+    async fn process(
+        &self,
+        job: &FetchJob,
+        url: &str,
+        message: &Incoming,
+    ) -> Result<Disposition, sqlx::Error> {
+        let host = site_key(url);
+        let validators = if job.kind == JobKind::Page {
+            match self.coordinator.claim(url, job.job_id, job.refresh).await? {
+                Claim::Duplicate => {
+                    return Ok(Disposition::Forward(vec![outcome(
+                        job,
+                        Outcome::Skipped { reason: "duplicate".into() },
+                    )]));
+                }
+                Claim::Ours(validators) => validators,
+            }
+        } else {
+            Validators::default()
+        };
+
+        let robots = match self.robots(url, &host).await? {
+            Ok(robots) => robots,
+            Err(disposition) => return Ok(disposition),
+        };
+        if !robots.allowed(url) {
+            tracing::info!(url, "disallowed by robots.txt");
+            return Ok(Disposition::Forward(vec![outcome(
+                job,
+                Outcome::Skipped { reason: "robots".into() },
+            )]));
+        }
+        if let Err(disposition) = self.wait_for_turn(&host).await? {
+            return Ok(disposition);
+        }
+
         let started = std::time::Instant::now();
-        match self.fetcher.fetch(&job.url).await {
+        let result = self.fetcher.fetch_conditional(url, &validators).await;
+        match result {
             Ok(page) => {
                 crate::events::PageFetched {
                     bytes: page.body.len(),
@@ -58,24 +150,20 @@ impl Handler for FetchHandler {
                     elapsed: started.elapsed(),
                 }
                 .emit();
-                let raw = RawPage {
-                    schema: SCHEMA_VERSION,
-                    job_id: job.job_id,
-                    url: job.url.clone(),
-                    final_url: page.final_url,
-                    status: page.status,
-                    headers: page.headers,
-                    fetched_at: Utc::now(),
-                    hints: job.hints.clone(),
-                    body: page.body,
-                };
-                let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE);
-                Disposition::Forward(vec![outgoing.for_job(job.job_id)])
+                self.route(job, url, page, &robots).await
+            }
+            Err(FetchError::HttpStatus { status: 304, .. }) => {
+                Ok(Disposition::Forward(vec![outcome(job, Outcome::Unchanged)]))
             }
             Err(error) => {
-                crate::events::FetchFailed { url: &job.url, error: &error, attempt: message.attempt }.emit();
-                let failed = failed_outcome(&job, &error);
-                if error.is_transient() {
+                crate::events::FetchFailed { url, error: &error, attempt: message.attempt }.emit();
+                if matches!(error.status(), Some(429 | 503)) {
+                    // The whole host slows down, not only this URL.
+                    let pause = error.retry_after().unwrap_or(Duration::from_secs(5));
+                    self.coordinator.block_host(&host, pause).await?;
+                }
+                let failed = outcome(job, Outcome::Failed { reason: error.reason() });
+                Ok(if error.is_transient() {
                     Disposition::Retry {
                         reason: error.reason(),
                         after: error.retry_after(),
@@ -83,13 +171,221 @@ impl Handler for FetchHandler {
                     }
                 } else {
                     Disposition::Forward(vec![failed])
-                }
+                })
             }
         }
     }
+
+    /// Waits for the host's turn if it is near; otherwise the job comes back when it is due.
+    async fn wait_for_turn(&self, host: &str) -> Result<Result<(), Disposition>, sqlx::Error> {
+        match self.coordinator.take_turn(host).await? {
+            Turn::WaitThenFetch(wait) => {
+                metrics::histogram!("newspipe_host_wait_seconds").record(wait.as_secs_f64());
+                tokio::time::sleep(wait).await;
+                Ok(Ok(()))
+            }
+            Turn::ComeBack(after) => Ok(Err(Disposition::Defer { after })),
+        }
+    }
+
+    /// The host's robots.txt: cached in the database, else fetched (in the host's turn) and cached.
+    async fn robots(&self, url: &str, host: &str) -> Result<Result<RobotsTxt, Disposition>, sqlx::Error> {
+        let user_agent = &self.fetcher.settings().user_agent;
+        if !self.coordinator.settings().respect_robots {
+            return Ok(Ok(RobotsTxt::allow_all()));
+        }
+        if let Some(cached) = self.coordinator.cached_robots(host).await? {
+            return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
+        }
+        if let Err(disposition) = self.wait_for_turn(host).await? {
+            return Ok(Err(disposition));
+        }
+        let Ok(mut robots_url) = url::Url::parse(url) else { return Ok(Ok(RobotsTxt::allow_all())) };
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        let bytes = match self.fetcher.fetch(robots_url.as_str()).await {
+            Ok(page) => page.body,
+            // No robots.txt (4xx): everything is allowed.
+            Err(FetchError::HttpStatus { status, .. }) if (400..500).contains(&status) => Vec::new(),
+            // Unreachable (5xx, network): RFC 9309 says assume everything disallowed for now; try later.
+            Err(error) => {
+                return Ok(Err(Disposition::Retry {
+                    reason: format!("robots.txt {}", error.reason()),
+                    after: None,
+                    exhausted: Vec::new(),
+                }));
+            }
+        };
+        let robots = RobotsTxt::parse(&bytes, user_agent);
+        self.coordinator.save_robots(host, &bytes, robots.crawl_delay()).await?;
+        Ok(Ok(robots))
+    }
+
+    /// A page goes to the extractor; a feed or sitemap becomes jobs for its entries.
+    async fn route(
+        &self,
+        job: &FetchJob,
+        url: &str,
+        page: FetchedPage,
+        robots: &RobotsTxt,
+    ) -> Result<Disposition, sqlx::Error> {
+        let content_type = page.headers.get("content-type").map(String::as_str);
+        let kind = sniff(&page.body, content_type);
+        let base = page.final_url.as_str();
+        let discovered = match (job.kind, kind) {
+            (_, DocumentKind::Rss | DocumentKind::Atom | DocumentKind::JsonFeed) => {
+                parse_feed(&page.body, base, &self.discovery).map(|d| (d.urls, Vec::new(), d.truncated))
+            }
+            (_, DocumentKind::SitemapUrlSet | DocumentKind::SitemapIndex) => {
+                parse_sitemap(&page.body, base, &self.discovery).map(|parsed| match parsed.sitemap {
+                    Sitemap::UrlSet(urls) => (urls, Vec::new(), parsed.truncated),
+                    Sitemap::Index(children) => (Vec::new(), children, parsed.truncated),
+                })
+            }
+            (JobKind::Site, _) => Ok(self.site_documents(job, &page, robots)),
+            (JobKind::Page, _) => return Ok(forward_page(job, url, page)),
+            (JobKind::Feed | JobKind::Sitemap, _) => {
+                let reason = format!("not a feed or sitemap: {}", content_type.unwrap_or("no content type"));
+                return Ok(Disposition::Forward(vec![outcome(job, Outcome::Failed { reason })]));
+            }
+        };
+        match discovered {
+            Ok((pages, documents, truncated)) => self.expand(job, pages, documents, truncated).await,
+            Err(error) => {
+                tracing::info!(%error, "malformed feed or sitemap");
+                Ok(Disposition::Forward(vec![outcome(job, Outcome::Failed { reason: error.to_string() })]))
+            }
+        }
+    }
+
+    /// A site's home page: its feeds, and the sitemaps robots.txt lists (or the usual paths).
+    fn site_documents(
+        &self,
+        job: &FetchJob,
+        page: &FetchedPage,
+        robots: &RobotsTxt,
+    ) -> (Vec<DiscoveredUrl>, Vec<String>, bool) {
+        let base = url::Url::parse(&page.final_url).ok();
+        let mut documents: Vec<String> = feed_links(&page.body, &page.final_url);
+        let sitemaps = robots.sitemaps();
+        if sitemaps.is_empty() && documents.is_empty() {
+            if let Some(base) = &base {
+                documents.extend(
+                    newspipe_discover::COMMON_SITEMAP_PATHS
+                        .iter()
+                        .filter_map(|p| base.join(p).ok())
+                        .map(String::from),
+                );
+            }
+        }
+        documents.extend(sitemaps);
+        tracing::debug!(site = %job.url, documents = documents.len(), "site discovery");
+        (Vec::new(), documents, false)
+    }
+
+    /// Queues one page job per new entry and one discovery job per child document, and records the parent's
+    /// outcome with how many jobs it queued. Child job ids derive from the parent's id and the URL, so a
+    /// redelivered parent queues the very same jobs again, which the store records once.
+    async fn expand(
+        &self,
+        job: &FetchJob,
+        pages: Vec<DiscoveredUrl>,
+        documents: Vec<String>,
+        truncated: bool,
+    ) -> Result<Disposition, sqlx::Error> {
+        let pages = filter_since(pages, job.since);
+        let mut seen = std::collections::HashSet::new();
+        let mut children: Vec<FetchJob> = Vec::new();
+        for entry in pages {
+            let Ok(canonical) = canonicalize(&entry.url, &self.canonical) else { continue };
+            if !seen.insert(canonical.url.clone()) {
+                continue;
+            }
+            let mut child = child_job(job, canonical.url, JobKind::Page);
+            child.submitted_url = Some(canonical.original).filter(|original| *original != child.url);
+            child.hints = Some(FeedHints {
+                title: entry.title,
+                published_at: entry.published_at,
+                source: Some(job.url.clone()),
+            });
+            children.push(child);
+        }
+        // A feed polled again queues only what is new: URLs another job already stored or is fetching are left.
+        let urls: Vec<String> = children.iter().map(|c| c.url.clone()).collect();
+        let taken = self
+            .coordinator
+            .claimed_by_others(&urls, &children.iter().map(|c| c.job_id).collect::<Vec<_>>())
+            .await?;
+        children.retain(|child| !taken.contains(&child.url));
+        let depth_left = job.depth < self.discovery.max_sitemap_depth;
+        for document in documents {
+            let Ok(canonical) = canonicalize(&document, &self.canonical) else { continue };
+            if depth_left && seen.insert(canonical.url.clone()) {
+                let mut child = child_job(job, canonical.url, JobKind::Sitemap);
+                child.depth = job.depth + 1;
+                children.push(child);
+            }
+        }
+        crate::events::DocumentExpanded { jobs: children.len(), already_known: taken.len(), truncated }
+            .emit();
+        let mut outgoing: Vec<Outgoing> = children
+            .iter()
+            .map(|child| Outgoing::json(Queue::Fetch, encode_json(child)).for_job(child.job_id))
+            .collect();
+        let reason = if truncated { "expanded (truncated)" } else { "expanded" };
+        let mut request =
+            StoreRequest::new(job.job_id, job.url.clone(), Outcome::Skipped { reason: reason.into() });
+        request.parent_job_id = job.parent_job_id;
+        request.children = Some(children.len() as u32);
+        // The children first: the parent's outcome (what `submit --wait` counts on) only once they are queued.
+        outgoing.push(Outgoing::json(Queue::Store, encode_json(&request)).for_job(job.job_id));
+        Ok(Disposition::Forward(outgoing))
+    }
 }
 
-fn failed_outcome(job: &FetchJob, error: &FetchError) -> Outgoing {
-    let request = StoreRequest::new(job.job_id, job.url.clone(), Outcome::Failed { reason: error.reason() });
+/// What politeness and robots.txt are kept per: the host and, when not the default, the port (robots.txt
+/// applies to one scheme, host and port).
+fn site_key(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+fn child_job(parent: &FetchJob, url: String, kind: JobKind) -> FetchJob {
+    let job_id = uuid::Uuid::new_v5(&parent.job_id, url.as_bytes());
+    let mut child = FetchJob::new(job_id, url);
+    child.kind = kind;
+    child.parent_job_id = Some(parent.job_id);
+    child.depth = parent.depth;
+    child.since = parent.since;
+    child
+}
+
+fn forward_page(job: &FetchJob, url: &str, page: FetchedPage) -> Disposition {
+    let raw = RawPage {
+        schema: SCHEMA_VERSION,
+        job_id: job.job_id,
+        url: url.to_string(),
+        final_url: page.final_url,
+        status: page.status,
+        headers: page.headers,
+        fetched_at: Utc::now(),
+        hints: job.hints.clone(),
+        parent_job_id: job.parent_job_id,
+        body: page.body,
+    };
+    let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE);
+    Disposition::Forward(vec![outgoing.for_job(job.job_id)])
+}
+
+/// A store request recording this job's outcome.
+pub fn outcome(job: &FetchJob, outcome: Outcome) -> Outgoing {
+    let mut request = StoreRequest::new(job.job_id, job.url.clone(), outcome);
+    request.parent_job_id = job.parent_job_id;
     Outgoing::json(Queue::Store, encode_json(&request)).for_job(job.job_id)
 }

@@ -44,6 +44,7 @@ pub enum OutcomeKind {
     Stored,
     Skipped,
     Failed,
+    Unchanged,
 }
 
 impl OutcomeKind {
@@ -52,6 +53,7 @@ impl OutcomeKind {
             OutcomeKind::Stored => "stored",
             OutcomeKind::Skipped => "skipped",
             OutcomeKind::Failed => "failed",
+            OutcomeKind::Unchanged => "unchanged",
         }
     }
 }

@@ -85,6 +85,7 @@ mod tests {
             headers: [("content-type".to_string(), "text/html; charset=koi8-r".to_string())].into(),
             fetched_at: chrono::Utc::now(),
             hints: None,
+            parent_job_id: None,
             body: body.to_vec(),
         }
     }

@@ -11,7 +11,7 @@ mod schema;
 
 pub use article::{Article, OutcomeKind};
 pub use codec::{DecodeError, decode_json, decode_page, encode_json, encode_page};
-pub use messages::{FeedHints, FetchJob, Outcome, RawPage, StoreRequest};
+pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest};
 pub use schema::fetch_job_schema;
 
 /// The message schema this build writes and understands.

@@ -30,6 +30,44 @@ pub struct FetchJob {
     /// What a feed or sitemap said about this URL, for the extractor to fall back on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hints: Option<FeedHints>,
+    /// What the URL is: an article page (the default), or a feed, sitemap or site to discover articles from.
+    /// A page that turns out to be a feed or sitemap is expanded all the same.
+    #[serde(default, skip_serializing_if = "JobKind::is_page")]
+    pub kind: JobKind,
+    /// The job whose feed or sitemap this URL was found in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_job_id: Option<JobId>,
+    /// How many sitemap indexes led here (0 for a submitted URL); bounded by `discovery.max_sitemap_depth`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+    /// For a feed or sitemap: queue only entries published after this time (entries without a date are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// What a fetch job's URL is expected to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// An article page.
+    #[default]
+    Page,
+    /// An RSS, Atom or JSON feed: each item becomes a page job.
+    Feed,
+    /// A sitemap or sitemap index (plain or gzip, Google News too): each entry becomes a job.
+    Sitemap,
+    /// A site's home page: its feeds (`<link rel=alternate>`) and sitemaps (robots.txt) are expanded.
+    Site,
+}
+
+impl JobKind {
+    pub fn is_page(&self) -> bool {
+        *self == JobKind::Page
+    }
 }
 
 impl FetchJob {
@@ -42,6 +80,10 @@ impl FetchJob {
             submitted_at: Some(Utc::now()),
             refresh: false,
             hints: None,
+            kind: JobKind::Page,
+            parent_job_id: None,
+            depth: 0,
+            since: None,
         }
     }
 }
@@ -75,6 +117,8 @@ pub struct RawPage {
     pub fetched_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hints: Option<FeedHints>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_job_id: Option<JobId>,
     #[serde(skip)]
     pub body: Vec<u8>,
 }
@@ -90,14 +134,34 @@ impl RawPage {
 pub struct StoreRequest {
     pub schema: u32,
     pub job_id: JobId,
-    /// The URL that was submitted for this job.
+    /// The URL that was submitted for this job (canonical).
     pub url: String,
     pub outcome: Outcome,
+    /// The job whose feed or sitemap this one came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_job_id: Option<JobId>,
+    /// For an expanded feed or sitemap: how many jobs it queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub children: Option<u32>,
+    /// The page's `ETag` and `Last-Modified`, for a conditional request when it is refreshed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
 }
 
 impl StoreRequest {
     pub fn new(job_id: JobId, url: impl Into<String>, outcome: Outcome) -> Self {
-        StoreRequest { schema: SCHEMA_VERSION, job_id, url: url.into(), outcome }
+        StoreRequest {
+            schema: SCHEMA_VERSION,
+            job_id,
+            url: url.into(),
+            outcome,
+            parent_job_id: None,
+            children: None,
+            etag: None,
+            last_modified: None,
+        }
     }
 }
 
@@ -105,9 +169,17 @@ impl StoreRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
-    Stored { article: Box<Article> },
-    Skipped { reason: String },
-    Failed { reason: String },
+    Stored {
+        article: Box<Article>,
+    },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+    /// A refresh found the page not modified (HTTP 304).
+    Unchanged,
 }
 
 impl Outcome {
@@ -116,12 +188,13 @@ impl Outcome {
             Outcome::Stored { .. } => crate::OutcomeKind::Stored,
             Outcome::Skipped { .. } => crate::OutcomeKind::Skipped,
             Outcome::Failed { .. } => crate::OutcomeKind::Failed,
+            Outcome::Unchanged => crate::OutcomeKind::Unchanged,
         }
     }
 
     pub fn reason(&self) -> Option<&str> {
         match self {
-            Outcome::Stored { .. } => None,
+            Outcome::Stored { .. } | Outcome::Unchanged => None,
             Outcome::Skipped { reason } | Outcome::Failed { reason } => Some(reason),
         }
     }

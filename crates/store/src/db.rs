@@ -92,6 +92,7 @@ pub struct OutcomeCounts {
     pub stored: i64,
     pub skipped: i64,
     pub failed: i64,
+    pub unchanged: i64,
 }
 
 /// A recorded outcome, as `status` and `submit --wait` see it.
@@ -102,6 +103,17 @@ pub struct OutcomeRow {
     pub outcome: String,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
+}
+
+/// One outcome of a job tree (see [`Database::outcome_tree`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TreeOutcome {
+    pub job_id: JobId,
+    pub url: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    /// For an expanded feed or sitemap: the jobs it queued.
+    pub children: Option<u64>,
 }
 
 impl Database {
@@ -156,18 +168,23 @@ impl Database {
             _ => None,
         };
         sqlx::query(
-            "INSERT INTO outcomes (job_id, url, outcome, reason, article_id) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO outcomes (job_id, url, outcome, reason, article_id, parent_job_id, children)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (job_id) DO UPDATE SET url = EXCLUDED.url, outcome = EXCLUDED.outcome,
-                 reason = EXCLUDED.reason, article_id = EXCLUDED.article_id, recorded_at = now()",
+                 reason = EXCLUDED.reason, article_id = EXCLUDED.article_id,
+                 parent_job_id = EXCLUDED.parent_job_id, children = EXCLUDED.children, recorded_at = now()",
         )
         .bind(request.job_id)
         .bind(clean(&request.url))
         .bind(request.outcome.kind().as_str())
         .bind(request.outcome.reason().map(clean))
         .bind(article_id)
+        .bind(request.parent_job_id)
+        .bind(request.children.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
         .execute(&mut *tx)
         .await
         .map_err(query("insert outcome"))?;
+        update_claim(&mut tx, request).await?;
         tx.commit().await.map_err(query("commit"))?;
         Ok(article_id)
     }
@@ -183,6 +200,7 @@ impl Database {
             match row.get::<String, _>(0).as_str() {
                 "stored" => counts.stored = n,
                 "skipped" => counts.skipped = n,
+                "unchanged" => counts.unchanged = n,
                 _ => counts.failed = n,
             }
         }
@@ -212,6 +230,33 @@ impl Database {
         .await
         .map_err(query("outcomes for jobs"))?;
         Ok(rows.iter().map(outcome_row).collect())
+    }
+
+    /// The outcomes of these jobs and of every job discovered from them (feed items, sitemap entries...),
+    /// with how many jobs each expanded one queued: what `submit --wait` waits for.
+    pub async fn outcome_tree(&self, roots: &[JobId]) -> Result<Vec<TreeOutcome>, DbError> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE tree AS (
+                 SELECT job_id, url, outcome, reason, children FROM outcomes WHERE job_id = ANY($1)
+                 UNION
+                 SELECT o.job_id, o.url, o.outcome, o.reason, o.children
+                 FROM outcomes o JOIN tree t ON o.parent_job_id = t.job_id)
+             SELECT job_id, url, outcome, reason, children FROM tree",
+        )
+        .bind(roots)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("outcome tree"))?;
+        Ok(rows
+            .iter()
+            .map(|row| TreeOutcome {
+                job_id: row.get("job_id"),
+                url: row.get("url"),
+                outcome: row.get("outcome"),
+                reason: row.get("reason"),
+                children: row.get::<Option<i32>, _>("children").map(|n| n.max(0) as u64),
+            })
+            .collect())
     }
 
     pub async fn article_count(&self) -> Result<i64, DbError> {
@@ -323,6 +368,38 @@ async fn upsert_article(
     .await
     .map_err(query("upsert article"))?;
     Ok(id)
+}
+
+/// A stored page keeps its claim on the URL (with its validators, for a conditional refresh); a failed or
+/// skipped job releases the claim it took, so the URL can be submitted again. A refresh's failure leaves
+/// the stored article's claim alone.
+async fn update_claim(tx: &mut Transaction<'_, Postgres>, request: &StoreRequest) -> Result<(), DbError> {
+    match &request.outcome {
+        Outcome::Stored { .. } => {
+            sqlx::query(
+                "INSERT INTO url_claims (url, job_id, state, etag, last_modified) VALUES ($1, $2, 'stored', $3, $4)
+                 ON CONFLICT (url) DO UPDATE SET state = 'stored', job_id = EXCLUDED.job_id,
+                     etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified",
+            )
+            .bind(clean(&request.url))
+            .bind(request.job_id)
+            .bind(request.etag.as_deref().map(clean))
+            .bind(request.last_modified.as_deref().map(clean))
+            .execute(&mut **tx)
+            .await
+            .map_err(query("keep url claim"))?;
+        }
+        Outcome::Skipped { .. } | Outcome::Failed { .. } => {
+            sqlx::query("DELETE FROM url_claims WHERE url = $1 AND job_id = $2 AND state = 'in_flight'")
+                .bind(clean(&request.url))
+                .bind(request.job_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(query("release url claim"))?;
+        }
+        Outcome::Unchanged => {}
+    }
+    Ok(())
 }
 
 /// PostgreSQL text cannot hold NUL; a page that contains one must still be stored.

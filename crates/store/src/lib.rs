@@ -14,7 +14,7 @@ use newspipe_models::{StoreRequest, decode_json};
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 
-pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow};
+pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow, TreeOutcome};
 pub use read::{ArticleFilter, FailedUrl, RecentOutcomes, SearchHit, StoredArticle};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,7 +44,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// The database may come up after the store: keep trying, with backoff, rather than crash-looping.
-async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> {
+pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> {
     let mut pause = Duration::from_millis(200);
     loop {
         match database.migrate().await {

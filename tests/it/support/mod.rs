@@ -1,6 +1,7 @@
 //! `spawn_app`: a pipeline of its own for each test: a fresh database, its own queue names on the shared
 //! broker, the real worker binaries, and a local web server.
 
+pub mod ops;
 pub mod proxy;
 pub mod web;
 
@@ -186,6 +187,9 @@ impl TestApp {
             ("NEWSPIPE__BROKER__SHUTDOWN_GRACE_SECS", "5"),
             ("NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES", "true"),
             ("NEWSPIPE__FETCHER__TIMEOUT_MS", "5000"),
+            // Every test page is on one host; tests of politeness set their own interval.
+            ("NEWSPIPE__POLITENESS__INTERVAL_MS", "0"),
+            ("NEWSPIPE__POLITENESS__SLACK_MS", "0"),
             ("NEWSPIPE__METRICS__PORT", "0"),
             ("RUST_LOG", "info"),
         ]
