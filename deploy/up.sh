@@ -84,9 +84,10 @@ start_worker() {
         "NEWSPIPE__METRICS__PORT=0" # several workers per host: any free port, logged at start
         "NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES=${NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES:-true}"
     )
-    [ "$kind" = store ] && envs+=("DATABASE_URL=$DATABASE_URL")
+    # The store writes articles and outcomes; fetchers share per-host politeness and URL claims there.
+    [ "$kind" != extractor ] && envs+=("DATABASE_URL=$DATABASE_URL")
     # env -u: the caller's DATABASE_URL (exported above) must not reach the
-    # fetcher and extractor either. setsid + redirections: detached from
+    # extractor, which needs no database. setsid + redirections: detached from
     # this terminal, so closing it does not stop them.
     setsid env -u DATABASE_URL "${envs[@]}" "$BIN/newspipe-$kind" </dev/null >>"$log" 2>&1 &
     echo $! >"$pidf"

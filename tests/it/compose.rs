@@ -113,8 +113,7 @@ async fn compose_worker_services_run_natively_with_their_command_and_environment
             }
             environment.push((key, value));
         }
-        let extra: Vec<(&str, &str)> = environment.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        app.start_worker_with(kind, &extra);
+        app.start_worker_from_compose(kind, &environment);
     }
     for index in 0..app.workers.len() {
         let address = app.workers[index].ops_address().await;

@@ -232,6 +232,22 @@ impl TestApp {
         n
     }
 
+    /// Starts a worker with exactly the broker and database URLs `environment` gives it (none of the app's),
+    /// plus the app's test settings (queue prefix, private addresses...).
+    pub fn start_worker_from_compose(&mut self, kind: Worker, environment: &[(String, String)]) -> usize {
+        let n = self.workers.len();
+        let log = self.dir.join(format!("{}-{n}.log", kind.binary()));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(bin(kind.binary()));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        command.envs(self.base_env().into_iter().filter(|(k, _)| k != "AMQP_URL" && k != "DATABASE_URL"));
+        command.envs(environment.iter().cloned());
+        command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
+        let child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", kind.binary()));
+        self.workers.push(WorkerProcess { kind, child, log });
+        n
+    }
+
     pub fn start_worker(&mut self, kind: Worker) -> usize {
         self.start_worker_with(kind, &[])
     }
