@@ -127,7 +127,13 @@ impl FetchHandler {
 
         let robots = match self.robots(url, &host).await? {
             Ok(robots) => robots,
-            Err(disposition) => return Ok(disposition),
+            Err(RobotsUnknown::NotYourTurn(disposition)) => return Ok(disposition),
+            Err(RobotsUnknown::Unreachable(reason)) => {
+                // RFC 9309: an unreachable robots.txt means "assume disallowed for now": try later, and if it
+                // stays unreachable the job fails saying so (it must not vanish with its retries).
+                let failed = outcome(job, Outcome::Failed { reason: reason.clone() });
+                return Ok(Disposition::Retry { reason, after: None, exhausted: vec![failed] });
+            }
         };
         if !robots.allowed(url) {
             tracing::info!(url, "disallowed by robots.txt");
@@ -189,7 +195,7 @@ impl FetchHandler {
     }
 
     /// The host's robots.txt: cached in the database, else fetched (in the host's turn) and cached.
-    async fn robots(&self, url: &str, host: &str) -> Result<Result<RobotsTxt, Disposition>, sqlx::Error> {
+    async fn robots(&self, url: &str, host: &str) -> Result<Result<RobotsTxt, RobotsUnknown>, sqlx::Error> {
         let user_agent = &self.fetcher.settings().user_agent;
         if !self.coordinator.settings().respect_robots {
             return Ok(Ok(RobotsTxt::allow_all()));
@@ -198,7 +204,11 @@ impl FetchHandler {
             return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
         }
         if let Err(disposition) = self.wait_for_turn(host).await? {
-            return Ok(Err(disposition));
+            return Ok(Err(RobotsUnknown::NotYourTurn(disposition)));
+        }
+        // Another job may have fetched it while this one waited for the host's turn.
+        if let Some(cached) = self.coordinator.cached_robots(host).await? {
+            return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
         }
         let Ok(mut robots_url) = url::Url::parse(url) else { return Ok(Ok(RobotsTxt::allow_all())) };
         robots_url.set_path("/robots.txt");
@@ -207,14 +217,13 @@ impl FetchHandler {
             Ok(page) => page.body,
             // No robots.txt (4xx): everything is allowed.
             Err(FetchError::HttpStatus { status, .. }) if (400..500).contains(&status) => Vec::new(),
-            // Unreachable (5xx, network): RFC 9309 says assume everything disallowed for now; try later.
-            Err(error) => {
-                return Ok(Err(Disposition::Retry {
-                    reason: format!("robots.txt {}", error.reason()),
-                    after: None,
-                    exhausted: Vec::new(),
-                }));
+            // Unreachable for now (5xx, timeout, connection): ask again later.
+            Err(error) if error.is_transient() => {
+                return Ok(Err(RobotsUnknown::Unreachable(format!("robots.txt {}", error.reason()))));
             }
+            // A permanent failure (a forbidden address, a TLS error...) will be the page's own failure too:
+            // let the page's fetch report it, and cache nothing.
+            Err(_) => return Ok(Ok(RobotsTxt::allow_all())),
         };
         let robots = RobotsTxt::parse(&bytes, user_agent);
         self.coordinator.save_robots(host, &bytes, robots.crawl_delay()).await?;
@@ -341,6 +350,14 @@ impl FetchHandler {
         outgoing.push(Outgoing::json(Queue::Store, encode_json(&request)).for_job(job.job_id));
         Ok(Disposition::Forward(outgoing))
     }
+}
+
+/// Why a host's robots.txt is not known yet.
+enum RobotsUnknown {
+    /// The host's turn to be asked is not now.
+    NotYourTurn(Disposition),
+    /// It could not be fetched (the reason, for the outcome if it never can).
+    Unreachable(String),
 }
 
 /// What politeness and robots.txt are kept per: the host and, when not the default, the port (robots.txt

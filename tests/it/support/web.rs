@@ -14,11 +14,17 @@ use axum::routing::get;
 #[derive(Clone, Default)]
 struct WebState {
     hits: Arc<Mutex<HashMap<String, u32>>>,
+    /// Every request: path and when it arrived.
+    log: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
     seed: Option<Arc<Vec<u8>>>,
+    robots: Arc<Mutex<Option<(u16, String)>>>,
+    /// How many items /feed.xml lists (articles 1..=n).
+    feed_items: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl WebState {
     fn hit(&self, path: String) -> u32 {
+        self.log.lock().unwrap().push((path.clone(), std::time::Instant::now()));
         let mut hits = self.hits.lock().unwrap();
         let n = hits.entry(path).or_default();
         *n += 1;
@@ -29,6 +35,9 @@ impl WebState {
 pub struct TestWeb {
     pub address: SocketAddr,
     hits: Arc<Mutex<HashMap<String, u32>>>,
+    log: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
+    robots: Arc<Mutex<Option<(u16, String)>>>,
+    feed_items: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// The path the seed fixture is served at (its README asks for this one).
@@ -40,7 +49,9 @@ impl TestWeb {
             .and_then(|dir| std::fs::read(dir.join("fixtures/seed/article.html")).ok())
             .map(Arc::new);
         let state = WebState { seed, ..WebState::default() };
-        let hits = state.hits.clone();
+        state.feed_items.store(3, std::sync::atomic::Ordering::SeqCst);
+        let (hits, log, robots, feed_items) =
+            (state.hits.clone(), state.log.clone(), state.robots.clone(), state.feed_items.clone());
         let app = Router::new()
             .route("/articles/{n}", get(article))
             .route("/missing/{n}", get(missing))
@@ -49,11 +60,36 @@ impl TestWeb {
             .route("/slow/{n}", get(slow))
             .route("/files/{name}", get(file))
             .route(SEED_PATH, get(seed_page))
+            .route("/robots.txt", get(robots_txt))
+            .route("/limited/{n}", get(limited))
+            .route("/feed.xml", get(feed))
+            .route("/sitemap_index.xml", get(sitemap_index))
+            .route("/sitemap-news.xml.gz", get(news_sitemap))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestWeb { address, hits }
+        TestWeb { address, hits, log, robots, feed_items }
+    }
+
+    /// Serves this as /robots.txt (404 until set).
+    pub fn set_robots(&self, text: &str) {
+        *self.robots.lock().unwrap() = Some((200, text.to_string()));
+    }
+
+    /// /robots.txt answers 500 from now on.
+    pub fn break_robots(&self) {
+        *self.robots.lock().unwrap() = Some((500, "internal error".to_string()));
+    }
+
+    /// /feed.xml lists articles 1..=n.
+    pub fn set_feed_items(&self, n: u32) {
+        self.feed_items.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// When each request for a path starting with `prefix` arrived, in order.
+    pub fn arrivals(&self, prefix: &str) -> Vec<std::time::Instant> {
+        self.log.lock().unwrap().iter().filter(|(p, _)| p.starts_with(prefix)).map(|(_, t)| *t).collect()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -105,9 +141,92 @@ fn html(body: String) -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-async fn article(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
+/// An article, with an ETag; a conditional request with that ETag gets 304 Not Modified.
+async fn article(
+    State(state): State<WebState>,
+    Path(n): Path<u32>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     state.hit(format!("/articles/{n}"));
-    html(article_html(n))
+    let etag = format!("\"article-{n}-v1\"");
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()), (header::ETAG, etag)], article_html(n))
+        .into_response()
+}
+
+async fn robots_txt(State(state): State<WebState>) -> Response {
+    state.hit("/robots.txt".into());
+    match state.robots.lock().unwrap().clone() {
+        Some((status, text)) => {
+            (StatusCode::from_u16(status).unwrap(), [(header::CONTENT_TYPE, "text/plain")], text)
+                .into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "none").into_response(),
+    }
+}
+
+/// 429 with `Retry-After: 2` on the first request, the article after.
+async fn limited(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
+    if state.hit(format!("/limited/{n}")) == 1 {
+        (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "2")], "slow down").into_response()
+    } else {
+        html(article_html(n))
+    }
+}
+
+async fn feed(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    state.hit("/feed.xml".into());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
+    let n = state.feed_items.load(std::sync::atomic::Ordering::SeqCst);
+    let items: String = (1..=n)
+        .map(|i| {
+            format!(
+                "<item><title>Item {i}</title><link>http://{host}/articles/{i}?utm_source=rss</link>\
+                 <pubDate>Tue, 0{d} Mar 2024 10:00:00 GMT</pubDate></item>",
+                d = i % 9 + 1
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>The Test Gazette</title>{items}</channel></rss>"#
+    );
+    ([(header::CONTENT_TYPE, "application/rss+xml")], body).into_response()
+}
+
+async fn sitemap_index(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    state.hit("/sitemap_index.xml".into());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
+    let body = format!(
+        r#"<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>http://{host}/sitemap-news.xml.gz</loc></sitemap></sitemapindex>"#
+    );
+    ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// A gzip-compressed Google News sitemap: articles 11 and 12 from 2026, article 13 from 2020.
+async fn news_sitemap(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    use std::io::Write;
+    state.hit("/sitemap-news.xml.gz".into());
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_string();
+    let entry = |n: u32, date: &str| {
+        format!(
+            "<url><loc>http://{host}/articles/{n}</loc><news:news><news:publication>\
+             <news:name>The Test Gazette</news:name><news:language>en</news:language></news:publication>\
+             <news:publication_date>{date}</news:publication_date><news:title>News {n}</news:title>\
+             </news:news></url>"
+        )
+    };
+    let xml = format!(
+        r#"<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{}{}{}</urlset>"#,
+        entry(11, "2026-11-20T08:00:00Z"),
+        entry(12, "2026-11-21"),
+        entry(13, "2020-01-01T00:00:00Z")
+    );
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(xml.as_bytes()).unwrap();
+    ([(header::CONTENT_TYPE, "application/gzip")], gzip.finish().unwrap()).into_response()
 }
 
 async fn missing(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
