@@ -277,15 +277,17 @@ impl FetchHandler {
         let base = url::Url::parse(&page.final_url).ok();
         let mut documents: Vec<String> = feed_links(&page.body, &page.final_url);
         let sitemaps = robots.sitemaps();
-        if sitemaps.is_empty() && documents.is_empty() {
-            if let Some(base) = &base {
-                documents.extend(
-                    newspipe_discover::COMMON_SITEMAP_PATHS
-                        .iter()
-                        .filter_map(|p| base.join(p).ok())
-                        .map(String::from),
-                );
-            }
+        // The usual sitemap paths only when the site announces nothing: each miss would be a failed outcome.
+        if sitemaps.is_empty()
+            && documents.is_empty()
+            && let Some(base) = &base
+        {
+            documents.extend(
+                newspipe_discover::COMMON_SITEMAP_PATHS
+                    .iter()
+                    .filter_map(|p| base.join(p).ok())
+                    .map(String::from),
+            );
         }
         documents.extend(sitemaps);
         tracing::debug!(site = %job.url, documents = documents.len(), "site discovery");

@@ -61,6 +61,7 @@ impl TestWeb {
             .route("/files/{name}", get(file))
             .route(SEED_PATH, get(seed_page))
             .route("/robots.txt", get(robots_txt))
+            .route("/", get(home))
             .route("/limited/{n}", get(limited))
             .route("/feed.xml", get(feed))
             .route("/sitemap_index.xml", get(sitemap_index))
@@ -128,9 +129,9 @@ pub fn article_html(n: u32) -> String {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} - The Test Gazette</title>
 <meta property="og:title" content="{title}"><meta property="og:site_name" content="The Test Gazette">
 <meta property="article:published_time" content="2024-03-0{d}T10:00:00Z">
-<meta name="author" content="Jane Reporter"></head>
+<meta name="author" content="Jane Marlowe"></head>
 <body><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
-<article><h1>{title}</h1><p class="byline">By Jane Reporter</p>
+<article><h1>{title}</h1><p class="byline">By Jane Marlowe</p>
 {body}</article>
 <footer>Copyright The Test Gazette. All rights reserved.</footer></body></html>"#,
         d = n % 9 + 1
@@ -154,6 +155,17 @@ async fn article(
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()), (header::ETAG, etag)], article_html(n))
         .into_response()
+}
+
+/// A home page announcing its feed.
+async fn home(State(state): State<WebState>) -> Response {
+    state.hit("/".into());
+    html(
+        r#"<!doctype html><html><head><title>The Test Gazette</title>
+<link rel="alternate" type="application/rss+xml" title="Latest" href="/feed.xml"></head>
+<body><a href="/articles/1">One</a> <a href="/articles/2">Two</a></body></html>"#
+            .to_string(),
+    )
 }
 
 async fn robots_txt(State(state): State<WebState>) -> Response {
