@@ -115,3 +115,17 @@ async fn passwords_never_appear_in_what_a_worker_prints() {
     }
     assert!(app.workers[lost].log_text().contains("reconnecting"), "{}", app.logs());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_refuses_the_guest_password_for_a_broker_beyond_this_machine() {
+    let mut app = spawn_app().await;
+    let extractor = app.start_worker_with(
+        Worker::Extractor,
+        &[("AMQP_URL", "amqp://guest:guest@rabbitmq.example:5672/%2f")],
+    );
+    let status = app.workers[extractor].wait_exit(Duration::from_secs(10)).expect("exits at once");
+    assert_eq!(status.code(), Some(2));
+    let log = app.workers[extractor].log_text();
+    assert!(log.contains("broker.url") && log.contains("real password"), "{log}");
+    assert!(!log.contains("guest:guest"), "{log}");
+}

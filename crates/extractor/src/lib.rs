@@ -49,6 +49,7 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
         if self.extractor.time_budget_ms == 0 {
             return Err(SettingsError::Invalid {
                 key: "extractor.time_budget_ms",

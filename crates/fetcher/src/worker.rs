@@ -48,6 +48,8 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials("database.url", &self.database.url)?;
         self.fetcher.validate().map_err(|why| SettingsError::Message(format!("fetcher settings: {why}")))
     }
 }

@@ -52,6 +52,41 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Refuses a service URL that reaches beyond this machine with no password or RabbitMQ's well-known `guest`:
+/// such a setting only belongs to local development, where the services listen on loopback.
+pub fn check_credentials(key: &'static str, url: &str) -> Result<(), SettingsError> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Err(SettingsError::Invalid { key, value: redact_url(url), why: "not a URL" });
+    };
+    let local = match parsed.host() {
+        // Non-special schemes (amqp, postgres) keep IP hosts as text.
+        Some(url::Host::Domain(name)) => {
+            name == "localhost"
+                || name
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        // A Unix socket or the default host of the client library: this machine.
+        None => true,
+    };
+    let weak = match parsed.password() {
+        None | Some("") => true,
+        Some(password) => password == "guest",
+    };
+    if weak && !local {
+        return Err(SettingsError::Invalid {
+            key,
+            value: redact_url(url),
+            why: "a service beyond this machine needs a real password (not empty, not `guest`)",
+        });
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -93,6 +128,20 @@ impl Default for MetricsSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_credentials_are_refused_only_beyond_this_machine() {
+        assert!(check_credentials("broker.url", "amqp://guest:guest@127.0.0.1:5672/%2f").is_ok());
+        assert!(check_credentials("broker.url", "amqp://localhost/%2f").is_ok());
+        assert!(check_credentials("broker.url", "amqp://newspipe:s3cret@rabbitmq:5672/%2f").is_ok());
+        let error = check_credentials("broker.url", "amqp://guest:guest@rabbitmq:5672/%2f").unwrap_err();
+        assert!(
+            error.to_string().contains("broker.url") && !error.to_string().contains("guest:guest"),
+            "{error}"
+        );
+        assert!(check_credentials("database.url", "postgres://newspipe@db.example:5432/newspipe").is_err());
+        assert!(check_credentials("database.url", "postgres://newspipe:@10.0.0.5/newspipe").is_err());
+    }
 
     #[test]
     fn a_password_in_a_url_is_redacted() {

@@ -8,7 +8,9 @@ pub mod process;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use configuration::{LogFormat, LogSettings, MetricsSettings, SettingsError, load_settings, redact_url};
+pub use configuration::{
+    LogFormat, LogSettings, MetricsSettings, SettingsError, check_credentials, load_settings, redact_url,
+};
 pub use health::Health;
 pub use ops_server::{OpsServer, install_metrics_recorder};
 pub use process::{ProcessSettings, run_process};

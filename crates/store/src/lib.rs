@@ -30,6 +30,11 @@ impl ProcessSettings for Settings {
     fn log(&self) -> &LogSettings {
         &self.log
     }
+
+    fn validate(&self) -> Result<(), newspipe_runtime::SettingsError> {
+        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials("database.url", &self.database.url)
+    }
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
