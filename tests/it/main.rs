@@ -9,12 +9,18 @@
 //!   refreshes, feeds, sitemaps and watches.
 //! - `resilience`: the broker or the database going away and coming back; shutdown on SIGTERM; settings.
 //! - `compose`: the services of docker-compose.yml run natively with their command and environment.
+//! - `operations`: search, show, export filters, retry, the dead-letter queue, status --watch, help texts.
+//! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
+//! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
 
 mod broker;
 mod compose;
 mod delivery;
 mod extract_command;
 mod fetching;
+mod foreign_producer;
+mod monitoring;
+mod operations;
 mod pipeline;
 mod resilience;
 mod support;

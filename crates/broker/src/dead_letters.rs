@@ -182,7 +182,7 @@ pub async fn scan(
     }
     .await;
     // Closing the channel returns every message we did not ack to the queue.
-    let _ = channel.close(200, "listed".into()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), channel.close(200, "listed".into())).await;
     result?;
     Ok(Listing { total, letters })
 }
@@ -277,7 +277,7 @@ pub async fn replay(
         Ok::<(), BrokerError>(())
     }
     .await;
-    let _ = channel.close(200, "replayed".into()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), channel.close(200, "replayed".into())).await;
     result?;
     if let Selection::Ids(ids) = selection {
         for id in ids {

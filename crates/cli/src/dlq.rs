@@ -100,20 +100,12 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<()> {
                 Ok(())
             }
             DlqCommand::Show { id, json } => {
-                let listing =
-                    dead_letters::scan(&connection, &topology, SCAN_LIMIT, &|_| false, timeout).await?;
+                // One pass, keeping the body of every letter the id (or prefix) could name.
+                let wanted = id.clone();
+                let keep = move |l: &DeadLetter| l.id.starts_with(wanted.as_str());
+                let listing = dead_letters::scan(&connection, &topology, SCAN_LIMIT, &keep, timeout).await?;
                 let full = dead_letters::resolve_ids(&listing, std::slice::from_ref(&id)).map_err(usage)?;
-                let listing =
-                    dead_letters::scan(&connection, &topology, SCAN_LIMIT, &|l| l.id == full[0], timeout)
-                        .await?;
-                let Some(letter) = listing.letters.into_iter().find(|l| l.id == full[0] && l.body.is_some())
-                else {
-                    return Err(Exit {
-                        code: 1,
-                        message: format!("dead letter {id} is gone (replayed or purged meanwhile)"),
-                    }
-                    .into());
-                };
+                let letter = listing.letters.into_iter().find(|l| l.id == full[0]).expect("resolved from it");
                 print_letter(&letter, json)
             }
             DlqCommand::Replay { all, ids } => {
@@ -128,7 +120,12 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<()> {
                         dead_letters::scan(&connection, &topology, SCAN_LIMIT, &|_| false, timeout).await?;
                     Selection::Ids(dead_letters::resolve_ids(&listing, &ids).map_err(usage)?)
                 };
-                let report = dead_letters::replay(&connection, &topology, &selection, timeout).await?;
+                // The replay reads on a connection of its own: the listing's messages are put back when its
+                // channel closes, and a fresh connection sees them as any other client would.
+                let (replaying, _) = broker(settings, "newspipe dlq replay").await?;
+                let report = dead_letters::replay(&replaying, &topology, &selection, timeout).await;
+                close(&replaying).await;
+                let report = report?;
                 for (id, queue) in &report.replayed {
                     println!("replayed {id} to {queue}");
                 }
@@ -165,8 +162,13 @@ pub async fn run(settings: &Settings, args: DlqArgs) -> anyhow::Result<()> {
         }
     }
     .await;
-    let _ = connection.close(200, "bye".into()).await;
+    close(&connection).await;
     result
+}
+
+/// Closes a connection, not waiting long for the broker's answer: the work is done (and confirmed) by now.
+async fn close(connection: &lapin::Connection) {
+    let _ = tokio::time::timeout(Duration::from_secs(3), connection.close(200, "bye".into())).await;
 }
 
 fn print_letter(letter: &DeadLetter, json: bool) -> anyhow::Result<()> {

@@ -67,6 +67,9 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
 
+    // Listening from the start (not only while sleeping), so a Ctrl-C during a refresh is not missed.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
     let mut previous: Option<(Instant, HashMap<String, u32>)> = None;
     loop {
         let queues = topology.stats(&channel).await?;
@@ -102,7 +105,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(args.interval)) => {}
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
         }
     }
     let _ = connection.close(200, "bye".into()).await;

@@ -1,0 +1,318 @@
+//! Operating the pipeline from the command line: search, show, export filters, retry of failed URLs, the
+//! dead-letter queue (list without losing, show, replay, purge), status, help and completions.
+
+use std::time::Duration;
+
+use lapin::types::{AMQPValue, FieldTable};
+use newspipe_models::{FetchJob, encode_json, new_job_id};
+
+use crate::support::ops::{json, publish_dead_letter, run, text, wait_for_dead_letters, wait_for_url};
+use crate::support::{TestApp, spawn_app};
+
+/// A pipeline that stored /articles/1 and /articles/2 (English) plus, written directly, one German article.
+async fn app_with_articles() -> TestApp {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    app.submit(&[app.web.url("/articles/1"), app.web.url("/articles/2")]);
+    app.wait_for_outcomes(2, Duration::from_secs(30)).await;
+    sqlx::query(
+        "INSERT INTO articles (url, job_id, title, text, language, site_name, word_count, content_hash)
+         VALUES ('https://zeitung.example.de/hunde', $1, 'Die Hunde des Stadtrats',
+                 'Die Hunde liefen durch den Park am Fluss. Der Stadtrat beschloss einen neuen Plan.',
+                 'de-DE', 'Die Zeitung', 14, 'x')",
+    )
+    .bind(new_job_id())
+    .execute(&app.db)
+    .await
+    .unwrap();
+    app
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_ranks_articles_by_stemmed_words_in_their_language_and_highlights_the_matches() {
+    let app = app_with_articles().await;
+
+    // English stemming: "approving plans" finds "approved plan".
+    let hits = json(&app, &["search", "approving plans", "--json"]).await;
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    let snippet = hits[0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("[approved]") && snippet.contains("[plan]"), "{snippet}");
+    assert!(hits[0]["rank"].as_f64().unwrap() > 0.0);
+
+    // German stemming: "Hund" finds "Hunde", only with the German configuration.
+    let hits = json(&app, &["search", "Hund", "--lang", "de", "--json"]).await;
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["url"], "https://zeitung.example.de/hunde");
+    assert!(hits[0]["snippet"].as_str().unwrap().contains("[Hunde]"), "{}", hits[0]["snippet"]);
+    // Without --lang every article is matched in its own language.
+    let hits = json(&app, &["search", "Hund", "--json"]).await;
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits:#?}");
+
+    // Filters: site (name or host), language, since, limit; a phrase and an excluded word.
+    let site = json(&app, &["search", "plan", "--site", "the test gazette", "--json"]).await;
+    assert_eq!(site.as_array().unwrap().len(), 2, "{site:#?}");
+    let host = json(&app, &["search", "plan", "--site", "example.de", "--json"]).await;
+    assert_eq!(host.as_array().unwrap().len(), 1, "{host:#?}");
+    let english = json(&app, &["search", "plan", "--lang", "en-GB", "--limit", "1", "--json"]).await;
+    assert_eq!(english.as_array().unwrap().len(), 1);
+    let future = json(&app, &["search", "plan", "--since", "2099-01-01", "--json"]).await;
+    assert_eq!(future.as_array().unwrap().len(), 0);
+    let phrase = json(&app, &["search", "\"plan number 2\" -spring", "--json"]).await;
+    assert_eq!(phrase.as_array().unwrap().len(), 0, "every English article mentions spring: {phrase:#?}");
+    let phrase = json(&app, &["search", "\"plan number 2\"", "--json"]).await;
+    assert_eq!(phrase.as_array().unwrap().len(), 1, "{phrase:#?}");
+    assert_eq!(phrase[0]["url"], app.web.url("/articles/2"));
+
+    // Text output: title, URL, snippet with markers (stdout is not a terminal).
+    let (code, stdout, _) = run(&app, &["search", "river district"]).await;
+    assert_eq!(code, 0);
+    assert!(stdout.contains("1. Council approves plan number") && stdout.contains("[river]"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_filters_by_site_language_and_time() {
+    let app = app_with_articles().await;
+    let lines = |out: String| out.lines().filter(|l| !l.is_empty()).count();
+    let (code, out, err) = run(&app, &["export", "--lang", "de"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(out.clone()), 1, "{out}");
+    assert!(out.contains("Die Hunde des Stadtrats"));
+    let (_, out, _) = run(&app, &["export", "--site", "The Test Gazette"]).await;
+    assert_eq!(lines(out), 2);
+    let (_, out, _) = run(&app, &["export", "--since", "1h"]).await;
+    assert_eq!(lines(out), 3);
+    let (_, out, _) = run(&app, &["export", "--since", "2099-01-01"]).await;
+    assert_eq!(lines(out), 0);
+    let (_, out, _) = run(&app, &["export", "--format", "csv", "--lang", "en"]).await;
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    assert_eq!(reader.records().count(), 2);
+    let (code, _, err) = run(&app, &["export", "--since", "last tuesday"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_prints_an_article_and_every_outcome_of_its_url() {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    let article = app.web.url("/articles/3");
+    let missing = app.web.url("/missing/3");
+    app.submit(&[article.clone(), missing.clone()]);
+    app.wait_for_outcomes(2, Duration::from_secs(30)).await;
+
+    let shown = json(&app, &["show", &article, "--json"]).await;
+    assert_eq!(shown["article"]["url"], article.as_str());
+    assert!(shown["article"]["title"].as_str().unwrap().starts_with("Council approves plan number 3"));
+    assert_eq!(shown["history"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["history"][0]["outcome"], "stored");
+
+    // By its id too, and as text.
+    let id = shown["article"]["id"].as_i64().unwrap().to_string();
+    let (code, stdout, _) = run(&app, &["show", &id]).await;
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("Council approves plan number 3") && stdout.contains("outcome history (1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("The city council approved plan number 3"), "{stdout}");
+
+    // A URL that failed: no article, its failure in the history.
+    let shown = json(&app, &["show", &missing, "--json"]).await;
+    assert!(shown["article"].is_null());
+    assert_eq!(shown["history"][0]["reason"], "http 404");
+
+    let (code, _, stderr) = run(&app, &["show", "https://never.example/submitted"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: nothing is known about `https://never.example/submitted`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_resubmits_only_urls_whose_latest_outcome_is_failed_and_matches_the_filters() {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    let missing = app.web.url("/missing/5");
+    let stored = app.web.url("/articles/5");
+    app.submit(&[missing.clone(), stored.clone()]);
+    app.wait_for_outcomes(2, Duration::from_secs(30)).await;
+
+    let (code, stdout, stderr) = run(&app, &["retry", "--failed", "--dry-run"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), format!("{missing}\thttp 404"));
+    let (_, stdout, stderr) = run(&app, &["retry", "--failed", "--reason", "timeout"]).await;
+    assert!(stdout.is_empty() && stderr.contains("nothing resubmitted"), "{stderr}");
+    let (_, stdout, _) = run(&app, &["retry", "--failed", "--since", "2099-01-01", "--dry-run"]).await;
+    assert!(stdout.is_empty());
+
+    let (code, stdout, stderr) = run(&app, &["retry", "--failed", "--reason", "HTTP 4"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), missing);
+    app.wait_for_outcomes(3, Duration::from_secs(30)).await;
+    assert_eq!(app.web.hits("/missing/5"), 2, "fetched again");
+    assert_eq!(app.web.hits("/articles/5"), 1, "a stored URL is not retried");
+
+    let (code, _, stderr) = run(&app, &["retry"]).await;
+    assert_eq!(code, 2, "--failed is required: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letters_are_listed_without_loss_shown_replayed_to_their_queue_and_purged() {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    // 1. A worker dead-letters garbage on the store queue.
+    app.publish_raw("store", b"{\"this is\": \"not a store request\"").await;
+    wait_for_dead_letters(&app, 1, Duration::from_secs(30)).await;
+    // 2. A fetch job dead-lettered by a worker earlier (our headers)...
+    let ours = app.web.url("/articles/7");
+    let mut headers = FieldTable::default();
+    headers.insert("x-newspipe-reason".into(), text("handler panicked: simulated"));
+    headers.insert("x-newspipe-queue".into(), text("fetch"));
+    headers.insert("x-newspipe-dead-at".into(), text("1764288000"));
+    headers.insert("x-newspipe-dead-id".into(), text("0f0f0f0f0f0f4c0f8f0f0f0f0f0f0f0f"));
+    headers.insert("x-newspipe-attempt".into(), AMQPValue::LongLongInt(3));
+    publish_dead_letter(&app, &encode_json(&FetchJob::new(new_job_id(), ours.clone())), headers).await;
+    // 3. ...and one the broker dead-lettered after too many deliveries (only `x-death`).
+    let brokers = app.web.url("/articles/8");
+    let mut death = FieldTable::default();
+    death.insert("queue".into(), text(&format!("{}.fetch", app.prefix)));
+    death.insert("reason".into(), text("delivery_limit"));
+    death.insert("count".into(), AMQPValue::LongLongInt(1));
+    death.insert("time".into(), AMQPValue::Timestamp(1764291600));
+    death.insert("exchange".into(), text(&app.prefix));
+    let mut headers = FieldTable::default();
+    headers.insert("x-death".into(), AMQPValue::FieldArray(vec![AMQPValue::FieldTable(death)].into()));
+    publish_dead_letter(&app, &encode_json(&FetchJob::new(new_job_id(), brokers.clone())), headers).await;
+    wait_for_dead_letters(&app, 3, Duration::from_secs(10)).await;
+
+    // Listing twice loses nothing and gives the same ids.
+    let first = json(&app, &["dlq", "list", "--json"]).await;
+    let second = json(&app, &["dlq", "list", "--json"]).await;
+    assert_eq!(first["total"], 3);
+    assert_eq!(second["total"], 3);
+    let ids = |l: &serde_json::Value| -> Vec<String> {
+        l["letters"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&first), ids(&second));
+    wait_for_dead_letters(&app, 3, Duration::from_secs(5)).await;
+    let letters = first["letters"].as_array().unwrap();
+    let garbage = &letters[0];
+    assert_eq!(garbage["queue"], "store");
+    assert!(garbage["reason"].as_str().unwrap().contains("not valid JSON for StoreRequest"), "{garbage:#}");
+    assert!(garbage["preview"].as_str().unwrap().contains("not a store request"));
+    assert_eq!(letters[1]["id"], "0f0f0f0f0f0f4c0f8f0f0f0f0f0f0f0f");
+    assert_eq!(letters[1]["reason"], "handler panicked: simulated");
+    assert_eq!(letters[1]["first_death"], 1764288000);
+    assert_eq!(letters[2]["queue"], "fetch", "traced through x-death: {:#}", letters[2]);
+    assert!(letters[2]["reason"].as_str().unwrap().contains("delivered too many times"), "{:#}", letters[2]);
+    assert_eq!(letters[2]["last_death"], 1764291600);
+
+    // The table, and one letter in full by an id prefix.
+    let (code, table, _) = run(&app, &["dlq", "list"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("3 dead letter(s)") && table.contains("0f0f0f0f0f0f") && table.contains("store"),
+        "{table}"
+    );
+    let (code, shown, stderr) = run(&app, &["dlq", "show", "0f0f0f0f"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(shown.contains("reason:       handler panicked: simulated"), "{shown}");
+    assert!(shown.contains(&ours), "the payload is shown whole: {shown}");
+    let (code, _, stderr) = run(&app, &["dlq", "show", "ffffffff"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no dead letter with id `ffffffff`"), "{stderr}");
+
+    // Replay one by id: back to the fetch queue, and stored; its dead letter is gone.
+    let (code, out, stderr) = run(&app, &["dlq", "replay", "0f0f0f0f0f0f"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.contains("replayed 0f0f0f0f0f0f4c0f8f0f0f0f0f0f0f0f to fetch"), "{out}");
+    wait_for_url(&app, &ours, "stored", 1, Duration::from_secs(30)).await;
+    wait_for_dead_letters(&app, 2, Duration::from_secs(10)).await;
+
+    // Replay the rest: the broker's dead letter is stored; the garbage dies again, with a new id.
+    let (code, _, stderr) = run(&app, &["dlq", "replay", "--all"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("replayed 2 dead letter(s)"), "{stderr}");
+    wait_for_url(&app, &brokers, "stored", 1, Duration::from_secs(30)).await;
+    wait_for_dead_letters(&app, 1, Duration::from_secs(30)).await;
+    let again = json(&app, &["dlq", "list", "--json"]).await;
+    assert_ne!(again["letters"][0]["id"], garbage["id"]);
+    assert_eq!(again["letters"][0]["headers"]["x-newspipe-replayed"], "1");
+
+    let (code, _, stderr) = run(&app, &["dlq", "purge"]).await;
+    assert_eq!(code, 2, "no --yes without a terminal: {stderr}");
+    let (code, out, _) = run(&app, &["dlq", "purge", "--yes"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("purged 1 dead letter(s)"), "{out}");
+    wait_for_dead_letters(&app, 0, Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_recent_outcomes_failure_reasons_and_watch_redraws_with_rates() {
+    let mut app = spawn_app().await;
+    app.start_pipeline();
+    app.submit(&[app.web.url("/articles/9"), app.web.url("/missing/9")]);
+    app.wait_for_outcomes(2, Duration::from_secs(30)).await;
+    let status = json(&app, &["status", "--json"]).await;
+    assert_eq!(status["recent_outcomes"]["last_5_minutes"]["stored"], 1);
+    assert_eq!(status["recent_outcomes"]["last_hour"]["failed"], 1);
+    assert_eq!(status["top_failure_reasons"][0]["reason"], "http 404");
+    assert_eq!(status["top_failure_reasons"][0]["count"], 1);
+
+    // --watch redraws until interrupted; the second screen has rates.
+    let mut command = tokio::process::Command::new(crate::support::bin("newspipe"));
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(app.base_env());
+    command.args(["status", "--watch", "--interval", "1"]).stdout(std::process::Stdio::piped());
+    let child = command.spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let output =
+        tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    assert!(output.status.success(), "Ctrl-C ends --watch cleanly: {:?}", output.status);
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(screen.matches("\x1b[2J").count() >= 2, "redrawn: {screen}");
+    assert!(screen.contains("RATE/s") && screen.contains("+0.0"), "{screen}");
+    assert!(screen.contains("last 5 min") && screen.contains("TOP FAILURE REASONS"), "{screen}");
+}
+
+#[test]
+fn every_command_has_an_example_in_its_help_and_completions_are_generated() {
+    let newspipe = crate::support::bin("newspipe");
+    let help = |args: &[&str]| {
+        let output = std::process::Command::new(&newspipe).args(args).arg("--help").output().unwrap();
+        assert!(output.status.success(), "{args:?} --help");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let top = help(&[]);
+    assert!(top.contains("Exit codes:"), "{top}");
+    for command in [
+        &["submit"][..],
+        &["status"],
+        &["export"],
+        &["extract"],
+        &["search"],
+        &["show"],
+        &["retry"],
+        &["completions"],
+        &["dlq"],
+        &["dlq", "list"],
+        &["dlq", "show"],
+        &["dlq", "replay"],
+        &["dlq", "purge"],
+    ] {
+        let text = help(command);
+        assert!(text.contains("Example"), "`newspipe {} --help` has no example:\n{text}", command.join(" "));
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let output = std::process::Command::new(&newspipe).args(["completions", shell]).output().unwrap();
+        assert!(output.status.success());
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("newspipe") && script.contains("replay"), "{shell}: {script}");
+    }
+    let output = std::process::Command::new(&newspipe).args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
