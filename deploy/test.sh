@@ -47,8 +47,20 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
 
 # ---------------------------------------------------------------- setup ---
 # Setup failures stop the run at once: nothing after them can mean anything.
+# The foreign-producer test publishes from Python with pika, a real non-Rust AMQP client (PyPI, or
+# Debian's python3-pika where pip may not install).
+ensure_python_pika() {
+    python3 -c 'import pika' 2>/dev/null && return 0
+    log "installing the Python AMQP client pika"
+    python3 -m pip install --quiet pika 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages pika 2>/dev/null ||
+        ensure_apt_packages python3-pika
+    python3 -c 'import pika' || die "cannot install the Python package pika (pip install pika)"
+}
+
 section "packages"
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl
+ensure_python_pika
 log "packages present"
 
 section "services"
