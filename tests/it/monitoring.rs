@@ -13,8 +13,8 @@ use crate::support::spawn_app;
 const MONITORING: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/monitoring");
 const REFERENCING_FILES: [&str; 3] = ["grafana/dashboards/newspipe.json", "prometheus.yml", "rules.yml"];
 /// Label names a newspipe metric may carry: each has a small, fixed set of values.
-const LOW_CARDINALITY_LABELS: [&str; 8] =
-    ["queue", "disposition", "stage", "result", "outcome", "routing_key", "le", "quantile"];
+const LOW_CARDINALITY_LABELS: [&str; 9] =
+    ["queue", "disposition", "stage", "result", "outcome", "reason", "routing_key", "le", "quantile"];
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(format!("{MONITORING}/{relative}")).unwrap_or_else(|e| panic!("{relative}: {e}"))

@@ -86,7 +86,9 @@ impl Handler for StoreHandler {
                     self.ready.store(true, Ordering::Relaxed);
                     let kind = request.outcome.kind().as_str();
                     tracing::info!(url = %request.url, outcome = kind, reason = request.outcome.reason(), article_id, "recorded");
-                    counter!("newspipe_outcomes_total", "outcome" => kind).increment(1);
+                    counter!("newspipe_outcomes_total", "outcome" => kind,
+                        "reason" => reason_class(request.outcome.reason()))
+                    .increment(1);
                     histogram!("newspipe_stage_seconds", "stage" => "store")
                         .record(started.elapsed().as_secs_f64());
                     return Disposition::Forward(Vec::new());
@@ -100,5 +102,26 @@ impl Handler for StoreHandler {
                 Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
             }
         }
+    }
+}
+
+/// A reason as a metric label with few values: the part before any `:` (`not html: application/pdf` is
+/// `not html`), at most 40 characters; empty for a stored article. The full reason is in the database.
+pub fn reason_class(reason: Option<&str>) -> String {
+    let reason = reason.unwrap_or_default();
+    let class = reason.split(':').next().unwrap_or_default().trim();
+    class.chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_reason_label_keeps_the_kind_of_reason_not_its_details() {
+        use super::reason_class;
+        assert_eq!(reason_class(Some("not html: application/pdf")), "not html");
+        assert_eq!(reason_class(Some("http 404")), "http 404");
+        assert_eq!(reason_class(Some("not an article: home page")), "not an article");
+        assert_eq!(reason_class(None), "");
+        assert_eq!(reason_class(Some(&"x".repeat(100))).len(), 40);
     }
 }
