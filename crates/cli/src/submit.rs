@@ -180,6 +180,8 @@ async fn publish(settings: &Settings, jobs: &[FetchJob]) -> anyhow::Result<()> {
 /// Waits until every submitted job, and every job discovered from them, has its outcome.
 async fn wait_for_outcomes(settings: &Settings, jobs: &[FetchJob], timeout: Duration) -> anyhow::Result<()> {
     let database = Database::connect(&settings.database).await?;
+    // The workers may still be creating the tables of a new database: wait for the same schema they use.
+    database.migrate().await?;
     let roots: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(roots.len() as u64);

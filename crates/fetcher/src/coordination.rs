@@ -30,6 +30,8 @@ pub struct PolitenessSettings {
     pub robots_ttl_secs: u64,
     /// Longest `Retry-After` honoured for a host.
     pub max_retry_after_secs: u64,
+    /// Requests in flight to one host at once, across all fetchers.
+    pub max_concurrent_per_host: u32,
 }
 
 impl Default for PolitenessSettings {
@@ -41,6 +43,7 @@ impl Default for PolitenessSettings {
             respect_robots: true,
             robots_ttl_secs: 86_400,
             max_retry_after_secs: 3_600,
+            max_concurrent_per_host: 2,
         }
     }
 }
@@ -86,40 +89,75 @@ impl Coordinator {
             .as_secs_f64()
     }
 
-    /// Reserves the host's next request slot if it is within `max_hold_ms`. One statement, so concurrent
-    /// fetchers get distinct slots at least an interval apart; times are the database's, so the replicas'
-    /// clocks do not matter.
-    pub async fn take_turn(&self, host: &str) -> Result<Turn> {
+    /// Reserves the host's next request slot if it is within `max_hold_ms` and fewer than
+    /// `max_concurrent_per_host` requests to it are in flight, and takes a lease for `job_id` until
+    /// [`Coordinator::release`] (or until `lease` passes, should this fetcher die). One transaction holding
+    /// the host's row, so concurrent fetchers get distinct slots at least an interval apart; times are the
+    /// database's, so the replicas' clocks do not matter.
+    pub async fn take_turn(&self, host: &str, job_id: uuid::Uuid, lease: Duration) -> Result<Turn> {
         sqlx::query("INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING")
             .bind(host)
             .execute(&self.pool)
             .await?;
+        // clock_timestamp(), not now(): now() is when the transaction began, before it waited for the host's
+        // row, and a stale "now" would hand out slots earlier than the interval allows.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE").bind(host).execute(&mut *tx).await?;
+        let in_flight: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM fetch_leases WHERE host = $1 AND expires_at > clock_timestamp() AND job_id <> $2",
+        )
+        .bind(host)
+        .bind(job_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if in_flight >= i64::from(self.settings.max_concurrent_per_host.max(1)) {
+            tx.commit().await?;
+            return Ok(Turn::ComeBack(Duration::from_secs(1)));
+        }
         let hold = Duration::from_millis(self.settings.max_hold_ms).as_secs_f64();
         let reserved: Option<f64> = sqlx::query_scalar(
-            "UPDATE hosts SET next_slot = greatest(next_slot, now(), coalesce(blocked_until, now()))
+            "UPDATE hosts SET next_slot = greatest(next_slot, clock_timestamp(), coalesce(blocked_until, clock_timestamp()))
                  + make_interval(secs => greatest($2, coalesce(crawl_delay_ms, 0) / 1000.0 + $3))
              WHERE host = $1
-               AND greatest(next_slot, now(), coalesce(blocked_until, now())) <= now() + make_interval(secs => $4)
-             RETURNING extract(epoch FROM next_slot - now())::float8
+               AND greatest(next_slot, clock_timestamp(), coalesce(blocked_until, clock_timestamp())) <= clock_timestamp() + make_interval(secs => $4)
+             RETURNING extract(epoch FROM next_slot - clock_timestamp())::float8
                  - greatest($2, coalesce(crawl_delay_ms, 0) / 1000.0 + $3)",
         )
         .bind(host)
         .bind(self.interval_secs(None))
         .bind(Duration::from_millis(self.settings.slack_ms).as_secs_f64())
         .bind(hold)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(wait) = reserved {
-            return Ok(Turn::WaitThenFetch(Duration::from_secs_f64(wait.max(0.0))));
+            let wait = Duration::from_secs_f64(wait.max(0.0));
+            sqlx::query(
+                "INSERT INTO fetch_leases (job_id, host, expires_at) VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
+                 ON CONFLICT (job_id) DO UPDATE SET host = EXCLUDED.host, expires_at = EXCLUDED.expires_at",
+            )
+            .bind(job_id)
+            .bind(host)
+            .bind((wait + lease).as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Turn::WaitThenFetch(wait));
         }
         let free_in: f64 = sqlx::query_scalar(
-            "SELECT extract(epoch FROM greatest(next_slot, coalesce(blocked_until, now())) - now())::float8
+            "SELECT extract(epoch FROM greatest(next_slot, coalesce(blocked_until, clock_timestamp())) - clock_timestamp())::float8
              FROM hosts WHERE host = $1",
         )
         .bind(host)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(Turn::ComeBack(Duration::from_secs_f64(free_in.max(0.0))))
+    }
+
+    /// The request of `job_id` is over: its lease no longer counts against the host.
+    pub async fn release(&self, job_id: uuid::Uuid) -> Result<()> {
+        sqlx::query("DELETE FROM fetch_leases WHERE job_id = $1").bind(job_id).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The host asked us to slow down (429/503 with Retry-After): no fetcher sends it anything before then.
@@ -147,6 +185,32 @@ impl Coordinator {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.get::<Option<Vec<u8>>, _>(0).unwrap_or_default()))
+    }
+
+    /// Whether this job may fetch the host's robots.txt now: true for one job at a time (for 30 s, should
+    /// its fetcher die), so concurrent first requests to a host fetch robots.txt once.
+    pub async fn claim_robots(&self, host: &str) -> Result<bool> {
+        sqlx::query("INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING")
+            .bind(host)
+            .execute(&self.pool)
+            .await?;
+        let claimed = sqlx::query(
+            "UPDATE hosts SET robots_claimed_until = clock_timestamp() + interval '30 seconds'
+             WHERE host = $1 AND (robots_claimed_until IS NULL OR robots_claimed_until < clock_timestamp())",
+        )
+        .bind(host)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Gives the claim back without a robots.txt (it could not be fetched), so another job may try.
+    pub async fn unclaim_robots(&self, host: &str) -> Result<()> {
+        sqlx::query("UPDATE hosts SET robots_claimed_until = NULL WHERE host = $1")
+            .bind(host)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn save_robots(&self, host: &str, robots: &[u8], crawl_delay: Option<Duration>) -> Result<()> {

@@ -127,7 +127,7 @@ impl FetchHandler {
             Validators::default()
         };
 
-        let robots = match self.robots(url, &host).await? {
+        let robots = match self.robots(url, &host, job.job_id).await? {
             Ok(robots) => robots,
             Err(RobotsUnknown::NotYourTurn(disposition)) => return Ok(disposition),
             Err(RobotsUnknown::Unreachable(reason)) => {
@@ -144,12 +144,13 @@ impl FetchHandler {
                 Outcome::Skipped { reason: "robots".into() },
             )]));
         }
-        if let Err(disposition) = self.wait_for_turn(&host).await? {
+        if let Err(disposition) = self.wait_for_turn(&host, job.job_id).await? {
             return Ok(disposition);
         }
 
         let started = std::time::Instant::now();
         let result = self.fetcher.fetch_conditional(url, &validators).await;
+        self.coordinator.release(job.job_id).await?;
         match result {
             Ok(page) => {
                 crate::events::PageFetched {
@@ -184,9 +185,16 @@ impl FetchHandler {
         }
     }
 
-    /// Waits for the host's turn if it is near; otherwise the job comes back when it is due.
-    async fn wait_for_turn(&self, host: &str) -> Result<Result<(), Disposition>, sqlx::Error> {
-        match self.coordinator.take_turn(host).await? {
+    /// Waits for the host's turn if it is near; otherwise the job comes back when it is due. A turn holds a
+    /// lease on one of the host's concurrent requests until [`Coordinator::release`].
+    async fn wait_for_turn(
+        &self,
+        host: &str,
+        job_id: uuid::Uuid,
+    ) -> Result<Result<(), Disposition>, sqlx::Error> {
+        // A lease outlives the longest request, so a fetcher that dies mid-request frees it soon after.
+        let lease = self.fetcher.settings().timeout() + Duration::from_secs(5);
+        match self.coordinator.take_turn(host, job_id, lease).await? {
             Turn::WaitThenFetch(wait) => {
                 metrics::histogram!("newspipe_host_wait_seconds").record(wait.as_secs_f64());
                 tokio::time::sleep(wait).await;
@@ -197,7 +205,12 @@ impl FetchHandler {
     }
 
     /// The host's robots.txt: cached in the database, else fetched (in the host's turn) and cached.
-    async fn robots(&self, url: &str, host: &str) -> Result<Result<RobotsTxt, RobotsUnknown>, sqlx::Error> {
+    async fn robots(
+        &self,
+        url: &str,
+        host: &str,
+        job_id: uuid::Uuid,
+    ) -> Result<Result<RobotsTxt, RobotsUnknown>, sqlx::Error> {
         let user_agent = &self.fetcher.settings().user_agent;
         if !self.coordinator.settings().respect_robots {
             return Ok(Ok(RobotsTxt::allow_all()));
@@ -205,27 +218,34 @@ impl FetchHandler {
         if let Some(cached) = self.coordinator.cached_robots(host).await? {
             return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
         }
-        if let Err(disposition) = self.wait_for_turn(host).await? {
-            return Ok(Err(RobotsUnknown::NotYourTurn(disposition)));
-        }
-        // Another job may have fetched it while this one waited for the host's turn.
-        if let Some(cached) = self.coordinator.cached_robots(host).await? {
-            return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
-        }
         let Ok(mut robots_url) = url::Url::parse(url) else { return Ok(Ok(RobotsTxt::allow_all())) };
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
-        let bytes = match self.fetcher.fetch(robots_url.as_str()).await {
+        // Another job is fetching it: come back when it is likely cached.
+        if !self.coordinator.claim_robots(host).await? {
+            return Ok(Err(RobotsUnknown::NotYourTurn(Disposition::Defer { after: Duration::from_secs(1) })));
+        }
+        if let Err(disposition) = self.wait_for_turn(host, job_id).await? {
+            self.coordinator.unclaim_robots(host).await?;
+            return Ok(Err(RobotsUnknown::NotYourTurn(disposition)));
+        }
+        let fetched = self.fetcher.fetch(robots_url.as_str()).await;
+        self.coordinator.release(job_id).await?;
+        let bytes = match fetched {
             Ok(page) => page.body,
             // No robots.txt (4xx): everything is allowed.
             Err(FetchError::HttpStatus { status, .. }) if (400..500).contains(&status) => Vec::new(),
             // Unreachable for now (5xx, timeout, connection): ask again later.
             Err(error) if error.is_transient() => {
+                self.coordinator.unclaim_robots(host).await?;
                 return Ok(Err(RobotsUnknown::Unreachable(format!("robots.txt {}", error.reason()))));
             }
             // A permanent failure (a forbidden address, a TLS error...) will be the page's own failure too:
             // let the page's fetch report it, and cache nothing.
-            Err(_) => return Ok(Ok(RobotsTxt::allow_all())),
+            Err(_) => {
+                self.coordinator.unclaim_robots(host).await?;
+                return Ok(Ok(RobotsTxt::allow_all()));
+            }
         };
         let robots = RobotsTxt::parse(&bytes, user_agent);
         self.coordinator.save_robots(host, &bytes, robots.crawl_delay()).await?;

@@ -20,6 +20,9 @@ struct WebState {
     robots: Arc<Mutex<Option<(u16, String)>>>,
     /// How many items /feed.xml lists (articles 1..=n).
     feed_items: Arc<std::sync::atomic::AtomicU32>,
+    /// Requests to /slow/ being served now, and the most at once.
+    slow_now: Arc<std::sync::atomic::AtomicU32>,
+    slow_most: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl WebState {
@@ -38,6 +41,7 @@ pub struct TestWeb {
     log: Arc<Mutex<Vec<(String, std::time::Instant)>>>,
     robots: Arc<Mutex<Option<(u16, String)>>>,
     feed_items: Arc<std::sync::atomic::AtomicU32>,
+    slow_most: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// The path the seed fixture is served at (its README asks for this one).
@@ -52,6 +56,7 @@ impl TestWeb {
         state.feed_items.store(3, std::sync::atomic::Ordering::SeqCst);
         let (hits, log, robots, feed_items) =
             (state.hits.clone(), state.log.clone(), state.robots.clone(), state.feed_items.clone());
+        let slow_most = state.slow_most.clone();
         let app = Router::new()
             .route("/articles/{n}", get(article))
             .route("/missing/{n}", get(missing))
@@ -70,7 +75,7 @@ impl TestWeb {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestWeb { address, hits, log, robots, feed_items }
+        TestWeb { address, hits, log, robots, feed_items, slow_most }
     }
 
     /// Serves this as /robots.txt (404 until set).
@@ -81,6 +86,11 @@ impl TestWeb {
     /// /robots.txt answers 500 from now on.
     pub fn break_robots(&self) {
         *self.robots.lock().unwrap() = Some((500, "internal error".to_string()));
+    }
+
+    /// The most requests to /slow/ the server was serving at once.
+    pub fn slow_concurrency(&self) -> u32 {
+        self.slow_most.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// /feed.xml lists articles 1..=n.
@@ -263,8 +273,12 @@ async fn broken(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
 
 /// The article after a pause longer than a fast page but within the fetch timeout.
 async fn slow(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
     state.hit(format!("/slow/{n}"));
+    let now = state.slow_now.fetch_add(1, SeqCst) + 1;
+    state.slow_most.fetch_max(now, SeqCst);
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    state.slow_now.fetch_sub(1, SeqCst);
     html(article_html(n))
 }
 
