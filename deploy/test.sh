@@ -44,6 +44,10 @@ if [ "${CI:-}" = true ]; then
     export CARGO_INCREMENTAL=0
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-auto}"
+# The fuzz targets (crates/fuzz) run on random inputs for this long each (bolero's random engine), with
+# inputs up to 64 KiB; longer, coverage-guided runs are documented in the README.
+export BOLERO_RANDOM_TEST_TIME_MS="${BOLERO_RANDOM_TEST_TIME_MS:-10000}"
+export BOLERO_RANDOM_MAX_LEN="${BOLERO_RANDOM_MAX_LEN:-65536}"
 
 # ---------------------------------------------------------------- setup ---
 # Setup failures stop the run at once: nothing after them can mean anything.
