@@ -178,3 +178,60 @@ async fn a_store_killed_mid_run_loses_nothing_and_duplicates_nothing() {
 async fn a_fetcher_killed_mid_run_loses_nothing_and_duplicates_nothing() {
     kill_mid_run(Worker::Fetcher, 300).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_travel_gzip_compressed_and_a_body_that_does_not_decode_is_dead_lettered() {
+    let mut app = spawn_app().await;
+    app.start_worker(Worker::Fetcher);
+    app.submit(&[app.web.url("/articles/3")]);
+    let connection = app.amqp().await;
+    let channel = connection.create_channel().await.unwrap();
+    let extract_queue = app.topology().queue_name(newspipe_broker::Queue::Extract);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let message = loop {
+        if let Some(message) =
+            channel.basic_get(extract_queue.as_str().into(), BasicGetOptions::default()).await.unwrap()
+        {
+            break message;
+        }
+        assert!(std::time::Instant::now() < deadline, "no page reached the extract queue\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let encoding = message.delivery.properties.content_encoding().as_ref().map(|e| e.as_str().to_string());
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let decoded = newspipe_broker::encoding::decode(&message.delivery.data, Some("gzip")).unwrap();
+    let page = newspipe_models::decode_page(&decoded).unwrap();
+    assert_eq!(page.body, article_html(3).into_bytes());
+    assert!(
+        message.delivery.data.len() < decoded.len(),
+        "{} >= {}",
+        message.delivery.data.len(),
+        decoded.len()
+    );
+    message.delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
+
+    // A body that claims gzip but is not: dead-lettered with the reason, not handed to the extractor.
+    app.start_worker(Worker::Extractor);
+    channel.confirm_select(Default::default()).await.unwrap();
+    channel
+        .basic_publish(
+            app.prefix.as_str().into(),
+            "extract".into(),
+            lapin::options::BasicPublishOptions { mandatory: true, ..Default::default() },
+            b"\x1f\x8b\x08 not really gzip",
+            lapin::BasicProperties::default().with_content_encoding("gzip".into()),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let mut letters = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while letters.is_empty() && std::time::Instant::now() < deadline {
+        letters.extend(dead_letters(&app).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(letters[0].0.starts_with("undecodable gzip body"), "{}", letters[0].0);
+    assert_eq!(letters[0].2, b"\x1f\x8b\x08 not really gzip", "kept as it came, for inspection");
+}

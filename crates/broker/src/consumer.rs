@@ -252,8 +252,13 @@ async fn process<H: Handler>(
     context: Arc<Context>,
 ) -> Result<(), BrokerError> {
     let properties = &delivery.properties;
+    let content_encoding = properties.content_encoding().as_ref().map(|e| e.as_str());
+    let (body, undecodable) = match crate::encoding::decode(&delivery.data, content_encoding) {
+        Ok(body) => (body, None),
+        Err(reason) => (Vec::new(), Some(reason)),
+    };
     let incoming = Incoming {
-        body: delivery.data.clone(),
+        body,
         content_type: properties.content_type().as_ref().map(|c| c.as_str().to_string()),
         job_id: properties.correlation_id().as_ref().and_then(|id| Uuid::parse_str(id.as_str()).ok()),
         attempt: header_u64(properties.headers(), ATTEMPT_HEADER).unwrap_or(1).max(1) as u32,
@@ -270,10 +275,14 @@ async fn process<H: Handler>(
         let started = Instant::now();
         let attempt = incoming.attempt;
         events::MessageReceived { queue, attempt, redelivered: incoming.redelivered }.emit();
-        let disposition = match AssertUnwindSafe(handler.handle(incoming)).catch_unwind().await {
-            Ok(disposition) => disposition,
-            Err(panic) => {
-                Disposition::DeadLetter { reason: format!("handler panicked: {}", panic_message(&panic)) }
+        let disposition = if let Some(reason) = undecodable {
+            Disposition::DeadLetter { reason }
+        } else {
+            match AssertUnwindSafe(handler.handle(incoming)).catch_unwind().await {
+                Ok(disposition) => disposition,
+                Err(panic) => {
+                    Disposition::DeadLetter { reason: format!("handler panicked: {}", panic_message(&panic)) }
+                }
             }
         };
         let publisher = &context.publisher;

@@ -9,6 +9,7 @@ pub mod config;
 mod connection;
 pub mod consumer;
 pub mod dead_letters;
+pub mod encoding;
 mod events;
 pub mod publisher;
 pub mod topology;

@@ -38,18 +38,26 @@ pub struct Outgoing {
     pub(crate) queue: Queue,
     pub(crate) body: Vec<u8>,
     pub(crate) content_type: &'static str,
+    pub(crate) content_encoding: Option<&'static str>,
     pub(crate) job_id: Option<Uuid>,
 }
 
 impl Outgoing {
     /// A JSON message for a work queue.
     pub fn json(queue: Queue, body: Vec<u8>) -> Self {
-        Outgoing { queue, body, content_type: "application/json", job_id: None }
+        Outgoing { queue, body, content_type: "application/json", content_encoding: None, job_id: None }
     }
 
     /// A message with its own content type (a raw page, for example).
     pub fn bytes(queue: Queue, body: Vec<u8>, content_type: &'static str) -> Self {
-        Outgoing { queue, body, content_type, job_id: None }
+        Outgoing { queue, body, content_type, content_encoding: None, job_id: None }
+    }
+
+    /// Compresses the body on the wire (`content-encoding: gzip`); the consuming worker decodes it.
+    pub fn gzipped(mut self) -> Self {
+        self.body = crate::encoding::gzip(&self.body);
+        self.content_encoding = Some("gzip");
+        self
     }
 
     /// Carries the job id (as the AMQP correlation id), so every stage can log it without decoding.
@@ -100,6 +108,9 @@ impl Publisher {
         let mut properties = BasicProperties::default()
             .with_delivery_mode(PERSISTENT)
             .with_content_type(ShortString::from(message.content_type));
+        if let Some(encoding) = message.content_encoding {
+            properties = properties.with_content_encoding(ShortString::from(encoding));
+        }
         if let Some(job_id) = message.job_id {
             properties = properties.with_correlation_id(ShortString::from(job_id.to_string()));
         }
