@@ -88,12 +88,19 @@ pub async fn run_consumer<H: Handler>(
     ready: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
-    let topology = Topology::new(settings);
+    let consumer = Consumer {
+        settings,
+        topology: Topology::new(settings),
+        queue,
+        handler,
+        ready: &ready,
+        shutdown: &shutdown,
+    };
     let mut unreachable_since: Option<Instant> = None;
     let mut backoff = Duration::from_millis(200);
     loop {
         let mut connected = false;
-        let result = session(settings, &topology, queue, &handler, &ready, &shutdown, &mut connected).await;
+        let result = consumer.session(&mut connected).await;
         ready.store(false, Ordering::Relaxed);
         let error = match result {
             Ok(()) => return Ok(()),
@@ -119,105 +126,93 @@ pub async fn run_consumer<H: Handler>(
     }
 }
 
-async fn session<H: Handler>(
-    settings: &BrokerSettings,
-    topology: &Topology,
+/// What every session of one consumer shares: a session lasts from a connection to its loss.
+struct Consumer<'a, H> {
+    settings: &'a BrokerSettings,
+    topology: Topology,
     queue: Queue,
-    handler: &Arc<H>,
-    ready: &AtomicBool,
-    shutdown: &CancellationToken,
-    connected: &mut bool,
-) -> Result<(), BrokerError> {
-    let role = queue.routing_key();
-    let consume_connection = connect(&settings.url, &format!("newspipe {role} consumer")).await?;
-    let publish_connection = connect(&settings.url, &format!("newspipe {role} publisher")).await?;
-    let result = consume(
-        settings,
-        topology,
-        queue,
-        handler,
-        ready,
-        shutdown,
-        connected,
-        &consume_connection,
-        &publish_connection,
-    )
-    .await;
-    // Closing returns every unacked message to its queue at once instead of after a heartbeat timeout.
-    let _ = consume_connection.close(200, "bye".into()).await;
-    let _ = publish_connection.close(200, "bye".into()).await;
-    result
+    handler: Arc<H>,
+    ready: &'a AtomicBool,
+    shutdown: &'a CancellationToken,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn consume<H: Handler>(
-    settings: &BrokerSettings,
-    topology: &Topology,
-    queue: Queue,
-    handler: &Arc<H>,
-    ready: &AtomicBool,
-    shutdown: &CancellationToken,
-    connected: &mut bool,
-    consume_connection: &Connection,
-    publish_connection: &Connection,
-) -> Result<(), BrokerError> {
-    let channel =
-        consume_connection.create_channel().await.map_err(BrokerError::amqp("open consumer channel"))?;
-    topology.declare(&channel).await?;
-    channel
-        .basic_qos(settings.prefetch, BasicQosOptions::default())
-        .await
-        .map_err(BrokerError::amqp("set prefetch"))?;
-    let publisher = Publisher::open(
-        publish_connection,
-        topology.clone(),
-        Duration::from_secs(settings.publish_timeout_secs),
-    )
-    .await?;
-    let queue_name = topology.queue_name(queue);
-    let mut consumer = channel
-        .basic_consume(
-            queue_name.as_str().into(),
-            ShortString::from(""),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
+impl<H: Handler> Consumer<'_, H> {
+    async fn session(&self, connected: &mut bool) -> Result<(), BrokerError> {
+        let role = self.queue.routing_key();
+        let consume_connection = connect(&self.settings.url, &format!("newspipe {role} consumer")).await?;
+        let publish_connection = connect(&self.settings.url, &format!("newspipe {role} publisher")).await?;
+        let result = self.consume(connected, &consume_connection, &publish_connection).await;
+        // Closing returns every unacked message to its queue at once instead of after a heartbeat timeout.
+        let _ = consume_connection.close(200, "bye".into()).await;
+        let _ = publish_connection.close(200, "bye".into()).await;
+        result
+    }
+
+    async fn consume(
+        &self,
+        connected: &mut bool,
+        consume_connection: &Connection,
+        publish_connection: &Connection,
+    ) -> Result<(), BrokerError> {
+        let Consumer { settings, topology, queue, handler, ready, shutdown } = self;
+        let queue = *queue;
+        let channel =
+            consume_connection.create_channel().await.map_err(BrokerError::amqp("open consumer channel"))?;
+        topology.declare(&channel).await?;
+        channel
+            .basic_qos(settings.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(BrokerError::amqp("set prefetch"))?;
+        let publisher = Publisher::open(
+            publish_connection,
+            topology.clone(),
+            Duration::from_secs(settings.publish_timeout_secs),
         )
-        .await
-        .map_err(BrokerError::amqp(format!("consume {queue_name}")))?;
-    *connected = true;
-    ready.store(true, Ordering::Relaxed);
-    events::BrokerConnected { queue: &queue_name, prefetch: settings.prefetch }.emit();
+        .await?;
+        let queue_name = topology.queue_name(queue);
+        let mut consumer = channel
+            .basic_consume(
+                queue_name.as_str().into(),
+                ShortString::from(""),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(BrokerError::amqp(format!("consume {queue_name}")))?;
+        *connected = true;
+        ready.store(true, Ordering::Relaxed);
+        events::BrokerConnected { queue: &queue_name, prefetch: settings.prefetch }.emit();
 
-    let context = Arc::new(Context { queue, publisher, retry: settings.retry.clone() });
-    let mut in_flight: JoinSet<Result<(), BrokerError>> = JoinSet::new();
-    let outcome = loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break Ok(()),
-            Some(done) = in_flight.join_next() => {
-                if let Ok(Err(error)) = done {
-                    break Err(error);
+        let context = Arc::new(Context { queue, publisher, retry: settings.retry.clone() });
+        let mut in_flight: JoinSet<Result<(), BrokerError>> = JoinSet::new();
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break Ok(()),
+                Some(done) = in_flight.join_next() => {
+                    if let Ok(Err(error)) = done {
+                        break Err(error);
+                    }
+                }
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => {
+                        in_flight.spawn(process(delivery, handler.clone(), context.clone()));
+                    }
+                    Some(Err(error)) => break Err(BrokerError::Amqp { operation: format!("consume {queue_name}"), source: error }),
+                    None => break Err(BrokerError::Amqp {
+                        operation: format!("consume {queue_name}"),
+                        source: lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
+                            lapin::ChannelState::Closed, "consumer stream ended")),
+                    }),
                 }
             }
-            next = consumer.next() => match next {
-                Some(Ok(delivery)) => {
-                    in_flight.spawn(process(delivery, handler.clone(), context.clone()));
-                }
-                Some(Err(error)) => break Err(BrokerError::Amqp { operation: format!("consume {queue_name}"), source: error }),
-                None => break Err(BrokerError::Amqp {
-                    operation: format!("consume {queue_name}"),
-                    source: lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
-                        lapin::ChannelState::Closed, "consumer stream ended")),
-                }),
-            }
-        }
-    };
+        };
 
-    if outcome.is_ok() {
-        // Shutdown: take nothing new, give what is in flight the grace period, then let the rest go back.
-        let _ = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await;
-        let grace = Duration::from_secs(settings.shutdown_grace_secs);
-        let drained = tokio::time::timeout(grace, async {
+        if outcome.is_ok() {
+            // Shutdown: take nothing new, give what is in flight the grace period, then let the rest go back.
+            let _ = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default()).await;
+            let grace = Duration::from_secs(settings.shutdown_grace_secs);
+            let drained = tokio::time::timeout(grace, async {
             while let Some(done) = in_flight.join_next().await {
                 if let Ok(Err(error)) = done {
                     tracing::warn!(%error, "a message in flight could not be finished; it will be redelivered");
@@ -225,19 +220,20 @@ async fn consume<H: Handler>(
             }
         })
         .await;
-        if drained.is_err() {
-            tracing::warn!(
-                left = in_flight.len(),
-                "grace period over; unfinished messages go back to the queue"
-            );
+            if drained.is_err() {
+                tracing::warn!(
+                    left = in_flight.len(),
+                    "grace period over; unfinished messages go back to the queue"
+                );
+            }
         }
+        let abandoned = in_flight.len();
+        in_flight.shutdown().await;
+        for _ in 0..abandoned {
+            events::MessageAbandoned { queue: queue.routing_key() }.emit();
+        }
+        outcome
     }
-    let abandoned = in_flight.len();
-    in_flight.shutdown().await;
-    for _ in 0..abandoned {
-        events::MessageAbandoned { queue: queue.routing_key() }.emit();
-    }
-    outcome
 }
 
 struct Context {

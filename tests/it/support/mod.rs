@@ -219,29 +219,27 @@ impl TestApp {
 
     /// Starts a worker with this app's environment plus `extra`.
     pub fn start_worker_with(&mut self, kind: Worker, extra: &[(&str, &str)]) -> usize {
-        let n = self.workers.len();
-        let log = self.dir.join(format!("{}-{n}.log", kind.binary()));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(bin(kind.binary()));
-        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        command.envs(self.base_env());
-        command.envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
-        let child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", kind.binary()));
-        self.workers.push(WorkerProcess { kind, child, log });
-        n
+        let mut env = self.base_env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.spawn_worker(kind, env)
     }
 
     /// Starts a worker with exactly the broker and database URLs `environment` gives it (none of the app's),
     /// plus the app's test settings (queue prefix, private addresses...).
     pub fn start_worker_from_compose(&mut self, kind: Worker, environment: &[(String, String)]) -> usize {
+        let mut env: Vec<(String, String)> =
+            self.base_env().into_iter().filter(|(k, _)| k != "AMQP_URL" && k != "DATABASE_URL").collect();
+        env.extend(environment.iter().cloned());
+        self.spawn_worker(kind, env)
+    }
+
+    /// Runs a worker binary with only `env` (and PATH), its output in a log file of the app's folder.
+    fn spawn_worker(&mut self, kind: Worker, env: Vec<(String, String)>) -> usize {
         let n = self.workers.len();
         let log = self.dir.join(format!("{}-{n}.log", kind.binary()));
         let file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(bin(kind.binary()));
-        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-        command.envs(self.base_env().into_iter().filter(|(k, _)| k != "AMQP_URL" && k != "DATABASE_URL"));
-        command.envs(environment.iter().cloned());
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env);
         command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
         let child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", kind.binary()));
         self.workers.push(WorkerProcess { kind, child, log });
