@@ -29,7 +29,7 @@ pub fn load_settings<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, Sett
             .prefix_separator("__")
             .separator("__")
             .list_separator(",")
-            .with_list_parse_key("fetcher.tracking_parameters")
+            .with_list_parse_key("canonical.tracking_parameters")
             .try_parsing(true),
     );
     for (variable, key) in [("AMQP_URL", "broker.url"), ("DATABASE_URL", "database.url")] {
@@ -128,6 +128,25 @@ impl Default for MetricsSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the list key named a section that does not exist, so the README's comma-separated
+    /// `NEWSPIPE__CANONICAL__TRACKING_PARAMETERS` was read as one string and failed to load.
+    #[test]
+    fn tracking_parameters_are_a_comma_separated_list_in_the_environment() {
+        #[derive(Debug, Deserialize)]
+        struct Canonical {
+            tracking_parameters: Vec<String>,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Settings {
+            canonical: Canonical,
+        }
+        // SAFETY: no other test of this crate reads or writes this variable.
+        unsafe { std::env::set_var("NEWSPIPE__CANONICAL__TRACKING_PARAMETERS", "utm_*,fbclid") };
+        let settings: Settings = load_settings(None).unwrap();
+        unsafe { std::env::remove_var("NEWSPIPE__CANONICAL__TRACKING_PARAMETERS") };
+        assert_eq!(settings.canonical.tracking_parameters, ["utm_*", "fbclid"]);
+    }
 
     #[test]
     fn weak_credentials_are_refused_only_beyond_this_machine() {
