@@ -2,6 +2,7 @@
 //! `deploy/services.sh`; see `support`), with a local HTTP server standing in for the web.
 //!
 //! - `broker`: the one consume loop with scripted handlers: panics, retries through delay queues.
+//! - `backpressure`: queue length limits: a full queue refuses, publishers wait and retry, nothing is lost.
 //! - `pipeline`: URLs in, one outcome each, articles stored with their fields; export and status.
 //! - `delivery`: redelivery, poison messages, kill -9 of a worker mid-run: nothing lost, nothing duplicated.
 //! - `extract_command`: `newspipe extract` on files, folders and manifests, without services.
@@ -13,6 +14,7 @@
 //! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
 
+mod backpressure;
 mod broker;
 mod compose;
 mod delivery;

@@ -7,6 +7,10 @@ use serde::Deserialize;
 pub struct BrokerSettings {
     /// AMQP URL of RabbitMQ; `AMQP_URL` overrides it.
     pub url: String,
+    /// RabbitMQ's management API, where `newspipe status` reads each queue's publish and deliver rates:
+    /// `http://host:port`. Empty: the host of `url` on port 15672 (`https` on 15671 for `amqps`). A URL
+    /// without credentials uses those of `url`.
+    pub management_url: String,
     /// Prefix of every exchange and queue name, so several pipelines (or tests) can share one broker.
     pub prefix: String,
     /// How many unacked messages a worker holds at once; this bounds its memory.
@@ -15,8 +19,12 @@ pub struct BrokerSettings {
     pub publish_timeout_secs: u64,
     /// Deliveries of one message (crashes included) before the broker dead-letters it.
     pub delivery_limit: u32,
-    /// Maximum messages in each work queue; publishers are refused beyond it and retry (0 = unlimited).
-    pub max_queue_length: u32,
+    /// Maximum messages in each work queue (`x-max-length` with `reject-publish`): beyond it the broker
+    /// refuses publishes, and publishers back off and retry (0 = unlimited).
+    pub max_queue_length: QueueLengths,
+    /// How long a publisher keeps retrying a message that a full queue refuses before giving up with an
+    /// error (the message is then not acked, or not reported as submitted: never dropped).
+    pub full_queue_wait_secs: u64,
     /// How long a worker keeps trying to reach a lost broker before exiting non-zero (0 = forever).
     pub reconnect_timeout_secs: u64,
     /// Time a worker gives messages in flight to finish after SIGTERM before closing.
@@ -28,15 +36,51 @@ impl Default for BrokerSettings {
     fn default() -> Self {
         BrokerSettings {
             url: "amqp://127.0.0.1:5672/%2f".into(),
+            management_url: String::new(),
             prefix: "newspipe".into(),
             prefetch: 16,
             publish_timeout_secs: 30,
             delivery_limit: 10,
-            max_queue_length: 0,
+            max_queue_length: QueueLengths::default(),
+            full_queue_wait_secs: 600,
             reconnect_timeout_secs: 300,
             shutdown_grace_secs: 20,
             retry: RetrySettings::default(),
         }
+    }
+}
+
+/// Length limits of the three work queues, in messages. The defaults keep each full queue to roughly
+/// 1 GB of broker disk with this pipeline's messages: fetch jobs are well under 1 KB, stored articles some
+/// 10 KB, and pages (gzip-compressed) some 20-100 KB, so the queue of pages is the shortest. A full queue
+/// holds its producers back (the stage before it stops acking and its own queue grows) instead of letting
+/// the broker run out of disk, where RabbitMQ would block every publisher at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueLengths {
+    pub fetch: u32,
+    pub extract: u32,
+    pub store: u32,
+}
+
+impl Default for QueueLengths {
+    fn default() -> Self {
+        QueueLengths { fetch: 1_000_000, extract: 20_000, store: 100_000 }
+    }
+}
+
+impl QueueLengths {
+    /// No limit on any work queue.
+    pub const UNLIMITED: QueueLengths = QueueLengths { fetch: 0, extract: 0, store: 0 };
+
+    /// The limit of `queue`, if it has one.
+    pub fn of(&self, queue: crate::Queue) -> Option<u32> {
+        let length = match queue {
+            crate::Queue::Fetch => self.fetch,
+            crate::Queue::Extract => self.extract,
+            crate::Queue::Store => self.store,
+        };
+        (length > 0).then_some(length)
     }
 }
 
@@ -80,6 +124,15 @@ mod tests {
         let retry = RetrySettings { max_attempts: 6, base_delay_ms: 1_000, max_delay_ms: 30_000 };
         let delays: Vec<u64> = retry.delays().iter().map(|d| d.as_millis() as u64).collect();
         assert_eq!(delays, vec![1_000, 4_000, 16_000, 30_000]);
+    }
+
+    #[test]
+    fn every_work_queue_is_limited_by_default_and_zero_means_unlimited() {
+        let lengths = QueueLengths::default();
+        assert_eq!(lengths.of(crate::Queue::Fetch), Some(1_000_000));
+        assert_eq!(lengths.of(crate::Queue::Extract), Some(20_000));
+        assert_eq!(lengths.of(crate::Queue::Store), Some(100_000));
+        assert_eq!(QueueLengths { store: 0, ..lengths }.of(crate::Queue::Store), None);
     }
 
     #[test]

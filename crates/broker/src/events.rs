@@ -99,17 +99,46 @@ impl MessageDeadLettered<'_> {
 pub(crate) struct PublishRefused<'a> {
     pub exchange: &'a str,
     pub routing_key: &'a str,
+    /// Refusals of this message so far.
+    pub refusals: u32,
 }
 
 impl PublishRefused<'_> {
+    /// Warns on a message's first refusal only: a full queue refuses every attempt until it drains.
     pub fn emit(&self) {
-        tracing::warn!(
-            exchange = self.exchange,
-            routing_key = self.routing_key,
-            "broker refused a publish; backing off"
-        );
+        if self.refusals == 1 {
+            tracing::warn!(
+                exchange = self.exchange,
+                routing_key = self.routing_key,
+                "broker refused a publish (queue full?); backing off and retrying"
+            );
+        } else {
+            tracing::debug!(
+                routing_key = self.routing_key,
+                refusals = self.refusals,
+                "publish refused again"
+            );
+        }
         counter!("newspipe_publish_refused_total", "routing_key" => self.routing_key.to_string())
             .increment(1);
+    }
+}
+
+pub(crate) struct PublishAccepted<'a> {
+    pub routing_key: &'a str,
+    pub refusals: u32,
+    pub waited: Duration,
+}
+
+impl PublishAccepted<'_> {
+    /// A message refused by a full queue got in after all.
+    pub fn emit(&self) {
+        tracing::info!(
+            routing_key = self.routing_key,
+            refusals = self.refusals,
+            waited_ms = self.waited.as_millis() as u64,
+            "publish accepted after the queue made room"
+        );
     }
 }
 

@@ -15,7 +15,7 @@ pub mod publisher;
 pub mod topology;
 mod worker;
 
-pub use config::{BrokerSettings, RetrySettings};
+pub use config::{BrokerSettings, QueueLengths, RetrySettings};
 pub use connection::connect;
 pub use consumer::{Disposition, Handler, Incoming, run_consumer};
 pub use dead_letters::{DeadLetter, Listing, ReplayReport, Selection};

@@ -15,6 +15,9 @@ use crate::{BrokerError, events};
 /// Persistent delivery mode: the message survives a broker restart.
 const PERSISTENT: u8 = 2;
 
+/// The longest pause between two attempts at a message a full queue refused.
+const MAX_REFUSED_PAUSE: Duration = Duration::from_secs(2);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("publishing to {exchange}/{routing_key} failed: {source}")]
@@ -26,7 +29,11 @@ pub enum PublishError {
     },
     #[error("message to {exchange}/{routing_key} was returned unroutable: {reply}")]
     Unroutable { exchange: String, routing_key: String, reply: String },
-    #[error("the broker kept refusing a message to {exchange}/{routing_key} (queue full?) for {waited:?}")]
+    #[error(
+        "the broker kept refusing a message to {exchange}/{routing_key} for {waited:?} (the queue is at its \
+         length limit, broker.max_queue_length; nothing consumes it fast enough); gave up after \
+         broker.full_queue_wait_secs"
+    )]
     Refused { exchange: String, routing_key: String, waited: Duration },
     #[error("no confirm for a message to {exchange}/{routing_key} within {0:?}", timeout)]
     Timeout { exchange: String, routing_key: String, timeout: Duration },
@@ -123,9 +130,11 @@ impl Publisher {
         .await
     }
 
-    /// Publishes to any exchange and waits for the confirm. A nack (the queue is at its length limit with
-    /// `reject-publish`) is retried with backoff until `broker.publish_timeout_secs`: a full queue slows
-    /// producers down, it never drops their messages.
+    /// Publishes to any exchange and waits for the confirm (`timeout` for each attempt). A nack (a work queue
+    /// at its `x-max-length`, which `reject-publish` turns into a refusal) is retried with exponential
+    /// backoff, for at most `broker.full_queue_wait_secs` in all: a full queue slows producers down, it never
+    /// drops their messages. Giving up is an error the caller sees ([`PublishError::Refused`]); a worker then
+    /// leaves its input unacked, for the broker to redeliver.
     pub async fn publish_raw(
         &self,
         exchange: &str,
@@ -134,7 +143,9 @@ impl Publisher {
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
         let started = tokio::time::Instant::now();
+        let wait = self.topology.full_queue_wait();
         let mut pause = Duration::from_millis(50);
+        let mut refusals = 0u32;
         loop {
             let amqp = |source| PublishError::Amqp {
                 exchange: exchange.to_string(),
@@ -152,8 +163,7 @@ impl Publisher {
                 )
                 .await
                 .map_err(amqp)?;
-            let remaining = self.timeout.saturating_sub(started.elapsed());
-            let confirmation = match tokio::time::timeout(remaining, confirm).await {
+            let confirmation = match tokio::time::timeout(self.timeout, confirm).await {
                 Ok(confirmation) => confirmation.map_err(amqp)?,
                 Err(_) => {
                     return Err(PublishError::Timeout {
@@ -164,7 +174,12 @@ impl Publisher {
                 }
             };
             match confirmation {
-                Confirmation::Ack(None) | Confirmation::NotRequested => return Ok(()),
+                Confirmation::Ack(None) | Confirmation::NotRequested => {
+                    if refusals > 0 {
+                        events::PublishAccepted { routing_key, refusals, waited: started.elapsed() }.emit();
+                    }
+                    return Ok(());
+                }
                 Confirmation::Ack(Some(returned)) | Confirmation::Nack(Some(returned)) => {
                     return Err(PublishError::Unroutable {
                         exchange: exchange.to_string(),
@@ -173,8 +188,9 @@ impl Publisher {
                     });
                 }
                 Confirmation::Nack(None) => {
-                    events::PublishRefused { exchange, routing_key }.emit();
-                    if started.elapsed() + pause > self.timeout {
+                    refusals += 1;
+                    events::PublishRefused { exchange, routing_key, refusals }.emit();
+                    if started.elapsed() + pause > wait {
                         return Err(PublishError::Refused {
                             exchange: exchange.to_string(),
                             routing_key: routing_key.to_string(),
@@ -182,7 +198,7 @@ impl Publisher {
                         });
                     }
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
+                    pause = (pause * 2).min(MAX_REFUSED_PAUSE);
                 }
             }
         }

@@ -10,6 +10,17 @@
 //! ```
 //! Delay queues keep the message's routing key when they dead-letter it back, so one set of delay queues
 //! serves every stage.
+//!
+//! Length limits: each work queue has `x-max-length` (`broker.max_queue_length`) with `x-overflow:
+//! reject-publish`, so a full queue refuses (nacks) a publish instead of dropping anything; the publisher
+//! backs off and retries ([`crate::Publisher`]), and a worker acks its input only after that publish is
+//! confirmed, so the stage before slows down and its own queue grows. Messages that reach a work queue by
+//! dead-lettering from a delay queue are not lost either: delay queues dead-letter `at-least-once` and keep
+//! a message until the full work queue takes it. The dead-letter queue has no limit and no overflow
+//! behaviour: a limit there would either refuse dead letters (the worker dead-lettering a poison message
+//! would stall on it) or drop the oldest (the evidence an operator needs); it grows only by poison
+//! messages, and `newspipe status` shows its depth. The delay queues have no limit either: what they hold
+//! was taken out of a bounded work queue and is on its way back to it.
 
 use std::time::Duration;
 
@@ -17,7 +28,7 @@ use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptio
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ExchangeKind};
 
-use crate::{BrokerError, BrokerSettings};
+use crate::{BrokerError, BrokerSettings, QueueLengths};
 
 /// Header on a message sent to a delay queue: which delay queue it goes to. Not `x-` prefixed: headers
 /// exchanges ignore `x-` headers when matching, and every delay queue would get a copy.
@@ -65,7 +76,8 @@ pub struct Topology {
     prefix: String,
     delays: Vec<Duration>,
     delivery_limit: u32,
-    max_queue_length: u32,
+    max_queue_length: QueueLengths,
+    full_queue_wait: Duration,
 }
 
 impl Topology {
@@ -81,7 +93,18 @@ impl Topology {
             },
             delivery_limit: settings.delivery_limit,
             max_queue_length: settings.max_queue_length,
+            full_queue_wait: Duration::from_secs(settings.full_queue_wait_secs),
         }
+    }
+
+    /// The `x-max-length` of a work queue, if it has one.
+    pub fn max_length(&self, queue: Queue) -> Option<u32> {
+        self.max_queue_length.of(queue)
+    }
+
+    /// How long a publisher retries a message refused by a full queue (`broker.full_queue_wait_secs`).
+    pub fn full_queue_wait(&self) -> Duration {
+        self.full_queue_wait
     }
 
     pub fn work_exchange(&self) -> String {
@@ -147,16 +170,21 @@ impl Topology {
             let mut arguments = quorum_arguments();
             arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_exchange()));
             arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.delivery_limit as i32));
-            if self.max_queue_length > 0 {
-                arguments.insert("x-max-length".into(), AMQPValue::LongInt(self.max_queue_length as i32));
+            if let Some(length) = self.max_length(queue) {
+                let length = i32::try_from(length).unwrap_or(i32::MAX);
+                arguments.insert("x-max-length".into(), AMQPValue::LongInt(length));
             }
             let name = self.queue_name(queue);
             declare_queue(channel, &name, arguments).await?;
             bind(channel, &name, &self.work_exchange(), queue.routing_key(), FieldTable::default()).await?;
         }
 
+        // Never refuses a dead letter (see the module documentation): no length limit, no overflow setting,
+        // and it dead-letters nowhere itself, so it needs no dead-letter strategy.
         let dead = self.dead_queue();
-        declare_queue(channel, &dead, quorum_arguments()).await?;
+        let mut dead_arguments = FieldTable::default();
+        dead_arguments.insert("x-queue-type".into(), long_string("quorum"));
+        declare_queue(channel, &dead, dead_arguments).await?;
         bind(channel, &dead, &self.dead_exchange(), "", FieldTable::default()).await?;
 
         for delay in &self.delays {
@@ -213,7 +241,7 @@ impl Topology {
 }
 
 /// Quorum queues: replicated and durable, with at-least-once dead-lettering (which needs `reject-publish`
-/// overflow), the same on RabbitMQ 3.10 and 4.x.
+/// overflow), the same on RabbitMQ 3.10 and 4.x. For the work and delay queues, which dead-letter.
 fn quorum_arguments() -> FieldTable {
     let mut arguments = FieldTable::default();
     arguments.insert("x-queue-type".into(), long_string("quorum"));
