@@ -12,6 +12,7 @@
 #   deploy/services.sh destroy   stop and delete the folder (data and passwords)
 #
 # Ports (loopback only): AMQP 5692, Erlang distribution 25692, epmd 24692,
+# RabbitMQ management API 15694 (`newspipe status` reads queue rates there),
 # PostgreSQL 5492. Passwords are random, made on first start, kept in the
 # folder; $DIR/env holds AMQP_URL and DATABASE_URL for the workers and tests.
 set -euo pipefail
@@ -28,6 +29,8 @@ DIST_PORT="${NEWSPIPE_RABBITMQ_DIST_PORT:-25692}"
 # system's, and theirs never holds our node name.
 EPMD_PORT="${NEWSPIPE_EPMD_PORT:-24692}"
 PG_PORT="${NEWSPIPE_PG_PORT:-5492}"
+# Not 15692: that is the prometheus plugin's default.
+MGMT_PORT="${NEWSPIPE_MANAGEMENT_PORT:-15694}"
 TIMEOUT="${NEWSPIPE_SERVICES_TIMEOUT:-180}"
 NODENAME="newspipe@localhost"
 
@@ -131,7 +134,8 @@ prepare_dir() {
 
 write_env_file() {
     # Plain KEY=value lines, no quotes or comments: the Rust tests parse it.
-    printf 'AMQP_URL=%s\nDATABASE_URL=%s\n' "$AMQP_URL" "$DATABASE_URL" >"$DIR/env.tmp"
+    printf 'AMQP_URL=%s\nDATABASE_URL=%s\nNEWSPIPE__BROKER__MANAGEMENT_URL=%s\n' "$AMQP_URL" "$DATABASE_URL" \
+        "http://127.0.0.1:${MGMT_PORT}" >"$DIR/env.tmp"
     chmod 600 "$DIR/env.tmp"
     mv "$DIR/env.tmp" "$DIR/env"
 }
@@ -167,7 +171,8 @@ rmq_write_config() {
     chmod 400 "$RMQ/home/.erlang.cookie"
     : >"$RMQ/rabbitmq-env.conf"
     # The default user is ours from the very first boot, so `guest` never
-    # exists; no management, prometheus or stream plugin: no other ports.
+    # exists. The management plugin (for queue rates) on loopback; no
+    # prometheus or stream plugin: no other ports. Rates sampled every 2 s.
     cat >"$RMQ/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:${AMQP_PORT}
 default_vhost = /
@@ -179,9 +184,21 @@ default_permissions.read = .*
 default_permissions.write = .*
 log.file.level = info
 log.console = false
+management.tcp.ip = 127.0.0.1
+management.tcp.port = ${MGMT_PORT}
+collect_statistics_interval = 2000
 EOF
     chmod 600 "$RMQ/rabbitmq.conf"
-    echo '[rabbitmq_consistent_hash_exchange].' >"$RMQ/enabled_plugins"
+    echo '[rabbitmq_consistent_hash_exchange,rabbitmq_management].' >"$RMQ/enabled_plugins"
+}
+
+rmq_ensure_management() {
+    # A node started before the plugin was in our config: enable it in place
+    # (no restart), with the listener and sampling the config file would set.
+    rmq rabbitmq-diagnostics -q check_port_listener "$MGMT_PORT" >/dev/null 2>&1 && return 0
+    log "rabbitmq: enabling the management API on 127.0.0.1:$MGMT_PORT"
+    rmq rabbitmqctl -q eval "application:set_env(rabbitmq_management, tcp_config, [{ip, \"127.0.0.1\"}, {port, $MGMT_PORT}]), application:set_env(rabbit, collect_statistics_interval, 2000)." >/dev/null
+    rmq rabbitmq-plugins -q enable --online rabbitmq_management >/dev/null
 }
 
 rmq_ensure_user() {
@@ -214,6 +231,7 @@ rmq_start() {
     if rmq_running; then
         log "rabbitmq: already running ($NODENAME, amqp 127.0.0.1:$AMQP_PORT)"
         rmq_ensure_user
+        rmq_ensure_management
         return 0
     fi
     if rmq_process_alive; then
@@ -275,7 +293,7 @@ rmq_stop() {
 
 rmq_status() {
     if rmq_running; then
-        echo "rabbitmq: running  node=$NODENAME pid=$(rmq_pid) amqp=127.0.0.1:$AMQP_PORT dist=$DIST_PORT"
+        echo "rabbitmq: running  node=$NODENAME pid=$(rmq_pid) amqp=127.0.0.1:$AMQP_PORT dist=$DIST_PORT management=127.0.0.1:$MGMT_PORT"
         return 0
     fi
     echo "rabbitmq: stopped"

@@ -275,8 +275,121 @@ async fn status_shows_recent_outcomes_failure_reasons_and_watch_redraws_with_rat
     assert!(output.status.success(), "Ctrl-C ends --watch cleanly: {:?}", output.status);
     let screen = String::from_utf8_lossy(&output.stdout);
     assert!(screen.matches("\x1b[2J").count() >= 2, "redrawn: {screen}");
-    assert!(screen.contains("RATE/s") && screen.contains("+0.0"), "{screen}");
+    assert!(screen.contains("IN/s") && screen.contains("NET/s") && screen.contains("+0.0"), "{screen}");
     assert!(screen.contains("last 5 min") && screen.contains("TOP FAILURE REASONS"), "{screen}");
+}
+
+/// The management API of the test services: `NEWSPIPE__BROKER__MANAGEMENT_URL`, else the line
+/// `deploy/services.sh` writes into its env file.
+fn management_url() -> String {
+    if let Ok(url) = std::env::var("NEWSPIPE__BROKER__MANAGEMENT_URL") {
+        return url;
+    }
+    let dir = std::env::var("NEWSPIPE_SERVICES_DIR").unwrap_or_else(|_| "/tmp/newspipe-services".into());
+    std::fs::read_to_string(format!("{dir}/env"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("NEWSPIPE__BROKER__MANAGEMENT_URL=").map(str::to_string))
+        .unwrap_or_else(|| panic!("no management URL in {dir}/env: run `deploy/services.sh start`"))
+}
+
+fn queue<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == name)
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_each_queues_in_and_out_rates_while_messages_flow() {
+    let mut app = spawn_app().await;
+    app.env.push(("NEWSPIPE__BROKER__MANAGEMENT_URL".into(), management_url()));
+    app.start_pipeline();
+    let fetch = format!("{}.fetch", app.prefix);
+
+    // A producer publishing ten fetch jobs a second until the rates show, with the pipeline consuming them.
+    let connection = app.amqp().await;
+    let channel = connection.create_channel().await.unwrap();
+    app.topology().declare(&channel).await.unwrap();
+    channel.confirm_select(Default::default()).await.unwrap();
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let exchange = app.prefix.clone();
+    let urls: Vec<String> = (0..600).map(|n| app.web.url(&format!("/articles/{n}"))).collect();
+    let producer = tokio::spawn(async move {
+        for url in urls {
+            let body = encode_json(&FetchJob::new(new_job_id(), url));
+            let confirm = channel
+                .basic_publish(
+                    exchange.as_str().into(),
+                    "fetch".into(),
+                    lapin::options::BasicPublishOptions { mandatory: true, ..Default::default() },
+                    &body,
+                    lapin::BasicProperties::default().with_delivery_mode(2),
+                )
+                .await
+                .unwrap();
+            assert!(confirm.await.unwrap().is_ack(), "a fetch job was not confirmed");
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stopped.changed() => break,
+            }
+        }
+    });
+
+    // The broker samples every 2 s (deploy/services.sh), so the rates show within seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = json(&app, &["status", "--json"]).await;
+        let row = queue(&status, &fetch);
+        let rate = |key: &str| row[key].as_f64().unwrap_or(0.0);
+        if rate("in_per_second") > 0.0 && rate("out_per_second") > 0.0 && rate("acked_per_second") > 0.0 {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no in/out rates on {fetch} while publishing: {status:#}\n{}",
+            app.logs()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    stop.send(true).unwrap();
+    producer.await.unwrap();
+    let _ = connection.close(200, "bye".into()).await;
+
+    assert!(status["rates_unavailable"].is_null(), "{status:#}");
+    let row = queue(&status, &fetch);
+    // About ten a second go in; none of them can come out faster than they went in.
+    let (rate_in, rate_out) =
+        (row["in_per_second"].as_f64().unwrap(), row["out_per_second"].as_f64().unwrap());
+    assert!(rate_in < 50.0 && rate_out < 50.0, "{row:#}");
+    // The stages after the fetcher get their pages and show rates of their own (null would mean not asked).
+    assert!(queue(&status, &format!("{}.extract", app.prefix))["in_per_second"].is_f64(), "{status:#}");
+    assert_eq!(queue(&status, &fetch)["consumers"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_without_the_management_api_still_works_and_says_why_the_rates_are_unavailable() {
+    let mut app = spawn_app().await;
+    // A port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    app.env.push(("NEWSPIPE__BROKER__MANAGEMENT_URL".into(), format!("http://127.0.0.1:{closed}")));
+    app.start_pipeline();
+    app.submit(&[app.web.url("/articles/3")]);
+    app.wait_for_outcomes(1, Duration::from_secs(30)).await;
+
+    let status = json(&app, &["status", "--json"]).await;
+    let why = status["rates_unavailable"].as_str().unwrap_or_else(|| panic!("no reason given: {status:#}"));
+    assert!(why.contains(&format!("127.0.0.1:{closed}")) && why.contains("refused"), "{why}");
+    let fetch = queue(&status, &format!("{}.fetch", app.prefix));
+    assert!(fetch["in_per_second"].is_null() && fetch["out_per_second"].is_null(), "{status:#}");
+    assert_eq!(fetch["consumers"], 1, "the rest of the status is there: {status:#}");
+    assert_eq!(status["outcomes"]["stored"], 1, "{status:#}");
+
+    let (code, screen, stderr) = run(&app, &["status"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(screen.contains("in/out rates unavailable: cannot reach the management API"), "{screen}");
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod common;
 mod dlq;
 mod export;
 mod extract;
+mod management;
 mod retry;
 mod search;
 mod show;

@@ -1,5 +1,6 @@
-//! `newspipe status`: queue depths, consumers and rates, recent outcomes, top failure reasons, dead letters;
-//! `--watch` refreshes it in place.
+//! `newspipe status`: queue depths, consumers and in/out rates, recent outcomes, top failure reasons, dead
+//! letters; `--watch` refreshes it in place. The rates come from RabbitMQ's management API; without it the
+//! rest of the screen still works and says why the rates are missing.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -10,14 +11,16 @@ use newspipe_store::{Database, OutcomeCounts, RecentOutcomes};
 use serde::Serialize;
 
 use crate::Settings;
+use crate::management::{Management, QueueRates};
 
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  newspipe status\n  newspipe status --watch            (refreshes every 2 s; Ctrl-C stops)\n  \
     newspipe status --watch --interval 5\n  newspipe status --json | jq .queues\n\n\
-    CONSUMERS is the number of running replicas of the stage's worker. RATE is the change in a queue's depth \
-    per second between two refreshes (with --watch; + growing, - draining); per-queue publish and deliver \
-    rates are on the Grafana dashboard."
+    CONSUMERS is the number of running replicas of the stage's worker. IN/s is messages published into the \
+    queue per second, OUT/s messages delivered to consumers per second, as RabbitMQ's management API last \
+    sampled them (broker.management_url; without it the rates show as - and the screen says why). NET/s \
+    (with --watch) is the change in depth per second between two refreshes: + growing, - draining."
 )]
 pub struct StatusArgs {
     /// Print JSON instead of a table.
@@ -34,6 +37,8 @@ pub struct StatusArgs {
 #[derive(Serialize)]
 struct Status {
     queues: Vec<QueueRow>,
+    /// Why the queues' in/out rates are null: the management API could not be asked (or `null`).
+    rates_unavailable: Option<String>,
     dead_letters: u32,
     outcomes: OutcomeCounts,
     recent_outcomes: RecentOutcomes,
@@ -48,6 +53,12 @@ struct Status {
 struct QueueRow {
     #[serde(flatten)]
     stats: QueueStats,
+    /// Messages published into the queue per second (null when the management API is unavailable).
+    in_per_second: Option<f64>,
+    /// Messages delivered to consumers (or fetched) per second.
+    out_per_second: Option<f64>,
+    /// Deliveries acknowledged per second.
+    acked_per_second: Option<f64>,
     /// Change in depth per second since the previous sample (only with --watch, after the first).
     depth_change_per_second: Option<f64>,
 }
@@ -66,6 +77,7 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     topology.declare(&channel).await?;
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
+    let management = Management::new(&settings.broker);
 
     // Listening from the start (not only while sleeping), so a Ctrl-C during a refresh is not missed.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
@@ -74,6 +86,13 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     loop {
         let queues = topology.stats(&channel).await?;
         let now = Instant::now();
+        let rates = match &management {
+            Ok(management) => {
+                let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
+                management.rates(&names).await
+            }
+            Err(why) => Err(why.clone()),
+        };
         let rows = queues
             .into_iter()
             .map(|stats| {
@@ -81,11 +100,19 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
                     let seconds = now.duration_since(*at).as_secs_f64();
                     depths.get(&stats.name).map(|d| (f64::from(stats.messages) - f64::from(*d)) / seconds)
                 });
-                QueueRow { stats, depth_change_per_second }
+                let queue_rates: Option<QueueRates> =
+                    rates.as_ref().ok().map(|r| r.get(&stats.name).copied().unwrap_or_default());
+                QueueRow {
+                    in_per_second: queue_rates.map(|r| r.published),
+                    out_per_second: queue_rates.map(|r| r.delivered),
+                    acked_per_second: queue_rates.map(|r| r.acked),
+                    stats,
+                    depth_change_per_second,
+                }
             })
             .collect::<Vec<_>>();
         previous = Some((now, rows.iter().map(|r| (r.stats.name.clone(), r.stats.messages)).collect()));
-        let status = collect(&database, &topology, rows).await?;
+        let status = collect(&database, &topology, rows, rates.err()).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&status)?);
         } else {
@@ -112,7 +139,12 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn collect(database: &Database, topology: &Topology, queues: Vec<QueueRow>) -> anyhow::Result<Status> {
+async fn collect(
+    database: &Database,
+    topology: &Topology,
+    queues: Vec<QueueRow>,
+    rates_unavailable: Option<String>,
+) -> anyhow::Result<Status> {
     let dead_letters =
         queues.iter().find(|q| q.stats.name == topology.dead_queue()).map_or(0, |q| q.stats.messages);
     let recent_outcomes = database.recent_outcomes().await?;
@@ -120,6 +152,7 @@ async fn collect(database: &Database, topology: &Topology, queues: Vec<QueueRow>
     let outcomes_per_second = (m.stored + m.skipped + m.failed + m.unchanged) as f64 / 60.0;
     Ok(Status {
         queues,
+        rates_unavailable,
         dead_letters,
         outcomes: database.outcome_counts().await?,
         recent_outcomes,
@@ -149,23 +182,26 @@ fn counts(o: &OutcomeCounts) -> String {
 }
 
 fn print_table(status: &Status, watch: bool) {
-    println!(
-        "{:<32} {:>10} {:>10} {:>10}",
-        "QUEUE",
-        "MESSAGES",
-        "CONSUMERS",
-        if watch { "RATE/s" } else { "" }
-    );
+    let header = format!("{:<32} {:>9} {:>9} {:>8} {:>8}", "QUEUE", "MESSAGES", "CONSUMERS", "IN/s", "OUT/s");
+    println!("{}", if watch { format!("{header} {:>8}", "NET/s") } else { header });
+    let per_second = |rate: Option<f64>| rate.map_or_else(|| "-".to_string(), |r| format!("{r:.1}"));
     for queue in &status.queues {
-        let rate = match queue.depth_change_per_second {
-            Some(r) => format!("{r:+.1}"),
-            None if watch => "…".into(),
-            None => String::new(),
-        };
-        println!(
-            "{:<32} {:>10} {:>10} {:>10}",
-            queue.stats.name, queue.stats.messages, queue.stats.consumers, rate
+        let row = format!(
+            "{:<32} {:>9} {:>9} {:>8} {:>8}",
+            queue.stats.name,
+            queue.stats.messages,
+            queue.stats.consumers,
+            per_second(queue.in_per_second),
+            per_second(queue.out_per_second)
         );
+        let net = match queue.depth_change_per_second {
+            Some(r) => format!("{r:+.1}"),
+            None => "…".into(),
+        };
+        println!("{}", if watch { format!("{row} {net:>8}") } else { row });
+    }
+    if let Some(why) = &status.rates_unavailable {
+        println!("in/out rates unavailable: {why}");
     }
     println!();
     let r = &status.recent_outcomes;

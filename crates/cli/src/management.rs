@@ -1,0 +1,211 @@
+//! RabbitMQ's management HTTP API, where `newspipe status` reads each queue's message rates: published into
+//! the queue (in), delivered to consumers (out) and acknowledged. AMQP itself only tells depth and consumers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use newspipe_broker::BrokerSettings;
+use serde::Deserialize;
+
+/// A status screen must not hang on a broker whose management API is slow or firewalled.
+const TIMEOUT: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One queue's rates, messages per second as the broker last sampled them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct QueueRates {
+    pub published: f64,
+    pub delivered: f64,
+    pub acked: f64,
+}
+
+/// A client of the management API of the broker in `broker.url`.
+pub struct Management {
+    client: reqwest::Client,
+    /// Base URL with the credentials (reqwest turns them into basic auth).
+    base: url::Url,
+    /// The base URL without credentials: for messages.
+    address: String,
+    /// The virtual host, percent-encoded as it goes into a path.
+    vhost: String,
+}
+
+#[derive(Deserialize)]
+struct QueueInfo {
+    #[serde(default)]
+    message_stats: Option<MessageStats>,
+}
+
+#[derive(Deserialize)]
+struct MessageStats {
+    publish_details: Option<Rate>,
+    deliver_get_details: Option<Rate>,
+    ack_details: Option<Rate>,
+}
+
+#[derive(Deserialize)]
+struct Rate {
+    rate: f64,
+}
+
+impl Management {
+    /// The API of `broker.management_url`, or of the AMQP host on the default management port.
+    pub fn new(broker: &BrokerSettings) -> Result<Management, String> {
+        let (base, vhost) = endpoint(&broker.url, &broker.management_url)?;
+        let mut address = base.clone();
+        let _ = address.set_username("");
+        let _ = address.set_password(None);
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {}", chain(&e)))?;
+        Ok(Management { client, base, address: address.to_string(), vhost })
+    }
+
+    /// The rates of each of `queues`; an error says, in one line, why they are unavailable.
+    pub async fn rates(&self, queues: &[&str]) -> Result<HashMap<String, QueueRates>, String> {
+        let answers = join_all(queues.iter().map(|queue| self.queue_rates(queue))).await;
+        queues.iter().zip(answers).map(|(queue, rates)| Ok((queue.to_string(), rates?))).collect()
+    }
+
+    async fn queue_rates(&self, queue: &str) -> Result<QueueRates, String> {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}api/queues/{}/", self.base.path(), self.vhost));
+        url.path_segments_mut()
+            .map_err(|()| format!("{} cannot be a base URL", self.address))?
+            .pop()
+            .push(queue);
+        // Only the fields we read: the full answer also lists every consumer and the backing queue's state.
+        url.set_query(Some("columns=message_stats.publish_details,message_stats.deliver_get_details,message_stats.ack_details"));
+        let response = self.client.get(url).send().await.map_err(|e| {
+            if e.is_timeout() {
+                format!("the management API at {} did not answer within {}s", self.address, TIMEOUT.as_secs())
+            } else {
+                format!("cannot reach the management API at {}: {}", self.address, chain(&e))
+            }
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(format!(
+                "the management API at {} refused the credentials (HTTP 401; set broker.management_url with a user \
+                 tagged monitoring or administrator)",
+                self.address
+            ));
+        }
+        if !status.is_success() {
+            return Err(format!(
+                "the management API at {} answered HTTP {} for queue {queue}",
+                self.address, status
+            ));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the management API's answer for queue {queue}: {}", chain(&e)))?;
+        let info: QueueInfo = serde_json::from_slice(&body).map_err(|e| {
+            format!("the management API at {} sent unexpected JSON for queue {queue}: {e}", self.address)
+        })?;
+        let stats = info.message_stats;
+        let rate = |pick: fn(&MessageStats) -> &Option<Rate>| {
+            stats.as_ref().and_then(|s| pick(s).as_ref()).map_or(0.0, |r| r.rate)
+        };
+        Ok(QueueRates {
+            published: rate(|s| &s.publish_details),
+            delivered: rate(|s| &s.deliver_get_details),
+            acked: rate(|s| &s.ack_details),
+        })
+    }
+}
+
+/// The management API's base URL (with credentials, ending in `/`) and the percent-encoded virtual host.
+fn endpoint(amqp_url: &str, management_url: &str) -> Result<(url::Url, String), String> {
+    let amqp = url::Url::parse(amqp_url).map_err(|e| format!("broker.url is not a URL ({e})"))?;
+    // The AMQP URI's path is the virtual host, percent-encoded; none means the default, `/`.
+    let vhost = match amqp.path().trim_start_matches('/') {
+        "" => "%2F".to_string(),
+        vhost => vhost.to_string(),
+    };
+    let mut base = if management_url.trim().is_empty() {
+        let host = amqp.host_str().unwrap_or("localhost");
+        let (scheme, port) = if amqp.scheme() == "amqps" { ("https", 15671) } else { ("http", 15672) };
+        url::Url::parse(&format!("{scheme}://{host}:{port}/")).map_err(|e| {
+            format!("cannot derive the management API's URL from host {host:?} of broker.url ({e})")
+        })?
+    } else {
+        let url = url::Url::parse(management_url.trim()).map_err(|e| {
+            format!(
+                "broker.management_url {:?} is not a URL ({e})",
+                newspipe_runtime::redact_url(management_url)
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "broker.management_url must be http:// or https:// (got {}://)",
+                url.scheme()
+            ));
+        }
+        url
+    };
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    if base.username().is_empty() {
+        // The AMQP URI's defaults when it names no user: guest/guest. Both stay percent-encoded.
+        let (user, password) = match amqp.username() {
+            "" => ("guest", "guest"),
+            user => (user, amqp.password().unwrap_or("")),
+        };
+        base.set_username(user).map_err(|()| "broker.management_url cannot hold credentials".to_string())?;
+        base.set_password(Some(password))
+            .map_err(|()| "broker.management_url cannot hold credentials".to_string())?;
+    }
+    Ok((base, vhost))
+}
+
+/// The root cause of an error, e.g. "Connection refused (os error 111)": reqwest's own message is a generic
+/// "error sending request for url (...)".
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_management_url_defaults_to_the_amqp_host_on_port_15672_with_its_credentials() {
+        let (base, vhost) = endpoint("amqp://newspipe:s%40cret@rabbitmq:5672/%2f", "").unwrap();
+        assert_eq!(base.as_str(), "http://newspipe:s%40cret@rabbitmq:15672/");
+        assert_eq!(vhost, "%2f");
+        let (base, vhost) = endpoint("amqps://broker.example/pipeline", "").unwrap();
+        assert_eq!(base.as_str(), "https://guest:guest@broker.example:15671/");
+        assert_eq!(vhost, "pipeline");
+        let (_, vhost) = endpoint("amqp://127.0.0.1:5672", "").unwrap();
+        assert_eq!(vhost, "%2F");
+    }
+
+    #[test]
+    fn a_management_url_without_credentials_borrows_those_of_the_amqp_url() {
+        let (base, _) = endpoint("amqp://newspipe:pw@127.0.0.1:5692/%2f", "http://127.0.0.1:15694").unwrap();
+        assert_eq!(base.as_str(), "http://newspipe:pw@127.0.0.1:15694/");
+        let (base, _) =
+            endpoint("amqp://newspipe:pw@127.0.0.1:5692/%2f", "https://watcher:other@mq.example/rabbit")
+                .unwrap();
+        assert_eq!(base.as_str(), "https://watcher:other@mq.example/rabbit/");
+    }
+
+    #[test]
+    fn a_bad_management_url_is_named_without_its_password() {
+        let error = endpoint("amqp://u:p@h/%2f", "ftp://u:s3cret@h/").unwrap_err();
+        assert!(error.contains("http://") && !error.contains("s3cret"), "{error}");
+        let error = endpoint("amqp://u:p@h/%2f", "not a url s3cret").unwrap_err();
+        assert!(error.contains("broker.management_url") && !error.contains("s3cret"), "{error}");
+    }
+}
