@@ -13,6 +13,7 @@
 //! - `operations`: search, show, export filters, retry, the dead-letter queue, status --watch, help texts.
 //! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
+//! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
 
 mod backpressure;
 mod broker;
@@ -26,3 +27,4 @@ mod operations;
 mod pipeline;
 mod resilience;
 mod support;
+mod tls;

@@ -1,13 +1,81 @@
-use lapin::{Connection, ConnectionProperties};
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::{Connection, ConnectionProperties, DefaultConnectionBuilder};
 
 use crate::BrokerError;
 
 /// Opens a connection named after the process and its role, as shown in RabbitMQ's connection list.
+///
+/// `amqps://` URLs use TLS (rustls), verifying the broker's certificate against the system's trust store
+/// plus, if given, the CA certificates of the URL's `cacertfile` query parameter (a PEM file). `certfile`
+/// and `keyfile` (PEM) add a client certificate. These are the parameter names of RabbitMQ's own URI
+/// specification; they are read here and not sent to the broker.
 pub async fn connect(url: &str, name: &str) -> Result<Connection, BrokerError> {
+    let connect_error = |source| BrokerError::Connect { url: redact(url), source };
+    let tls = tls_config(url).map_err(|why| BrokerError::Tls { url: redact(url), why })?;
     let properties = ConnectionProperties::default().with_connection_name(name.to_string().into());
-    Connection::connect(url, properties)
+    DefaultConnectionBuilder::new()
+        .map_err(connect_error)?
+        .with_uri_str(url.to_string())
+        .with_properties(properties)
+        .with_tls_config(tls)
+        .connect()
         .await
-        .map_err(|source| BrokerError::Connect { url: redact(url), source })
+        .map_err(connect_error)
+}
+
+/// The TLS files named in the URL's query, read; or why not.
+fn tls_config(url: &str) -> Result<OwnedTLSConfig, String> {
+    let parameters = TlsParameters::parse(url);
+    if parameters == TlsParameters::default() {
+        return Ok(OwnedTLSConfig::default());
+    }
+    if !url.starts_with("amqps://") {
+        return Err("cacertfile, certfile and keyfile need an amqps:// URL".into());
+    }
+    let read = |parameter: &str, path: &str| {
+        std::fs::read(path).map_err(|e| format!("cannot read {parameter}={path}: {e}"))
+    };
+    let cert_chain = match &parameters.cacertfile {
+        Some(path) => Some(
+            String::from_utf8(read("cacertfile", path)?)
+                .map_err(|_| format!("cacertfile={path} is not a PEM file"))?,
+        ),
+        None => None,
+    };
+    let identity = match (&parameters.certfile, &parameters.keyfile) {
+        (Some(cert), Some(key)) => {
+            Some(OwnedIdentity::PKCS8 { pem: read("certfile", cert)?, key: read("keyfile", key)? })
+        }
+        (None, None) => None,
+        _ => return Err("certfile and keyfile go together".into()),
+    };
+    Ok(OwnedTLSConfig { identity, cert_chain })
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TlsParameters {
+    cacertfile: Option<String>,
+    certfile: Option<String>,
+    keyfile: Option<String>,
+}
+
+impl TlsParameters {
+    fn parse(url: &str) -> TlsParameters {
+        let mut parameters = TlsParameters::default();
+        let Ok(parsed) = url::Url::parse(url) else {
+            return parameters; // lapin reports the malformed URL
+        };
+        for (key, value) in parsed.query_pairs() {
+            let slot = match key.as_ref() {
+                "cacertfile" => &mut parameters.cacertfile,
+                "certfile" => &mut parameters.certfile,
+                "keyfile" => &mut parameters.keyfile,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        parameters
+    }
 }
 
 fn redact(url: &str) -> String {
@@ -22,9 +90,39 @@ fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn connection_errors_do_not_show_the_password() {
         assert_eq!(super::redact("amqp://user:pw@host:1/%2f"), "amqp://user:***@host:1/%2f");
         assert_eq!(super::redact("amqp://host:1/%2f"), "amqp://host:1/%2f");
+    }
+
+    #[test]
+    fn tls_files_are_read_from_the_query_of_the_url() {
+        let parameters =
+            TlsParameters::parse("amqps://u:p@host:5671/%2f?heartbeat=10&cacertfile=/etc/ca%20x.pem");
+        assert_eq!(parameters.cacertfile.as_deref(), Some("/etc/ca x.pem"));
+        assert_eq!(parameters.certfile, None);
+        assert_eq!(TlsParameters::parse("amqp://host/%2f"), TlsParameters::default());
+    }
+
+    #[test]
+    fn a_ca_file_with_a_plain_amqp_url_or_a_missing_file_is_an_error_naming_it() {
+        let error = tls_config("amqp://u:secret@host/%2f?cacertfile=/x.pem").unwrap_err();
+        assert!(error.contains("need an amqps:// URL") && !error.contains("secret"), "{error}");
+        let error = tls_config("amqps://host/%2f?cacertfile=/nonexistent/ca.pem").unwrap_err();
+        assert!(error.contains("cacertfile=/nonexistent/ca.pem"), "{error}");
+        let error = tls_config("amqps://host/%2f?certfile=/c.pem").unwrap_err();
+        assert!(error.contains("go together"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_tls_error_names_the_url_without_its_password() {
+        let error = connect("amqps://u:secret@127.0.0.1:1/%2f?cacertfile=/nonexistent.pem", "test")
+            .await
+            .expect_err("an unreadable CA file")
+            .to_string();
+        assert!(error.contains("u:***@127.0.0.1:1") && !error.contains("secret"), "{error}");
     }
 }

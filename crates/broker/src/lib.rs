@@ -32,6 +32,8 @@ pub enum BrokerError {
         #[source]
         source: lapin::Error,
     },
+    #[error("cannot set up TLS to the broker at {url}: {why}")]
+    Tls { url: String, why: String },
     #[error("broker operation `{operation}` failed: {source}")]
     Amqp {
         operation: String,
