@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::types::AMQPValue;
-use newspipe_models::{RawPage, SCHEMA_VERSION, encode_page, new_job_id};
+use newspipe_models::{
+    Article, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, encode_json, encode_page, new_job_id,
+};
 
 use crate::support::web::article_html;
 use crate::support::{TestApp, Worker, spawn_app};
@@ -234,4 +236,86 @@ async fn pages_travel_gzip_compressed_and_a_body_that_does_not_decode_is_dead_le
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert!(letters[0].0.starts_with("undecodable gzip body"), "{}", letters[0].0);
     assert_eq!(letters[0].2, b"\x1f\x8b\x08 not really gzip", "kept as it came, for inspection");
+}
+
+fn store_request(url: &str, text: &str) -> StoreRequest {
+    let article = Article {
+        url: url.to_string(),
+        title: Some(format!("Title of {text}")),
+        authors: vec!["Ada Lovelace".into(), "Charles Babbage".into()],
+        tags: vec![],
+        text: text.to_string(),
+        word_count: text.split_whitespace().count() as u32,
+        content_hash: format!("hash of {text}"),
+        ..Article::default()
+    };
+    StoreRequest::new(new_job_id(), url, Outcome::Stored { article: Box::new(article) })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_the_rest() {
+    let mut app = spawn_app().await;
+    let base = app.web.url("/batch");
+    // Queued before the store starts, so they arrive together and are written as one batch.
+    let mut requests: Vec<StoreRequest> =
+        (0..40).map(|n| store_request(&format!("{base}/{n}"), &format!("article number {n}"))).collect();
+    // The same URL again from another job, later: one article, as the later job wrote it.
+    requests.push(store_request(&format!("{base}/7"), "article seven, rewritten"));
+    requests.push(StoreRequest::new(
+        new_job_id(),
+        format!("{base}/gone"),
+        Outcome::Failed { reason: "http 404".into() },
+    ));
+    // A URL longer than PostgreSQL's index entries can hold: the database refuses this one row.
+    // (Random letters: a repeated one would compress to fit.)
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: String = (0..10_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'a' + (seed % 26) as u8)
+        })
+        .collect();
+    let refused = store_request(&format!("{base}/{noise}"), "too long to index");
+    requests.insert(20, refused);
+    for request in &requests {
+        app.publish_raw("store", &encode_json(request)).await;
+    }
+    app.start_worker(Worker::Store);
+
+    assert_eq!(app.wait_for_outcomes(42, Duration::from_secs(30)).await, 42, "{}", app.logs());
+    let letters = dead_letters_when(&app, 1).await;
+    assert_eq!(letters.len(), 1, "exactly the refused request is dead-lettered: {letters:?}");
+    assert_eq!(letters[0].1, "store");
+    assert!(letters[0].0.contains("upsert articles"), "the reason names the failed write: {}", letters[0].0);
+    let articles: i64 = sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&app.db).await.unwrap();
+    assert_eq!(articles, 40);
+    let (text, authors): (String, Vec<String>) =
+        sqlx::query_as("SELECT text, authors FROM articles WHERE url = $1")
+            .bind(format!("{base}/7"))
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(text, "article seven, rewritten");
+    assert_eq!(authors, vec!["Ada Lovelace", "Charles Babbage"]);
+    let tags: Vec<String> = sqlx::query_scalar("SELECT tags FROM articles WHERE url = $1")
+        .bind(format!("{base}/3"))
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(tags.is_empty(), "an empty list stays empty: {tags:?}");
+    let batches = metric(&app.workers[0].ops_address().await, "newspipe_store_batch_size_count", "").await;
+    assert!(batches < 42.0, "the requests were written in batches, not one by one ({batches} transactions)");
+}
+
+/// The dead letters once `n` have arrived (or whatever is there after 10 s).
+async fn dead_letters_when(app: &TestApp, n: usize) -> Vec<(String, String, Vec<u8>)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut letters = Vec::new();
+    while letters.len() < n && std::time::Instant::now() < deadline {
+        letters.extend(dead_letters(app).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    letters
 }

@@ -1,5 +1,6 @@
 //! Every query newspipe makes, in one place: the store writes through it and the command line reads.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -50,6 +51,14 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// True when trying the same write again can succeed: the database is unreachable, or the transaction
+    /// lost a deadlock or a serialization conflict (class 40) to a concurrent one.
+    pub fn is_transient(&self) -> bool {
+        self.is_unavailable()
+            || matches!(self, DbError::Query { source: sqlx::Error::Database(e), .. }
+                if e.code().is_some_and(|c| c.starts_with("40")))
+    }
+
     /// True when the database itself is unreachable (retry later), false when the data was refused.
     pub fn is_unavailable(&self) -> bool {
         match self {
@@ -162,31 +171,31 @@ impl Database {
     /// Records a job's outcome (and its article) in one transaction. Idempotent: recording the same request
     /// again leaves one article row and one outcome row.
     pub async fn record(&self, request: &StoreRequest) -> Result<Option<i64>, DbError> {
+        Ok(self.record_batch(std::slice::from_ref(request)).await?.pop().flatten())
+    }
+
+    /// Records many jobs' outcomes (and articles) in one transaction, with one multi-row statement per
+    /// table: what lets one store keep up with many extractors. Returns each request's article id, in order.
+    /// The result is the same as recording the requests one by one in this order; idempotent like
+    /// [`Database::record`]. Rows are written in key order, so two stores writing overlapping batches
+    /// cannot deadlock.
+    pub async fn record_batch(&self, requests: &[StoreRequest]) -> Result<Vec<Option<i64>>, DbError> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.pool.begin().await.map_err(query("begin"))?;
-        let article_id = match &request.outcome {
-            Outcome::Stored { article } => Some(upsert_article(&mut tx, request.job_id, article).await?),
-            _ => None,
-        };
-        sqlx::query(
-            "INSERT INTO outcomes (job_id, url, outcome, reason, article_id, parent_job_id, children)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (job_id) DO UPDATE SET url = EXCLUDED.url, outcome = EXCLUDED.outcome,
-                 reason = EXCLUDED.reason, article_id = EXCLUDED.article_id,
-                 parent_job_id = EXCLUDED.parent_job_id, children = EXCLUDED.children, recorded_at = now()",
-        )
-        .bind(request.job_id)
-        .bind(clean(&request.url))
-        .bind(request.outcome.kind().as_str())
-        .bind(request.outcome.reason().map(clean))
-        .bind(article_id)
-        .bind(request.parent_job_id)
-        .bind(request.children.map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
-        .execute(&mut *tx)
-        .await
-        .map_err(query("insert outcome"))?;
-        update_claim(&mut tx, request).await?;
+        let article_ids = upsert_articles(&mut tx, requests).await?;
+        let ids: Vec<Option<i64>> = requests
+            .iter()
+            .map(|r| match &r.outcome {
+                Outcome::Stored { article } => article_ids.get(&clean(&article.url)).copied(),
+                _ => None,
+            })
+            .collect();
+        upsert_outcomes(&mut tx, requests, &ids).await?;
+        update_claims(&mut tx, requests).await?;
         tx.commit().await.map_err(query("commit"))?;
-        Ok(article_id)
+        Ok(ids)
     }
 
     pub async fn outcome_counts(&self) -> Result<OutcomeCounts, DbError> {
@@ -325,16 +334,88 @@ pub(crate) fn article_from_row(row: &sqlx::postgres::PgRow) -> Result<Article, D
     })
 }
 
-async fn upsert_article(
+/// Separates the names of a text array sent as one string (`authors`, `tags`): PostgreSQL arrays must be
+/// rectangular, so a column of arrays cannot travel as an array of arrays. `clean` removes it from names.
+const LIST_SEPARATOR: char = '\u{1f}';
+
+fn joined(list: &[String]) -> String {
+    let cleaned: Vec<String> = list.iter().map(|s| clean(s).replace(LIST_SEPARATOR, " ")).collect();
+    cleaned.join(&LIST_SEPARATOR.to_string())
+}
+
+/// Inserts or updates the batch's articles, one row per URL (the last request wins, as it would one by one);
+/// returns each URL's article id.
+async fn upsert_articles(
     tx: &mut Transaction<'_, Postgres>,
-    job_id: JobId,
-    a: &Article,
-) -> Result<i64, DbError> {
-    let id: i64 = sqlx::query_scalar(
+    requests: &[StoreRequest],
+) -> Result<HashMap<String, i64>, DbError> {
+    let mut latest: BTreeMap<String, (JobId, &Article)> = BTreeMap::new();
+    for request in requests {
+        if let Outcome::Stored { article } = &request.outcome {
+            latest.insert(clean(&article.url), (request.job_id, article));
+        }
+    }
+    if latest.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let n = latest.len();
+    let mut url = Vec::with_capacity(n);
+    let mut job_id = Vec::with_capacity(n);
+    let mut canonical_url = Vec::with_capacity(n);
+    let mut title = Vec::with_capacity(n);
+    let mut authors = Vec::with_capacity(n);
+    let mut published_at = Vec::with_capacity(n);
+    let mut modified_at = Vec::with_capacity(n);
+    let mut language = Vec::with_capacity(n);
+    let mut site_name = Vec::with_capacity(n);
+    let mut description = Vec::with_capacity(n);
+    let mut image = Vec::with_capacity(n);
+    let mut tags = Vec::with_capacity(n);
+    let mut section = Vec::with_capacity(n);
+    let mut text = Vec::with_capacity(n);
+    let mut markdown = Vec::with_capacity(n);
+    let mut word_count = Vec::with_capacity(n);
+    let mut content_hash = Vec::with_capacity(n);
+    let mut simhash = Vec::with_capacity(n);
+    let mut paywalled = Vec::with_capacity(n);
+    let mut fetched_at = Vec::with_capacity(n);
+    for (key, (job, a)) in &latest {
+        url.push(key.clone());
+        job_id.push(*job);
+        canonical_url.push(a.canonical_url.as_deref().map(clean));
+        title.push(a.title.as_deref().map(clean));
+        authors.push(joined(&a.authors));
+        published_at.push(a.published_at);
+        modified_at.push(a.modified_at);
+        language.push(a.language.as_deref().map(clean));
+        site_name.push(a.site_name.as_deref().map(clean));
+        description.push(a.description.as_deref().map(clean));
+        image.push(a.image.as_deref().map(clean));
+        tags.push(joined(&a.tags));
+        section.push(a.section.as_deref().map(clean));
+        text.push(clean(&a.text));
+        markdown.push(a.markdown.as_deref().map(clean));
+        word_count.push(i32::try_from(a.word_count).unwrap_or(i32::MAX));
+        content_hash.push(clean(&a.content_hash));
+        // Stored as the same 64 bits in a signed column.
+        simhash.push(a.simhash.map(|h| h as i64));
+        paywalled.push(a.paywalled);
+        fetched_at.push(a.fetched_at);
+    }
+    let rows = sqlx::query(
         "INSERT INTO articles (url, job_id, canonical_url, title, authors, published_at, modified_at, language,
              site_name, description, image, tags, section, text, markdown, word_count, content_hash, simhash,
              paywalled, fetched_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+         SELECT u.url, u.job_id, u.canonical_url, u.title, string_to_array(u.authors, chr(31)), u.published_at,
+             u.modified_at, u.language, u.site_name, u.description, u.image, string_to_array(u.tags, chr(31)),
+             u.section, u.text, u.markdown, u.word_count, u.content_hash, u.simhash, u.paywalled, u.fetched_at
+         FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+             $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+             $14::text[], $15::text[], $16::int4[], $17::text[], $18::int8[], $19::bool[], $20::timestamptz[])
+             AS u(url, job_id, canonical_url, title, authors, published_at, modified_at, language, site_name,
+                  description, image, tags, section, text, markdown, word_count, content_hash, simhash,
+                  paywalled, fetched_at)
+         ORDER BY u.url
          ON CONFLICT (url) DO UPDATE SET job_id = EXCLUDED.job_id, canonical_url = EXCLUDED.canonical_url,
              title = EXCLUDED.title, authors = EXCLUDED.authors, published_at = EXCLUDED.published_at,
              modified_at = EXCLUDED.modified_at, language = EXCLUDED.language, site_name = EXCLUDED.site_name,
@@ -342,62 +423,135 @@ async fn upsert_article(
              section = EXCLUDED.section, text = EXCLUDED.text, markdown = EXCLUDED.markdown,
              word_count = EXCLUDED.word_count, content_hash = EXCLUDED.content_hash, simhash = EXCLUDED.simhash,
              paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now()
-         RETURNING id",
+         RETURNING url, id",
     )
-    .bind(clean(&a.url))
+    .bind(url)
     .bind(job_id)
-    .bind(a.canonical_url.as_deref().map(clean))
-    .bind(a.title.as_deref().map(clean))
-    .bind(a.authors.iter().map(|s| clean(s)).collect::<Vec<_>>())
-    .bind(a.published_at)
-    .bind(a.modified_at)
-    .bind(a.language.as_deref().map(clean))
-    .bind(a.site_name.as_deref().map(clean))
-    .bind(a.description.as_deref().map(clean))
-    .bind(a.image.as_deref().map(clean))
-    .bind(a.tags.iter().map(|s| clean(s)).collect::<Vec<_>>())
-    .bind(a.section.as_deref().map(clean))
-    .bind(clean(&a.text))
-    .bind(a.markdown.as_deref().map(clean))
-    .bind(i32::try_from(a.word_count).unwrap_or(i32::MAX))
-    .bind(clean(&a.content_hash))
-    .bind(a.simhash.map(|h| h as i64))
-    .bind(a.paywalled)
-    .bind(a.fetched_at)
-    .fetch_one(&mut **tx)
+    .bind(canonical_url)
+    .bind(title)
+    .bind(authors)
+    .bind(published_at)
+    .bind(modified_at)
+    .bind(language)
+    .bind(site_name)
+    .bind(description)
+    .bind(image)
+    .bind(tags)
+    .bind(section)
+    .bind(text)
+    .bind(markdown)
+    .bind(word_count)
+    .bind(content_hash)
+    .bind(simhash)
+    .bind(paywalled)
+    .bind(fetched_at)
+    .fetch_all(&mut **tx)
     .await
-    .map_err(query("upsert article"))?;
-    Ok(id)
+    .map_err(query("upsert articles"))?;
+    Ok(rows.iter().map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))).collect())
+}
+
+/// Inserts or replaces the batch's outcomes, one row per job (the last request wins).
+async fn upsert_outcomes(
+    tx: &mut Transaction<'_, Postgres>,
+    requests: &[StoreRequest],
+    article_ids: &[Option<i64>],
+) -> Result<(), DbError> {
+    let mut latest: BTreeMap<JobId, (&StoreRequest, Option<i64>)> = BTreeMap::new();
+    for (request, article_id) in requests.iter().zip(article_ids) {
+        latest.insert(request.job_id, (request, *article_id));
+    }
+    let n = latest.len();
+    let (mut job_id, mut url, mut outcome, mut reason) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut article_id, mut parent_job_id, mut children) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for (job, (request, article)) in latest {
+        job_id.push(job);
+        url.push(clean(&request.url));
+        outcome.push(request.outcome.kind().as_str());
+        reason.push(request.outcome.reason().map(clean));
+        article_id.push(article);
+        parent_job_id.push(request.parent_job_id);
+        children.push(request.children.map(|n| i32::try_from(n).unwrap_or(i32::MAX)));
+    }
+    sqlx::query(
+        "INSERT INTO outcomes (job_id, url, outcome, reason, article_id, parent_job_id, children)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::uuid[], $7::int4[])
+         ORDER BY 1
+         ON CONFLICT (job_id) DO UPDATE SET url = EXCLUDED.url, outcome = EXCLUDED.outcome,
+             reason = EXCLUDED.reason, article_id = EXCLUDED.article_id,
+             parent_job_id = EXCLUDED.parent_job_id, children = EXCLUDED.children, recorded_at = now()",
+    )
+    .bind(job_id)
+    .bind(url)
+    .bind(outcome)
+    .bind(reason)
+    .bind(article_id)
+    .bind(parent_job_id)
+    .bind(children)
+    .execute(&mut **tx)
+    .await
+    .map_err(query("upsert outcomes"))?;
+    Ok(())
 }
 
 /// A stored page keeps its claim on the URL (with its validators, for a conditional refresh); a failed or
 /// skipped job releases the claim it took, so the URL can be submitted again. A refresh's failure leaves
-/// the stored article's claim alone.
-async fn update_claim(tx: &mut Transaction<'_, Postgres>, request: &StoreRequest) -> Result<(), DbError> {
-    match &request.outcome {
-        Outcome::Stored { .. } => {
-            sqlx::query(
-                "INSERT INTO url_claims (url, job_id, state, etag, last_modified) VALUES ($1, $2, 'stored', $3, $4)
-                 ON CONFLICT (url) DO UPDATE SET state = 'stored', job_id = EXCLUDED.job_id,
-                     etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified",
-            )
-            .bind(clean(&request.url))
-            .bind(request.job_id)
-            .bind(request.etag.as_deref().map(clean))
-            .bind(request.last_modified.as_deref().map(clean))
-            .execute(&mut **tx)
-            .await
-            .map_err(query("keep url claim"))?;
+/// the stored article's claim alone. Releases go first: a release only removes its own job's in-flight
+/// claim, so this order gives what one-by-one recording gives whatever the order within the batch.
+async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequest]) -> Result<(), DbError> {
+    let mut released: Vec<(String, JobId)> = Vec::new();
+    let mut kept: BTreeMap<String, &StoreRequest> = BTreeMap::new();
+    for request in requests {
+        match &request.outcome {
+            Outcome::Stored { .. } => {
+                kept.insert(clean(&request.url), request);
+            }
+            Outcome::Skipped { .. } | Outcome::Failed { .. } => {
+                released.push((clean(&request.url), request.job_id))
+            }
+            Outcome::Unchanged => {}
         }
-        Outcome::Skipped { .. } | Outcome::Failed { .. } => {
-            sqlx::query("DELETE FROM url_claims WHERE url = $1 AND job_id = $2 AND state = 'in_flight'")
-                .bind(clean(&request.url))
-                .bind(request.job_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(query("release url claim"))?;
+    }
+    if !released.is_empty() {
+        released.sort();
+        let (urls, jobs): (Vec<String>, Vec<JobId>) = released.into_iter().unzip();
+        sqlx::query(
+            "DELETE FROM url_claims c USING UNNEST($1::text[], $2::uuid[]) AS r(url, job_id)
+             WHERE c.url = r.url AND c.job_id = r.job_id AND c.state = 'in_flight'",
+        )
+        .bind(urls)
+        .bind(jobs)
+        .execute(&mut **tx)
+        .await
+        .map_err(query("release url claims"))?;
+    }
+    if !kept.is_empty() {
+        let n = kept.len();
+        let (mut urls, mut jobs, mut etags, mut last_modified) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for (url, request) in kept {
+            urls.push(url);
+            jobs.push(request.job_id);
+            etags.push(request.etag.as_deref().map(clean));
+            last_modified.push(request.last_modified.as_deref().map(clean));
         }
-        Outcome::Unchanged => {}
+        sqlx::query(
+            "INSERT INTO url_claims (url, job_id, state, etag, last_modified)
+             SELECT u.url, u.job_id, 'stored', u.etag, u.last_modified
+             FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[]) AS u(url, job_id, etag, last_modified)
+             ORDER BY u.url
+             ON CONFLICT (url) DO UPDATE SET state = 'stored', job_id = EXCLUDED.job_id,
+                 etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified",
+        )
+        .bind(urls)
+        .bind(jobs)
+        .bind(etags)
+        .bind(last_modified)
+        .execute(&mut **tx)
+        .await
+        .map_err(query("keep url claims"))?;
     }
     Ok(())
 }

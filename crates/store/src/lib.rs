@@ -13,6 +13,7 @@ use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Queue, run
 use newspipe_models::{StoreRequest, decode_json};
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
 
 pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow, TreeOutcome};
 pub use read::{ArticleFilter, FailedUrl, RecentOutcomes, SearchHit, StoredArticle};
@@ -24,6 +25,21 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub database: DatabaseSettings,
+    pub store: StoreSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Most outcomes written in one transaction. The store holds at least twice this many messages
+    /// (`broker.prefetch` is raised to it): one batch being written while the next one fills.
+    pub batch_size: u16,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings { batch_size: 128 }
+    }
 }
 
 impl ProcessSettings for Settings {
@@ -33,7 +49,15 @@ impl ProcessSettings for Settings {
 
     fn validate(&self) -> Result<(), newspipe_runtime::SettingsError> {
         newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
-        newspipe_runtime::check_credentials("database.url", &self.database.url)
+        newspipe_runtime::check_credentials("database.url", &self.database.url)?;
+        if self.store.batch_size == 0 {
+            return Err(newspipe_runtime::SettingsError::Invalid {
+                key: "store.batch_size",
+                value: "0".into(),
+                why: "at least 1 outcome per transaction",
+            });
+        }
+        Ok(())
     }
 }
 
@@ -43,8 +67,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let database = Database::connect_lazy(&settings.database)?;
     migrate_when_reachable(&database).await?;
     database_ready.store(true, Ordering::Relaxed);
-    let handler = StoreHandler { database, ready: database_ready };
-    run_worker(Queue::Store, handler, &settings.broker, &settings.metrics, health).await?;
+    let handler = StoreHandler::start(database, database_ready, settings.store.batch_size);
+    let mut broker = settings.broker.clone();
+    broker.prefetch = broker.prefetch.max(settings.store.batch_size.saturating_mul(2));
+    run_worker(Queue::Store, handler, &broker, &settings.metrics, health).await?;
     Ok(())
 }
 
@@ -64,10 +90,29 @@ pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> 
     }
 }
 
+/// Writes outcomes in batches (group commit): every message the consume loop hands over joins the next
+/// transaction, and its handler returns (so the message is acked) only after that transaction committed.
+/// Batches form by themselves: while one commits, the messages arriving meanwhile gather for the next, so
+/// a trickle is written one by one without waiting and a flood in batches of up to `batch_size`.
 pub struct StoreHandler {
-    pub database: Database,
-    /// Cleared while the database is unreachable, so `/healthz` tells.
-    pub ready: Arc<AtomicBool>,
+    writer: mpsc::Sender<Pending>,
+}
+
+/// A request waiting for its transaction, and where to say how it went: the article id, or why the
+/// database refused this request (it is then dead-lettered).
+struct Pending {
+    request: StoreRequest,
+    done: oneshot::Sender<Result<Option<i64>, String>>,
+}
+
+impl StoreHandler {
+    /// Starts the writer task. `ready` is cleared while the database is unreachable, so `/healthz` tells.
+    pub fn start(database: Database, ready: Arc<AtomicBool>, batch_size: u16) -> StoreHandler {
+        let batch_size = usize::from(batch_size.max(1));
+        let (writer, requests) = mpsc::channel(batch_size * 2);
+        tokio::spawn(write_batches(database, ready, requests, batch_size));
+        StoreHandler { writer }
+    }
 }
 
 impl Handler for StoreHandler {
@@ -76,33 +121,101 @@ impl Handler for StoreHandler {
             Ok(request) => request,
             Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
         };
-        // The database being down is not the message's fault: hold it and retry (it goes back to the queue
-        // if the worker stops), instead of spending its retries or dead-lettering it.
-        let mut pause = Duration::from_millis(200);
-        loop {
-            let started = Instant::now();
-            match self.database.record(&request).await {
-                Ok(article_id) => {
-                    self.ready.store(true, Ordering::Relaxed);
-                    let kind = request.outcome.kind().as_str();
-                    tracing::info!(url = %request.url, outcome = kind, reason = request.outcome.reason(), article_id, "recorded");
-                    counter!("newspipe_outcomes_total", "outcome" => kind,
-                        "reason" => reason_class(request.outcome.reason()))
-                    .increment(1);
-                    histogram!("newspipe_stage_seconds", "stage" => "store")
-                        .record(started.elapsed().as_secs_f64());
-                    return Disposition::Forward(Vec::new());
+        let started = Instant::now();
+        let (done, written) = oneshot::channel();
+        // The writer lives as long as the handler; if it is gone the process is broken: the panic
+        // dead-letters nothing silently (the consume loop keeps the message) and the supervisor restarts.
+        self.writer.send(Pending { request, done }).await.expect("the store's writer task is running");
+        match written.await.expect("the store's writer task answers every request") {
+            Ok(_) => {
+                histogram!("newspipe_stage_seconds", "stage" => "store")
+                    .record(started.elapsed().as_secs_f64());
+                Disposition::Forward(Vec::new())
+            }
+            Err(reason) => Disposition::DeadLetter { reason },
+        }
+    }
+}
+
+async fn write_batches(
+    database: Database,
+    ready: Arc<AtomicBool>,
+    mut requests: mpsc::Receiver<Pending>,
+    batch_size: usize,
+) {
+    let mut batch = Vec::with_capacity(batch_size);
+    while requests.recv_many(&mut batch, batch_size).await > 0 {
+        let (requests, replies): (Vec<StoreRequest>, Vec<_>) =
+            batch.drain(..).map(|p| (p.request, p.done)).unzip();
+        histogram!("newspipe_store_batch_size").record(requests.len() as f64);
+        match write_holding(&database, &ready, &requests).await {
+            Ok(ids) => {
+                for ((request, reply), article_id) in requests.iter().zip(replies).zip(ids) {
+                    recorded(request, article_id);
+                    let _ = reply.send(Ok(article_id));
                 }
-                Err(error) if error.is_unavailable() => {
-                    self.ready.store(false, Ordering::Relaxed);
-                    tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "database unavailable; holding the message");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            // The database refused the batch (a value it will not take): write each request on its own,
+            // so only the one at fault is dead-lettered.
+            Err(error) if requests.len() > 1 => {
+                tracing::warn!(%error, batch = requests.len(), "batch refused; writing its requests one by one");
+                for (request, reply) in requests.into_iter().zip(replies) {
+                    let one = std::slice::from_ref(&request);
+                    let result = match write_holding(&database, &ready, one).await {
+                        Ok(mut ids) => {
+                            let article_id = ids.pop().flatten();
+                            recorded(&request, article_id);
+                            Ok(article_id)
+                        }
+                        Err(error) => Err(error.to_string()),
+                    };
+                    let _ = reply.send(result);
                 }
-                Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.to_string()));
+                }
             }
         }
     }
+}
+
+/// Writes the batch, waiting out an unreachable database (and retrying a lost deadlock) for as long as it
+/// takes: that is not the messages' fault, so they are held (they go back to the queue if the worker stops)
+/// instead of spending their retries or being dead-lettered. Returns only a refusal of the data.
+async fn write_holding(
+    database: &Database,
+    ready: &AtomicBool,
+    requests: &[StoreRequest],
+) -> Result<Vec<Option<i64>>, DbError> {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match database.record_batch(requests).await {
+            Ok(ids) => {
+                ready.store(true, Ordering::Relaxed);
+                return Ok(ids);
+            }
+            Err(error) if error.is_transient() => {
+                if error.is_unavailable() {
+                    ready.store(false, Ordering::Relaxed);
+                }
+                tracing::warn!(%error, batch = requests.len(), retry_in_ms = pause.as_millis() as u64,
+                    "database unavailable; holding the messages");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn recorded(request: &StoreRequest, article_id: Option<i64>) {
+    let kind = request.outcome.kind().as_str();
+    tracing::info!(url = %request.url, job_id = %request.job_id, outcome = kind,
+        reason = request.outcome.reason(), article_id, "recorded");
+    counter!("newspipe_outcomes_total", "outcome" => kind, "reason" => reason_class(request.outcome.reason()))
+        .increment(1);
 }
 
 /// A reason as a metric label with few values: the part before any `:` (`not html: application/pdf` is
