@@ -66,6 +66,8 @@ for b in newspipe newspipe-fetcher newspipe-extractor newspipe-store; do
 done
 
 section "workers"
+# The schema's owner applies the migrations: the workers' own roles may not.
+"$BIN/newspipe" migrate
 mkdir -p "$WORKERS"
 chmod 700 "$WORKERS"
 
@@ -78,18 +80,23 @@ start_worker() {
         log "$kind #$i already running (pid $(cat "$pidf"))"
         return 0
     fi
-    # Least privilege: only the store gets the database's address.
+    # Least privilege: each worker gets only the credentials it needs.
     local envs=(
         "AMQP_URL=$AMQP_URL"
         "NEWSPIPE__METRICS__PORT=0" # several workers per host: any free port, logged at start
         "NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES=${NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES:-true}"
     )
     # The store writes articles and outcomes; fetchers share per-host politeness and URL claims there.
-    [ "$kind" != extractor ] && envs+=("DATABASE_URL=$DATABASE_URL")
-    # env -u: the caller's DATABASE_URL (exported above) must not reach the
-    # extractor, which needs no database. setsid + redirections: detached from
-    # this terminal, so closing it does not stop them.
-    setsid env -u DATABASE_URL "${envs[@]}" "$BIN/newspipe-$kind" </dev/null >>"$log" 2>&1 &
+    # Each on its own role (deploy/postgres/worker-roles.sql), which may do just that.
+    case "$kind" in
+    store) envs+=("DATABASE_URL=${STORE_DATABASE_URL:-$DATABASE_URL}") ;;
+    fetcher) envs+=("DATABASE_URL=${FETCHER_DATABASE_URL:-$DATABASE_URL}") ;;
+    esac
+    # env -u: the caller's database URLs (exported above) must reach only the
+    # worker each is for; the extractor needs no database. setsid +
+    # redirections: detached from this terminal, so closing it does not stop them.
+    setsid env -u DATABASE_URL -u STORE_DATABASE_URL -u FETCHER_DATABASE_URL "${envs[@]}" \
+        "$BIN/newspipe-$kind" </dev/null >>"$log" 2>&1 &
     echo $! >"$pidf"
     log "$kind #$i started (pid $!, log $log)"
 }

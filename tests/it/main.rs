@@ -12,6 +12,7 @@
 //! - `compose`: the services of docker-compose.yml run natively with their command and environment.
 //! - `operations`: search, show, export filters, retry, the dead-letter queue, status --watch, help texts.
 //! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
+//! - `least_privilege`: the store's and the fetcher's own database roles can do their work and nothing else.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
 //! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
 
@@ -22,6 +23,7 @@ mod delivery;
 mod extract_command;
 mod fetching;
 mod foreign_producer;
+mod least_privilege;
 mod monitoring;
 mod operations;
 mod pipeline;

@@ -410,6 +410,7 @@ fn every_command_has_an_example_in_its_help_and_completions_are_generated() {
         &["search"],
         &["show"],
         &["retry"],
+        &["migrate"],
         &["completions"],
         &["dlq"],
         &["dlq", "list"],

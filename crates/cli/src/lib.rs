@@ -66,6 +66,11 @@ enum Command {
     Dlq(dlq::DlqArgs),
     /// Resubmit the URLs whose latest outcome is `failed`.
     Retry(retry::RetryArgs),
+    /// Apply the database migrations (as the schema's owner: the workers' own roles may not).
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://newspipe:PASSWORD@db:5432/newspipe newspipe migrate"
+    )]
+    Migrate,
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  newspipe completions bash > ~/.local/share/bash-completion/completions/newspipe\n  \
@@ -91,6 +96,14 @@ impl ProcessSettings for Settings {
     fn log(&self) -> &LogSettings {
         &self.log
     }
+}
+
+/// `newspipe migrate`: what every command does first, alone, for a deployment whose workers may not.
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let database = newspipe_store::Database::connect(&settings.database).await?;
+    database.migrate().await?;
+    println!("database migrations applied");
+    Ok(())
 }
 
 /// An error with the exit code it should end the process with.
@@ -132,6 +145,7 @@ pub fn main() -> ExitCode {
             Command::Show(args) => show::run(&settings, args).await,
             Command::Dlq(args) => dlq::run(&settings, args).await,
             Command::Retry(args) => retry::run(&settings, args).await,
+            Command::Migrate => migrate(&settings).await,
             Command::Completions { .. } => unreachable!("handled before the settings are read"),
         }
     });

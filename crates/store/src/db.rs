@@ -162,10 +162,46 @@ impl Database {
     }
 
     /// Applies the migrations shipped in this crate. Safe with several stores starting at once: sqlx takes
-    /// an advisory lock.
+    /// an advisory lock. A role that may not create in the schema (a worker's least-privilege role, see
+    /// `migrations/*_worker_roles.sql`) applies nothing: it checks that the owner applied every migration,
+    /// and says which are missing otherwise.
     pub async fn migrate(&self) -> Result<(), DbError> {
-        sqlx::migrate!("./migrations").run(&self.pool).await?;
-        Ok(())
+        let migrator = sqlx::migrate!("./migrations");
+        let may_create: bool = sqlx::query_scalar("SELECT has_schema_privilege(current_schema(), 'CREATE')")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("check the privilege to migrate"))?;
+        if may_create {
+            migrator.run(&self.pool).await?;
+            return Ok(());
+        }
+        let role: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("read the database role"))?;
+        let fix = "apply the migrations as the schema's owner (`newspipe migrate` with the owner's DATABASE_URL); \
+                   deploy/postgres/worker-roles.sql grants the workers' roles what they need";
+        let problem = match sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(applied) => {
+                let missing: Vec<i64> = migrator
+                    .iter()
+                    .filter(|m| !m.migration_type.is_down_migration() && !applied.contains(&m.version))
+                    .map(|m| m.version)
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                format!("migrations {missing:?} are not applied")
+            }
+            Err(error) if unavailable(&error) => return Err(DbError::Migrate(error.into())),
+            Err(error) => format!("it cannot read which migrations are applied ({error})"),
+        };
+        Err(DbError::Migrate(sqlx::migrate::MigrateError::Source(
+            format!("the database role {role} may not change the schema and {problem}: {fix}").into(),
+        )))
     }
 
     /// Records a job's outcome (and its article) in one transaction. Idempotent: recording the same request
