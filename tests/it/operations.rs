@@ -7,7 +7,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use newspipe_models::{FetchJob, encode_json, new_job_id};
 
 use crate::support::ops::{json, publish_dead_letter, run, text, wait_for_dead_letters, wait_for_url};
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, Worker, spawn_app};
 
 /// A pipeline that stored /articles/1 and /articles/2 (English) plus, written directly, one German article.
 async fn app_with_articles() -> TestApp {
@@ -429,4 +429,38 @@ fn every_command_has_an_example_in_its_help_and_completions_are_generated() {
     }
     let output = std::process::Command::new(&newspipe).args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn articles_are_found_by_search_before_the_indexer_reaches_them_and_after() {
+    let mut app = spawn_app().await;
+    app.start_worker(Worker::Fetcher);
+    app.start_worker(Worker::Extractor);
+    // A store that does not index: its articles wait for the search index.
+    app.start_worker_with(Worker::Store, &[("NEWSPIPE__STORE__INDEX_BATCH_SIZE", "0")]);
+    app.submit(&[app.web.url("/articles/1"), app.web.url("/articles/2")]);
+    assert_eq!(app.wait_for_outcomes(2, Duration::from_secs(30)).await, 2, "{}", app.logs());
+    let db = app.db.clone();
+    let waiting = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM articles WHERE search IS NULL")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(waiting().await, 2);
+    let before = json(&app, &["search", "approving plans", "--json"]).await;
+    assert_eq!(before.as_array().unwrap().len(), 2, "found while not indexed: {before:#?}");
+
+    // A store that indexes catches up, and search finds the same articles through the index.
+    app.start_worker(Worker::Store);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while waiting().await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the indexer did not catch up\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let after = json(&app, &["search", "approving plans", "--json"]).await;
+    assert_eq!(after.as_array().unwrap().len(), 2, "{after:#?}");
+    assert_eq!(before[0]["url"], after[0]["url"]);
+    assert_eq!(before[0]["rank"], after[0]["rank"], "the same vector either way");
+    assert!(after[0]["snippet"].as_str().unwrap().contains("[approved]"), "{}", after[0]["snippet"]);
 }

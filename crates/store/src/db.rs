@@ -234,6 +234,68 @@ impl Database {
         Ok(ids)
     }
 
+    /// Fills the search vector of up to `limit` articles that wait for it (stored or changed since they were
+    /// last indexed); returns how many. Several stores can index at once: each takes rows no other holds.
+    pub async fn index_for_search(&self, limit: i64) -> Result<u64, DbError> {
+        let done = sqlx::query(
+            "WITH batch AS (
+                 SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             UPDATE articles a SET search = newspipe_search_vector(a.language, a.title, a.description, a.text)
+             FROM batch WHERE a.id = batch.id",
+        )
+        .bind(limit)
+        .execute(&self.pool)
+        .await
+        .map_err(query("index articles for search"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Like [`Database::index_for_search`], one article at a time, for when a batch was refused: an article
+    /// whose text PostgreSQL will not analyse gets an empty vector (it is then found by no search, and logged)
+    /// instead of blocking the indexer. Returns how many were indexed and the ids that could not be.
+    pub async fn index_for_search_one_by_one(
+        &self,
+        limit: i64,
+    ) -> Result<(u64, Vec<(i64, String)>), DbError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("articles waiting for the search index"))?;
+        let (mut indexed, mut refused) = (0, Vec::new());
+        for id in ids {
+            let one = sqlx::query(
+                "UPDATE articles SET search = newspipe_search_vector(language, title, description, text)
+                 WHERE id = $1 AND search IS NULL",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+            match one {
+                Ok(done) => indexed += done.rows_affected(),
+                Err(error) if unavailable(&error) => return Err(query("index an article for search")(error)),
+                Err(error) => {
+                    sqlx::query("UPDATE articles SET search = ''::tsvector WHERE id = $1 AND search IS NULL")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(query("mark an article unindexable"))?;
+                    refused.push((id, error.to_string()));
+                }
+            }
+        }
+        Ok((indexed, refused))
+    }
+
+    /// Articles stored but not yet in the search index.
+    pub async fn search_backlog(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT count(*) FROM articles WHERE search IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count articles waiting for the search index"))
+    }
+
     pub async fn outcome_counts(&self) -> Result<OutcomeCounts, DbError> {
         let rows = sqlx::query("SELECT outcome, count(*) FROM outcomes GROUP BY outcome")
             .fetch_all(&self.pool)
@@ -458,7 +520,8 @@ async fn upsert_articles(
              description = EXCLUDED.description, image = EXCLUDED.image, tags = EXCLUDED.tags,
              section = EXCLUDED.section, text = EXCLUDED.text, markdown = EXCLUDED.markdown,
              word_count = EXCLUDED.word_count, content_hash = EXCLUDED.content_hash, simhash = EXCLUDED.simhash,
-             paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now()
+             paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now(),
+             search = NULL
          RETURNING url, id",
     )
     .bind(url)

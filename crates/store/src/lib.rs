@@ -34,11 +34,14 @@ pub struct StoreSettings {
     /// Most outcomes written in one transaction. The store holds at least twice this many messages
     /// (`broker.prefetch` is raised to it): one batch being written while the next one fills.
     pub batch_size: u16,
+    /// Most articles the search indexer analyses per transaction; 0 = this store does not index (another
+    /// replica, or a store run for that alone, does).
+    pub index_batch_size: u16,
 }
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { batch_size: 128 }
+        StoreSettings { batch_size: 128, index_batch_size: 256 }
     }
 }
 
@@ -67,6 +70,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let database = Database::connect_lazy(&settings.database)?;
     migrate_when_reachable(&database).await?;
     database_ready.store(true, Ordering::Relaxed);
+    if settings.store.index_batch_size > 0 {
+        tokio::spawn(index_for_search(database.clone(), settings.store.index_batch_size));
+    }
     let handler = StoreHandler::start(database, database_ready, settings.store.batch_size);
     let mut broker = settings.broker.clone();
     broker.prefetch = broker.prefetch.max(settings.store.batch_size.saturating_mul(2));
@@ -206,6 +212,48 @@ async fn write_holding(
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
             Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Keeps the search index up with what is stored: analyses waiting articles in batches, and looks again
+/// every half second when none wait. Runs beside the writer, so writing never waits for analysis.
+pub async fn index_for_search(database: Database, batch_size: u16) {
+    let limit = i64::from(batch_size.max(1));
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let started = Instant::now();
+        match database.index_for_search(limit).await {
+            Ok(0) => {
+                pause = Duration::from_millis(500);
+                tokio::time::sleep(pause).await;
+            }
+            Ok(indexed) => {
+                counter!("newspipe_search_indexed_total").increment(indexed);
+                histogram!("newspipe_stage_seconds", "stage" => "index")
+                    .record(started.elapsed().as_secs_f64());
+                tracing::debug!(indexed, "indexed for search");
+            }
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "search indexing paused");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            // An article PostgreSQL will not analyse: index one by one, so only that one is left out.
+            Err(error) => match database.index_for_search_one_by_one(limit).await {
+                Ok((indexed, refused)) => {
+                    counter!("newspipe_search_indexed_total").increment(indexed);
+                    for (article_id, reason) in refused {
+                        counter!("newspipe_search_unindexable_total").increment(1);
+                        tracing::warn!(article_id, %reason, batch_error = %error,
+                            "article cannot be indexed for search; it is stored but no search finds it");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "search indexing paused");
+                    tokio::time::sleep(pause).await;
+                }
+            },
         }
     }
 }

@@ -89,11 +89,19 @@ impl Database {
         // Ranking and filtering first, on the index; snippets (costly) only for the rows kept.
         let sql = format!(
             "WITH q AS (SELECT newspipe_tsquery($4, $2) AS query),
-             hits AS (
+             candidates AS (
                  SELECT a.id, ts_rank_cd(a.search, q.query) AS rank
                  FROM articles a, q
-                 WHERE a.search @@ q.query AND {}
-                 ORDER BY rank DESC, a.published_at DESC NULLS LAST, a.id DESC
+                 WHERE a.search @@ q.query AND {filter}
+                 UNION ALL
+                 -- Stored moments ago and not indexed yet: analysed here (few rows, on a partial index).
+                 SELECT a.id, ts_rank_cd(v.search, q.query)
+                 FROM articles a, q,
+                     LATERAL (SELECT newspipe_search_vector(a.language, a.title, a.description, a.text) AS search) v
+                 WHERE a.search IS NULL AND v.search @@ q.query AND {filter}),
+             hits AS (
+                 SELECT c.id, c.rank FROM candidates c JOIN articles a USING (id)
+                 ORDER BY c.rank DESC, a.published_at DESC NULLS LAST, a.id DESC
                  LIMIT $5)
              SELECT a.id, a.url, a.title, a.site_name, a.language, a.published_at, hits.rank,
                  ts_headline(newspipe_regconfig(a.language), left(a.text, 200000),
@@ -102,7 +110,7 @@ impl Database {
                      || ', StopSel=' || $7) AS snippet
              FROM hits JOIN articles a USING (id)
              ORDER BY hits.rank DESC, a.published_at DESC NULLS LAST, a.id DESC",
-            filter_sql("coalesce(a.published_at, a.stored_at)")
+            filter = filter_sql("coalesce(a.published_at, a.stored_at)")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&filter.site)
