@@ -3,6 +3,7 @@
 
 pub mod configuration;
 pub mod health;
+pub mod memory;
 pub mod ops_server;
 pub mod process;
 pub mod shutdown;

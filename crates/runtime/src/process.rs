@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde::de::DeserializeOwned;
 
-use crate::{LogSettings, SettingsError, load_settings, telemetry};
+use crate::{LogSettings, SettingsError, load_settings, memory, telemetry};
 
 /// Exit code for settings that cannot be loaded or are invalid.
 pub const EXIT_BAD_SETTINGS: u8 = 2;
@@ -36,6 +36,7 @@ where
     F: FnOnce(S) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    memory::return_large_blocks_to_the_system();
     let args = WorkerArgs::command_about(about);
     let settings = match load_settings::<S>(args.config.as_deref()).and_then(|s| s.validate().map(|_| s)) {
         Ok(settings) => settings,

@@ -41,7 +41,7 @@ pub struct StoreSettings {
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { batch_size: 128, index_batch_size: 256 }
+        StoreSettings { batch_size: 64, index_batch_size: 256 }
     }
 }
 
@@ -127,6 +127,8 @@ impl Handler for StoreHandler {
             Ok(request) => request,
             Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
         };
+        // The consume loop keeps its own copy for a retry; this one is not needed while the batch is written.
+        drop(message);
         let started = Instant::now();
         let (done, written) = oneshot::channel();
         // The writer lives as long as the handler; if it is gone the process is broken: the panic
