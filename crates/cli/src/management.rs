@@ -11,8 +11,11 @@ use serde::Deserialize;
 /// A status screen must not hang on a broker whose management API is slow or firewalled.
 const TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The broker keeps a sample of each counter every 5 s, and its instant `rate` compares the last two: it
+/// flickers between a value and 0.0. The average over three samples is steady and still recent.
+pub const RATES_AGE_SECS: u32 = 15;
 
-/// One queue's rates, messages per second as the broker last sampled them.
+/// One queue's rates in messages per second, averaged over the last [`RATES_AGE_SECS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct QueueRates {
     pub published: f64,
@@ -47,6 +50,9 @@ struct MessageStats {
 #[derive(Deserialize)]
 struct Rate {
     rate: f64,
+    /// Over `msg_rates_age`, when the broker has samples for it.
+    #[serde(default)]
+    avg_rate: Option<f64>,
 }
 
 impl Management {
@@ -78,7 +84,10 @@ impl Management {
             .pop()
             .push(queue);
         // Only the fields we read: the full answer also lists every consumer and the backing queue's state.
-        url.set_query(Some("columns=message_stats.publish_details,message_stats.deliver_get_details,message_stats.ack_details"));
+        url.set_query(Some(&format!(
+            "msg_rates_age={RATES_AGE_SECS}&msg_rates_incr=5&columns=message_stats.publish_details,\
+             message_stats.deliver_get_details,message_stats.ack_details"
+        )));
         let response = self.client.get(url).send().await.map_err(|e| {
             if e.is_timeout() {
                 format!("the management API at {} did not answer within {}s", self.address, TIMEOUT.as_secs())
@@ -90,7 +99,7 @@ impl Management {
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(format!(
                 "the management API at {} refused the credentials (HTTP 401; set broker.management_url with a user \
-                 tagged monitoring or administrator)",
+                 tagged management, monitoring or administrator)",
                 self.address
             ));
         }
@@ -109,7 +118,7 @@ impl Management {
         })?;
         let stats = info.message_stats;
         let rate = |pick: fn(&MessageStats) -> &Option<Rate>| {
-            stats.as_ref().and_then(|s| pick(s).as_ref()).map_or(0.0, |r| r.rate)
+            stats.as_ref().and_then(|s| pick(s).as_ref()).map_or(0.0, |r| r.avg_rate.unwrap_or(r.rate))
         };
         Ok(QueueRates {
             published: rate(|s| &s.publish_details),

@@ -18,9 +18,11 @@ use crate::management::{Management, QueueRates};
     after_help = "Examples:\n  newspipe status\n  newspipe status --watch            (refreshes every 2 s; Ctrl-C stops)\n  \
     newspipe status --watch --interval 5\n  newspipe status --json | jq .queues\n\n\
     CONSUMERS is the number of running replicas of the stage's worker. IN/s is messages published into the \
-    queue per second, OUT/s messages delivered to consumers per second, as RabbitMQ's management API last \
-    sampled them (broker.management_url; without it the rates show as - and the screen says why). NET/s \
-    (with --watch) is the change in depth per second between two refreshes: + growing, - draining."
+    queue per second, OUT/s messages delivered to its consumers per second, averaged over the last 15 s by \
+    RabbitMQ's management API (broker.management_url; without it the rates show as - and the screen says \
+    why). A message the broker moves by itself (a retry leaving its delay queue for the work queue, a \
+    message dead-lettered after too many deliveries) counts in neither: NET/s (with --watch), the change in depth per second between two \
+    refreshes, shows it (+ growing, - draining)."
 )]
 pub struct StatusArgs {
     /// Print JSON instead of a table.
