@@ -224,9 +224,14 @@ fn parse_textual(s: &str) -> Option<DateTime<Utc>> {
     Some(Utc.from_utc_datetime(&date.and_time(time.unwrap_or(NaiveTime::MIN))))
 }
 
-/// "06.10.2020" (day first), "10/06/2020" (month first unless the first number cannot be a month).
+/// "06.10.2020" (day first), "10/06/2020" (month first unless the first number cannot be a month), as the
+/// first such word of a short text ("Published: 27/05/2024").
 fn parse_numeric(s: &str) -> Option<DateTime<Utc>> {
-    let token = s.split_whitespace().next()?;
+    s.split_whitespace().take(6).find_map(numeric_word)
+}
+
+fn numeric_word(word: &str) -> Option<DateTime<Utc>> {
+    let token = word.trim_matches(|c: char| !c.is_ascii_digit());
     let sep = if token.contains('.') {
         '.'
     } else if token.contains('/') {
@@ -235,7 +240,7 @@ fn parse_numeric(s: &str) -> Option<DateTime<Utc>> {
         return None;
     };
     let parts: Vec<&str> = token.split(sep).collect();
-    if parts.len() != 3 || parts[2].len() != 4 {
+    if parts.len() != 3 || parts[2].len() != 4 || parts[..2].iter().any(|p| p.is_empty() || p.len() > 2) {
         return None;
     }
     let a: u32 = parts[0].parse().ok()?;
@@ -261,6 +266,12 @@ pub fn date_from_url(url: &str) -> Option<DateTime<Utc>> {
             continue;
         }
         let sep = b.get(i + 5).copied();
+        if let Some((month, day)) = month_name_in_url(&path[i + 5..]) {
+            if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
+                return Some(Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)));
+            }
+            continue;
+        }
         let (month, day) = if matches!(sep, Some(b'/') | Some(b'-') | Some(b'_')) {
             let month_len = (i + 6..b.len().min(i + 8)).take_while(|&k| digit(k)).count();
             if month_len == 0 {
@@ -287,6 +298,22 @@ pub fn date_from_url(url: &str) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+/// `/october/03/` after a year in a URL path: the month as a word, then the day.
+fn month_name_in_url(rest: &str) -> Option<(u32, u32)> {
+    let rest = rest.strip_prefix('/')?;
+    let word_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+    if !(3..=9).contains(&word_len) {
+        return None;
+    }
+    let month = month_from_word(&rest[..word_len])?;
+    let after = rest[word_len..].strip_prefix('/')?;
+    let day_len = after.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&day_len) || !matches!(after.as_bytes().get(day_len), None | Some(b'/')) {
+        return None;
+    }
+    Some((month, after[..day_len].parse().ok()?))
 }
 
 #[cfg(test)]
@@ -337,6 +364,14 @@ mod tests {
     }
 
     #[test]
+    fn a_numeric_date_after_a_label_parses() {
+        assert_eq!(day(parse_date("Published: 27/05/2024")), Some("2024-05-27".into()));
+        assert_eq!(day(parse_date("Updated: 10/31/2024")), Some("2024-10-31".into()));
+        assert_eq!(day(parse_date("Stand: 06.10.2020, 12:47 Uhr")), Some("2020-10-06".into()));
+        assert_eq!(parse_date("Version 1.2.3 of 2020"), None);
+    }
+
+    #[test]
     fn the_local_date_keeps_the_pages_offset_and_its_calendar_day() {
         let d = parse_date_local("2020-10-06T22:30:00-05:00").unwrap();
         assert_eq!(d.format("%Y-%m-%d").to_string(), "2020-10-06");
@@ -361,5 +396,16 @@ mod tests {
         assert_eq!(day(date_from_url("https://x.com/a/20201006/story")), Some("2020-10-06".into()));
         assert_eq!(date_from_url("https://x.com/news/502466-kyrgyzstan/"), None);
         assert_eq!(date_from_url("https://x.com/2020/10/story"), None);
+    }
+
+    #[test]
+    fn url_paths_with_the_month_as_a_word_give_the_day() {
+        assert_eq!(
+            day(date_from_url("https://x.org/blog/2023/october/03/wine-styles/")),
+            Some("2023-10-03".into())
+        );
+        assert_eq!(day(date_from_url("https://x.org/news/2021/Mar/7")), Some("2021-03-07".into()));
+        assert_eq!(date_from_url("https://x.org/blog/2023/october/wine-styles/"), None);
+        assert_eq!(date_from_url("https://x.org/blog/2023/marching/03/"), None);
     }
 }

@@ -457,3 +457,138 @@ fn a_publication_date_stamped_on_every_save_gives_way_to_an_earlier_one() {
     let a = article(&news_page(head, &body3()));
     assert_eq!(a.published_at.unwrap().to_rfc3339(), "2025-11-29T17:28:31+00:00");
 }
+
+fn published_day(a: &Article) -> Option<String> {
+    a.published_at.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+#[test]
+fn a_posted_on_label_anywhere_in_the_page_dates_a_page_without_other_dates() {
+    let body = format!("<h1>Protests grip the capital</h1>{}<p>Posted on April 13, 2023</p>", body3());
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2023-04-13"));
+    let body =
+        format!("<h1>Protests grip the capital</h1>{}<p>Essay - Published: 2025.12.17 | </p>", body3());
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2025-12-17"));
+    // The label in one element, the date in the next.
+    let body = format!(
+        "<h1>Protests grip the capital</h1>{}<div><span>Published</span>&ensp;<span>Apr 26, 2023</span></div>",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2023-04-26"));
+}
+
+#[test]
+fn an_originally_published_note_beats_a_date_element() {
+    let body = format!(
+        "<h1>Protests grip the capital</h1><p class=\"post-date\">30 Sep 2022, 11:07am</p>{}\
+         <p>This article was originally published on 26 Sep 2019 at 4:12pm but has been updated since.</p>",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2019-09-26"));
+}
+
+#[test]
+fn an_update_date_dates_the_page_only_when_nothing_else_does_and_a_site_update_never() {
+    let body = format!("<h1>Protests grip the capital</h1>{}<p>Last updated: November 13, 2025</p>", body3());
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2025-11-13"));
+    let body = format!("<h1>Protests grip the capital</h1>{}<p>Updated: 10/31/2024</p>", body3());
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2024-10-31"));
+    let body = format!(
+        "<h1>Protests grip the capital</h1>{}<p>Updated: 10/31/2024</p><p>Posted on April 13, 2023</p>",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2023-04-13"));
+    let body =
+        format!("<h1>Protests grip the capital</h1>{}<p>Site Last Updated: December 20, 2025</p>", body3());
+    assert_eq!(published_day(&article(&news_page("", &body))), None);
+}
+
+#[test]
+fn a_todays_date_widget_does_not_date_the_page() {
+    let body = format!(
+        "<div class=\"block-date\"><div><p id=\"todays-date\"><strong>Friday</strong>, December 19, 2025</p></div></div>\
+         <h1>Protests grip the capital</h1><div>12.12.2025</div>{}",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2025-12-12"));
+}
+
+#[test]
+fn a_date_element_is_read_text_by_text_before_its_pieces_run_together() {
+    let body = format!(
+        "<div class=\"article-dateline-wrapper\"><a href=\"/c\">Mental Health</a><span>DECEMBER 22, 2022</span>\
+         <span>Updated: JANUARY 02, 2026</span></div><h1>Protests grip the capital</h1>{}",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2022-12-22"));
+}
+
+#[test]
+fn a_date_beside_the_authors_name_dates_the_page() {
+    let body = format!(
+        "<h1>Protests grip the capital</h1>{}<div class=\"box\"><a href=\"/blog/author/moses-kim\">Moses Kim</a>\
+         <p>April 8, 2024</p></div>",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2024-04-08"));
+}
+
+#[test]
+fn a_time_element_under_the_headline_beats_one_in_a_list_above_it() {
+    let html = format!(
+        "<html><body><aside><ul><li><a href=\"/other\">Another story</a> \
+         <time datetime=\"2025-01-31T12:00:00Z\">01/31/2025</time></li></ul></aside>\
+         <article><h1>Protests grip the capital</h1><div class=\"node__meta\">\
+         <time datetime=\"2017-03-01T12:00:00Z\">03/01/2017</time></div>{}</article></body></html>",
+        body3()
+    );
+    assert_eq!(published_day(&article(&html)).as_deref(), Some("2017-03-01"));
+}
+
+#[test]
+fn a_json_ld_date_stamped_on_save_or_later_than_the_update_gives_way_to_an_earlier_date_the_page_shows() {
+    let ld = |published: &str, modified: &str| {
+        format!(
+            r#"<script type="application/ld+json">{{"@type":"BlogPosting","headline":"H",
+            "datePublished":"{published}","dateModified":"{modified}"}}</script>"#
+        )
+    };
+    let shown = |date: &str| {
+        format!("<h1>Protests grip the capital</h1><div class=\"text__date\">{date}</div>{}", body3())
+    };
+    // Equal to the update: the CMS stamps both on each save.
+    let a = article(&news_page(&ld("Jun 24, 2025", "Jun 24, 2025"), &shown("August 25, 2024")));
+    assert_eq!(published_day(&a).as_deref(), Some("2024-08-25"));
+    // Later than the update.
+    let a = article(&news_page(&ld("2025-08-21", "2025-08-20"), &shown("Apr 26, 2023")));
+    assert_eq!(published_day(&a).as_deref(), Some("2023-04-26"));
+    // A shown date that is not earlier leaves the JSON-LD date, even with an older date further down (a
+    // teaser of another article).
+    let body = format!("{}<p class=\"card-date\">May 8, 2024</p>", shown("September 12, 2025"));
+    let a = article(&news_page(&ld("2025-09-12T12:00:00Z", "2025-09-12T12:00:00Z"), &body));
+    assert_eq!(published_day(&a).as_deref(), Some("2025-09-12"));
+    // A scheduled post, published after its last edit, shown on its publication day.
+    let a = article(&news_page(
+        &ld("2025-12-18T09:00:04+00:00", "2025-12-17T20:33:55+00:00"),
+        &shown("December 18, 2025"),
+    ));
+    assert_eq!(published_day(&a).as_deref(), Some("2025-12-18"));
+}
+
+#[test]
+fn a_date_in_script_data_written_with_quote_entities_dates_the_page() {
+    let body = format!(
+        "<div data-schema=\"{{&quot;dateModified&quot;:&quot;2025-11-17T09:00:00-05:00&quot;,\
+         &quot;datePublished&quot;:&quot;2025-11-17T09:00:00-05:00&quot;}}\"></div>{}",
+        body3()
+    );
+    assert_eq!(published_day(&article(&news_page("", &body))).as_deref(), Some("2025-11-17"));
+}
+
+#[test]
+fn a_url_with_the_month_as_a_word_dates_the_page() {
+    let body =
+        format!("<h1>Protests grip the capital</h1><div class=\"blog-date\">03/10/2023</div>{}", body3());
+    let a = article_at(&news_page("", &body), "https://www.example.org/blog/2023/october/03/wine-styles/");
+    assert_eq!(published_day(&a).as_deref(), Some("2023-10-03"));
+}
