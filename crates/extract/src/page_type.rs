@@ -15,8 +15,7 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
     let title = meta.title.as_deref().unwrap_or("").to_lowercase();
     let html_title = meta.html_title.as_deref().unwrap_or("").to_lowercase();
 
-    let error_title = ["404", "page not found", "not found", "error 500", "server error", "page unavailable"];
-    if chars < 1200 && error_title.iter().any(|e| title.contains(e) || html_title.contains(e)) {
+    if chars < 1200 && (error_title(&title) || error_title(&html_title)) {
         return Some("error page");
     }
     // A page that says what it is: the publisher knows best.
@@ -58,4 +57,29 @@ pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'stati
         return Some("listing page");
     }
     None
+}
+
+/// Whether a (lower-case) title says the page is an error: "page not found", "server error"..., or a "404"
+/// that is the title's point ("404", "Error 404", "404 | Site"), not a number in a headline ("plan number 404
+/// for the river district", "plan number 8404").
+fn error_title(title: &str) -> bool {
+    let phrases = ["page not found", "not found", "error 500", "server error", "page unavailable"];
+    if phrases.iter().any(|p| contains_words(title, p)) {
+        return true;
+    }
+    contains_words(title, "404")
+        && (["error", "page", "oops", "missing"].iter().any(|w| contains_words(title, w))
+            || title
+                .split(['|', '-', '\u{2013}', '\u{2014}', ':', '\u{b7}'])
+                .any(|part| part.trim() == "404"))
+}
+
+/// Whether `phrase` occurs in `text` as whole words: "404" in "error 404 - not found" but not in "plan number
+/// 8404" or "4049 homes" (a short article with such a title is not an error page).
+fn contains_words(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + phrase.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
 }
