@@ -81,6 +81,11 @@ struct Args {
     /// Only stores: fill the store queue with N store requests first, then time the stores draining it.
     #[arg(long)]
     store_only: bool,
+    /// Only extractors: fill the extract queue with N pages first (gzip-compressed, as the fetcher sends them),
+    /// then time the extractors until the store queue holds N outcomes (no store runs). With
+    /// `--env NEWSPIPE__EXTRACTOR__CONCURRENCY=1` each replica uses one core: how replicas scale.
+    #[arg(long, conflicts_with_all = ["store_only", "fetch_only"])]
+    extract_only: bool,
     /// Threads for the raw extraction measure (one process, pages in memory); default: --extractors, and also
     /// every core when that differs.
     #[arg(long)]
@@ -199,7 +204,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     // The web: one listener per loopback address.
     let web = Arc::new(Web::new(corpus.pages.clone()));
-    let bases = if args.store_only {
+    let bases = if args.store_only || args.extract_only {
         vec!["http://127.0.0.1:9".to_string()]
     } else {
         start_web(&web, args.hosts).await?
@@ -207,12 +212,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let urls: Vec<String> = (0..args.urls).map(|n| url_of(&bases, n)).collect();
 
     // What the extractor makes of each distinct page, as it would be sent to the store (sizes, store mode).
-    let served_type = "text/html; charset=utf-8";
     let options = newspipe_extract::Options::default();
     let outcomes_of_pages: Vec<Outcome> = (0..corpus.pages.len())
         .map(|p| {
             newspipe_extractor::extract_outcome(
-                &raw_page(Uuid::nil(), &urls[p % urls.len()], &corpus.pages[p], served_type),
+                &raw_page(Uuid::nil(), &urls[p % urls.len()], &corpus.pages[p], SERVED_TYPE),
                 &options,
             )
         })
@@ -239,6 +243,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     report.print(&args, &raw, cores);
     Ok(())
 }
+
+/// The content type the benchmark's web server sends its pages with.
+const SERVED_TYPE: &str = "text/html; charset=utf-8";
 
 fn raw_page(job_id: Uuid, url: &str, body: &[u8], content_type: &str) -> RawPage {
     RawPage {
@@ -498,6 +505,8 @@ impl Bench {
 
         let stages: Vec<(Stage, usize)> = if args.fetch_only {
             vec![(Stage::Fetcher, args.fetchers)]
+        } else if args.extract_only {
+            vec![(Stage::Extractor, args.extractors)]
         } else if args.store_only {
             vec![(Stage::Store, args.stores)]
         } else {
@@ -551,6 +560,32 @@ impl Bench {
             );
         }
 
+        // The extractors alone: their queue filled first, with the pages as the fetcher would send them.
+        if args.extract_only {
+            let messages: Vec<Outgoing> = (0..n)
+                .map(|i| {
+                    let page =
+                        raw_page(job_ids[i], &urls[i], &corpus.pages[i % corpus.pages.len()], SERVED_TYPE);
+                    Outgoing::bytes(
+                        Queue::Extract,
+                        encode_page(&page),
+                        newspipe_fetcher::worker::PAGE_CONTENT_TYPE,
+                    )
+                    .gzipped()
+                    .for_job(job_ids[i])
+                })
+                .collect();
+            let published = Instant::now();
+            futures_util::stream::iter(messages.iter())
+                .map(|m| publisher.publish(m))
+                .buffer_unordered(args.publish_concurrency)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
+            println!("extract queue filled with {n} pages in {:.1} s", published.elapsed().as_secs_f64());
+        }
+
         let mut workers = Vec::new();
         for &(stage, count) in &stages {
             for i in 0..count {
@@ -574,7 +609,7 @@ impl Bench {
         let started = Instant::now();
         let first_submit = Utc::now();
         let mut submitted: HashMap<Uuid, DateTime<Utc>> = HashMap::with_capacity(n);
-        if !args.store_only {
+        if !args.store_only && !args.extract_only {
             let jobs: Vec<(Uuid, Outgoing)> = (0..n)
                 .map(|i| {
                     let body = encode_json(&FetchJob::new(job_ids[i], &urls[i]));
@@ -608,7 +643,7 @@ impl Bench {
         let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
         let mut last_print = Instant::now();
         let finished = loop {
-            let done = if args.fetch_only || args.stores == 0 {
+            let done = if args.fetch_only || args.extract_only || args.stores == 0 {
                 let stats = topology.stats(&channel).await?;
                 let depth = |q: Queue| {
                     stats.iter().find(|s| s.name == topology.queue_name(q)).map(|s| s.messages).unwrap_or(0)
@@ -691,6 +726,8 @@ impl Bench {
                 let from = if args.store_only { started_workers_utc } else { first_submit };
                 (last - from).num_microseconds().unwrap_or(0) as f64 / 1e6
             }
+            // Extract only: from the moment the extractors were started, onto a full queue.
+            _ if args.extract_only => (finished - started_workers).as_secs_f64(),
             _ => (finished - started).as_secs_f64(),
         };
 
@@ -880,6 +917,8 @@ impl Report {
             "fetch only"
         } else if args.store_only {
             "store only"
+        } else if args.extract_only {
+            "extract only"
         } else if piling_up {
             "no store: everything piles up in the store queue"
         } else {
@@ -890,6 +929,8 @@ impl Report {
             format!("{} fetcher(s), {} hosts, interval {} ms", args.fetchers, args.hosts, args.interval_ms)
         } else if args.store_only {
             format!("{} store(s)", args.stores)
+        } else if args.extract_only {
+            format!("{} extractor(s)", args.extractors)
         } else {
             format!(
                 "{} fetcher(s), {} extractor(s), {} store(s), {} hosts, interval {} ms",
@@ -901,7 +942,19 @@ impl Report {
         println!("| measure | value |");
         println!("|---|---|");
         println!("| URLs | {} |", self.n);
-        if piling_up {
+        if args.extract_only {
+            println!(
+                "| wall seconds (extractors start to an outcome per page in the store queue) | {:.2} |",
+                self.wall
+            );
+            println!("| **pages extracted per second** | **{:.0}** |", n / self.wall);
+            for (threads, rate) in raw {
+                println!(
+                    "| raw extraction, one process, {threads} thread(s) | {rate:.0} pages/s; through the queues is **{:.0}%** of it |",
+                    100.0 * n / self.wall / rate
+                );
+            }
+        } else if piling_up {
             println!(
                 "| wall seconds (first submit to an outcome per URL waiting in the store queue) | {:.2} |",
                 self.wall
