@@ -699,7 +699,7 @@ impl Bench {
         let mut latencies = Vec::new();
         let mut last_recorded = None;
         let mut first_recorded = None;
-        if !args.fetch_only {
+        if !args.fetch_only && !args.extract_only {
             let rows: Vec<(Uuid, String, Option<String>, DateTime<Utc>)> =
                 sqlx::query_as("SELECT job_id, outcome, reason, recorded_at FROM outcomes")
                     .fetch_all(&db)
