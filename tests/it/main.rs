@@ -15,9 +15,12 @@
 //! - `least_privilege`: the store's and the fetcher's own database roles can do their work and nothing else.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
 //! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
+//! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
+//!   every URL still ends with exactly one outcome; prints one line of figures.
 
 mod backpressure;
 mod broker;
+mod chaos;
 mod compose;
 mod delivery;
 mod extract_command;

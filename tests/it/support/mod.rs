@@ -140,13 +140,19 @@ pub struct TestApp {
     pub web: TestWeb,
     pub dir: PathBuf,
     pub workers: Vec<WorkerProcess>,
+    /// The services' own database URL, to create and drop this app's database.
+    admin_url: String,
     /// Extra environment for every process this app starts.
     pub env: Vec<(String, String)>,
 }
 
 /// A fresh database and queue prefix, a web server, and no workers yet.
 pub async fn spawn_app() -> TestApp {
-    let services = services();
+    spawn_app_on(services()).await
+}
+
+/// [`spawn_app`] on other services than the shared ones (the chaos test's private instance).
+pub async fn spawn_app_on(services: &Services) -> TestApp {
     let id = Uuid::new_v4().simple().to_string();
     let prefix = format!("t{}", &id[..12]);
     let database_name = format!("newspipe_test_{}", &id[..16]);
@@ -171,6 +177,7 @@ pub async fn spawn_app() -> TestApp {
         web: TestWeb::start().await,
         dir,
         workers: Vec::new(),
+        admin_url: services.database_url.clone(),
         env: Vec::new(),
     }
 }
@@ -362,7 +369,7 @@ impl Drop for TestApp {
         // Best effort: leave the shared broker and database as we found them.
         let topology = self.topology();
         let amqp_url = self.amqp_url.clone();
-        let admin_url = services().database_url.clone();
+        let admin_url = self.admin_url.clone();
         let database_name = self.database_name.clone();
         let db = self.db.clone();
         let dir = self.dir.clone();
