@@ -448,6 +448,8 @@ async fn articles_are_found_by_search_before_the_indexer_reaches_them_and_after(
             .unwrap()
     };
     assert_eq!(waiting().await, 2);
+    let status = json(&app, &["status", "--json"]).await;
+    assert_eq!(status["articles_waiting_for_search_index"], 2, "{status:#}");
     let before = json(&app, &["search", "approving plans", "--json"]).await;
     assert_eq!(before.as_array().unwrap().len(), 2, "found while not indexed: {before:#?}");
 
@@ -458,6 +460,8 @@ async fn articles_are_found_by_search_before_the_indexer_reaches_them_and_after(
         assert!(std::time::Instant::now() < deadline, "the indexer did not catch up\n{}", app.logs());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let status = json(&app, &["status", "--json"]).await;
+    assert_eq!(status["articles_waiting_for_search_index"], 0, "{status:#}");
     let after = json(&app, &["search", "approving plans", "--json"]).await;
     assert_eq!(after.as_array().unwrap().len(), 2, "{after:#?}");
     assert_eq!(before[0]["url"], after[0]["url"]);

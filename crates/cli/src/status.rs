@@ -47,6 +47,8 @@ struct Status {
     /// Outcomes recorded per second over the last minute: the pipeline's throughput.
     outcomes_per_second: f64,
     articles: i64,
+    /// Articles stored but not yet in the search index (the store's indexer analyses them right after).
+    articles_waiting_for_search_index: i64,
     top_reasons: Vec<Reason>,
     top_failure_reasons: Vec<Reason>,
 }
@@ -160,6 +162,7 @@ async fn collect(
         recent_outcomes,
         outcomes_per_second,
         articles: database.article_count().await?,
+        articles_waiting_for_search_index: database.search_backlog().await?,
         top_reasons: database
             .top_reasons(10)
             .await?
@@ -211,7 +214,10 @@ fn print_table(status: &Status, watch: bool) {
     println!("last 5 min  {}", counts(&r.last_5_minutes));
     println!("last hour   {}", counts(&r.last_hour));
     println!("throughput  {:.2} outcomes/s (last minute)", status.outcomes_per_second);
-    println!("articles: {}", status.articles);
+    println!(
+        "articles: {} ({} waiting for the search index)",
+        status.articles, status.articles_waiting_for_search_index
+    );
     println!(
         "dead letters: {}{}",
         status.dead_letters,
