@@ -129,3 +129,31 @@ async fn a_worker_refuses_the_guest_password_for_a_broker_beyond_this_machine() 
     assert!(log.contains("broker.url") && log.contains("real password"), "{log}");
     assert!(!log.contains("guest:guest"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetch_in_flight_when_the_broker_goes_away_is_redone_and_not_left_counted_in_flight() {
+    let mut app = spawn_app().await;
+    let proxy = Proxy::start(target_of(&app.amqp_url)).await;
+    let proxied = through(&app.amqp_url, &proxy);
+    app.start_worker(Worker::Extractor);
+    app.start_worker(Worker::Store);
+    let fetcher = app.start_worker_with(Worker::Fetcher, &[("AMQP_URL", &proxied)]);
+    let address = app.workers[fetcher].ops_address().await;
+    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+
+    // Cut the broker while the fetcher is downloading a slow page (1.5 s): it cannot publish the page nor
+    // ack the job, so the job comes back and is fetched again once the broker is back.
+    app.submit(&[app.web.url("/slow/1")]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.web.slow_concurrency() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the slow page was never requested\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    proxy.cut();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.restore();
+    assert_eq!(app.wait_for_outcomes(1, Duration::from_secs(30)).await, 1, "{}", app.logs());
+    assert_eq!(app.outcomes().await[&app.web.url("/slow/1")].0, "stored");
+    let in_flight = crate::delivery::metric(&address, "newspipe_messages_in_flight", "queue=\"fetch\"").await;
+    assert_eq!(in_flight, 0.0, "nothing is in flight once the job is done\n{}", app.logs());
+}

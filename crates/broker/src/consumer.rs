@@ -227,11 +227,8 @@ impl<H: Handler> Consumer<'_, H> {
                 );
             }
         }
-        let abandoned = in_flight.len();
+        // What is left goes back to the queue when the connection closes (each task's in-flight guard drops).
         in_flight.shutdown().await;
-        for _ in 0..abandoned {
-            events::MessageAbandoned { queue: queue.routing_key() }.emit();
-        }
         outcome
     }
 }
@@ -271,6 +268,7 @@ async fn process<H: Handler>(
         let started = Instant::now();
         let attempt = incoming.attempt;
         events::MessageReceived { queue, attempt, redelivered: incoming.redelivered }.emit();
+        let _in_flight = events::InFlight::start(queue);
         let disposition = if let Some(reason) = undecodable {
             Disposition::DeadLetter { reason }
         } else {

@@ -15,7 +15,6 @@ impl MessageReceived<'_> {
     pub fn emit(&self) {
         tracing::debug!(attempt = self.attempt, redelivered = self.redelivered, "message received");
         counter!("newspipe_messages_consumed_total", "queue" => self.queue.to_string()).increment(1);
-        gauge!("newspipe_messages_in_flight", "queue" => self.queue.to_string()).increment(1.0);
     }
 }
 
@@ -38,18 +37,26 @@ impl MessageSettled<'_> {
             .increment(1);
         histogram!("newspipe_message_processing_seconds", "queue" => queue.clone())
             .record(self.elapsed.as_secs_f64());
-        gauge!("newspipe_messages_in_flight", "queue" => queue).decrement(1.0);
     }
 }
 
-pub(crate) struct MessageAbandoned<'a> {
-    pub queue: &'a str,
+/// A message counted in `newspipe_messages_in_flight` from its delivery until its task ends, whichever way:
+/// acked, or left unacked for the broker to redeliver (shutdown, a lost connection, a failed publish). A guard
+/// rather than a pair of events, so that no way out of the task can leave the gauge too high.
+pub(crate) struct InFlight {
+    queue: String,
 }
 
-impl MessageAbandoned<'_> {
-    /// The message was left unacked (shutdown or a lost connection): the broker redelivers it.
-    pub fn emit(&self) {
-        gauge!("newspipe_messages_in_flight", "queue" => self.queue.to_string()).decrement(1.0);
+impl InFlight {
+    pub fn start(queue: &str) -> InFlight {
+        gauge!("newspipe_messages_in_flight", "queue" => queue.to_string()).increment(1.0);
+        InFlight { queue: queue.to_string() }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        gauge!("newspipe_messages_in_flight", "queue" => std::mem::take(&mut self.queue)).decrement(1.0);
     }
 }
 
