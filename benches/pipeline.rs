@@ -546,13 +546,7 @@ impl Bench {
                 })
                 .collect();
             let published = Instant::now();
-            futures_util::stream::iter(messages.iter())
-                .map(|m| publisher.publish(m))
-                .buffer_unordered(args.publish_concurrency)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()?;
+            publish_all(&publisher, &messages, args.publish_concurrency).await?;
             println!(
                 "store queue filled with {n} requests ({:.0} bytes each) in {:.1} s",
                 store_requests_bytes as f64 / n as f64,
@@ -576,13 +570,7 @@ impl Bench {
                 })
                 .collect();
             let published = Instant::now();
-            futures_util::stream::iter(messages.iter())
-                .map(|m| publisher.publish(m))
-                .buffer_unordered(args.publish_concurrency)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()?;
+            publish_all(&publisher, &messages, args.publish_concurrency).await?;
             println!("extract queue filled with {n} pages in {:.1} s", published.elapsed().as_secs_f64());
         }
 
@@ -830,6 +818,18 @@ impl Bench {
 }
 
 /// Waits until each stage's queue has as many consumers as processes started.
+/// Publishes every message, `concurrency` at a time, each with its confirm.
+async fn publish_all(publisher: &Publisher, messages: &[Outgoing], concurrency: usize) -> anyhow::Result<()> {
+    futures_util::stream::iter(messages)
+        .map(|m| publisher.publish(m))
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
 async fn wait_consumers(
     topology: &Topology,
     channel: &lapin::Channel,
