@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::proxy::{Proxy, target_of, through};
-use crate::support::{Worker, spawn_app};
+use crate::support::{TestApp, Worker, spawn_app};
 
 async fn healthz(address: &str) -> u16 {
     match reqwest::get(format!("http://{address}/healthz")).await {
@@ -43,8 +43,9 @@ async fn a_bad_setting_stops_the_worker_at_start_with_exit_code_2_naming_the_key
     assert!(log.contains("broker.prefetch") && log.contains("lots"), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_worker_rides_out_a_broker_outage_and_resumes() {
+/// The whole pipeline, its fetcher reaching the broker through a proxy the test can cut; returns the app,
+/// the proxy, the fetcher's index and its ops address, once the fetcher is ready.
+async fn pipeline_with_fetcher_behind_a_proxy() -> (TestApp, Proxy, usize, String) {
     let mut app = spawn_app().await;
     let proxy = Proxy::start(target_of(&app.amqp_url)).await;
     let proxied = through(&app.amqp_url, &proxy);
@@ -53,6 +54,12 @@ async fn a_worker_rides_out_a_broker_outage_and_resumes() {
     let fetcher = app.start_worker_with(Worker::Fetcher, &[("AMQP_URL", &proxied)]);
     let address = app.workers[fetcher].ops_address().await;
     wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    (app, proxy, fetcher, address)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_rides_out_a_broker_outage_and_resumes() {
+    let (app, proxy, fetcher, address) = pipeline_with_fetcher_behind_a_proxy().await;
 
     proxy.cut();
     wait_for_health(&address, 503, Duration::from_secs(20)).await;
@@ -132,14 +139,7 @@ async fn a_worker_refuses_the_guest_password_for_a_broker_beyond_this_machine() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_in_flight_when_the_broker_goes_away_is_redone_and_not_left_counted_in_flight() {
-    let mut app = spawn_app().await;
-    let proxy = Proxy::start(target_of(&app.amqp_url)).await;
-    let proxied = through(&app.amqp_url, &proxy);
-    app.start_worker(Worker::Extractor);
-    app.start_worker(Worker::Store);
-    let fetcher = app.start_worker_with(Worker::Fetcher, &[("AMQP_URL", &proxied)]);
-    let address = app.workers[fetcher].ops_address().await;
-    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    let (app, proxy, _fetcher, address) = pipeline_with_fetcher_behind_a_proxy().await;
 
     // Cut the broker while the fetcher is downloading a slow page (1.5 s): it cannot publish the page nor
     // ack the job, so the job comes back and is fetched again once the broker is back.
