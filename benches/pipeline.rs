@@ -565,7 +565,7 @@ impl Bench {
                         encode_page(&page),
                         newspipe_fetcher::worker::PAGE_CONTENT_TYPE,
                     )
-                    .gzipped()
+                    .compressed()
                     .for_job(job_ids[i])
                 })
                 .collect();

@@ -182,7 +182,7 @@ async fn a_fetcher_killed_mid_run_loses_nothing_and_duplicates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pages_travel_gzip_compressed_and_a_body_that_does_not_decode_is_dead_lettered() {
+async fn pages_travel_zstd_compressed_and_a_body_that_does_not_decode_is_dead_lettered() {
     let mut app = spawn_app().await;
     app.start_worker(Worker::Fetcher);
     app.submit(&[app.web.url("/articles/3")]);
@@ -200,8 +200,8 @@ async fn pages_travel_gzip_compressed_and_a_body_that_does_not_decode_is_dead_le
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let encoding = message.delivery.properties.content_encoding().as_ref().map(|e| e.as_str().to_string());
-    assert_eq!(encoding.as_deref(), Some("gzip"));
-    let decoded = newspipe_broker::encoding::decode(&message.delivery.data, Some("gzip")).unwrap();
+    assert_eq!(encoding.as_deref(), Some("zstd"));
+    let decoded = newspipe_broker::encoding::decode(&message.delivery.data, Some("zstd")).unwrap();
     let page = newspipe_models::decode_page(&decoded).unwrap();
     assert_eq!(page.body, article_html(3).into_bytes());
     assert!(

@@ -52,7 +52,7 @@ impl Default for BrokerSettings {
 
 /// Length limits of the three work queues, in messages. The defaults keep each full queue to roughly
 /// 1 GB of broker disk with this pipeline's messages: fetch jobs are well under 1 KB, stored articles some
-/// 10 KB, and pages (gzip-compressed) some 20-100 KB, so the queue of pages is the shortest. A full queue
+/// 10 KB, and pages (zstd-compressed) some 15-80 KB, so the queue of pages is the shortest. A full queue
 /// holds its producers back (the stage before it stops acking and its own queue grows) instead of letting
 /// the broker run out of disk, where RabbitMQ would block every publisher at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

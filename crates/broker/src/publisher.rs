@@ -60,10 +60,10 @@ impl Outgoing {
         Outgoing { queue, body, content_type, content_encoding: None, job_id: None }
     }
 
-    /// Compresses the body on the wire (`content-encoding: gzip`); the consuming worker decodes it.
-    pub fn gzipped(mut self) -> Self {
-        self.body = crate::encoding::gzip(&self.body);
-        self.content_encoding = Some("gzip");
+    /// Compresses the body on the wire (`content-encoding: zstd`); the consuming worker decodes it.
+    pub fn compressed(mut self) -> Self {
+        self.body = crate::encoding::compress(&self.body);
+        self.content_encoding = Some(crate::encoding::CONTENT_ENCODING);
         self
     }
 

@@ -420,7 +420,7 @@ fn forward_page(job: &FetchJob, url: &str, page: FetchedPage) -> Disposition {
         parent_job_id: job.parent_job_id,
         body: page.body,
     };
-    let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).gzipped();
+    let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).compressed();
     Disposition::Forward(vec![outgoing.for_job(job.job_id)])
 }
 
