@@ -520,7 +520,6 @@ impl Bench {
         let job_ids: Vec<Uuid> = (0..n).map(|_| newspipe_models::new_job_id()).collect();
 
         // The store alone: start it once (it migrates the database), stop it, fill its queue, start it again.
-        let mut store_requests_bytes = 0usize;
         if args.store_only {
             let mut warm = Vec::new();
             for i in 0..args.stores {
@@ -541,15 +540,14 @@ impl Bench {
                         article.fetched_at = Some(Utc::now());
                     }
                     let body = encode_json(&StoreRequest::new(job_ids[i], &urls[i], outcome));
-                    store_requests_bytes += body.len();
-                    Outgoing::json(Queue::Store, body).for_job(job_ids[i])
+                    Outgoing::json(Queue::Store, body).compressed().for_job(job_ids[i])
                 })
                 .collect();
             let published = Instant::now();
             publish_all(&publisher, &messages, args.publish_concurrency).await?;
             println!(
-                "store queue filled with {n} requests ({:.0} bytes each) in {:.1} s",
-                store_requests_bytes as f64 / n as f64,
+                "store queue filled with {n} requests ({:.0} bytes each, compressed) in {:.1} s",
+                messages.iter().map(|m| m.body().len()).sum::<usize>() as f64 / n as f64,
                 published.elapsed().as_secs_f64()
             );
         }
@@ -745,34 +743,31 @@ impl Bench {
         db.close().await;
         let _ = connection.close(200, "bye".into()).await;
 
-        // Computed wire sizes: what each worker would encode for these pages.
-        let computed_page_bytes = (0..n)
-            .map(|i| {
-                encode_page(&raw_page(
-                    job_ids[i],
-                    &urls[i],
-                    &corpus.pages[i % corpus.pages.len()],
-                    "text/html; charset=utf-8",
-                ))
-                .len()
-            })
-            .sum::<usize>() as f64
-            / n as f64;
-        let computed_store_bytes = if store_requests_bytes > 0 {
-            store_requests_bytes as f64 / n as f64
-        } else {
-            (0..n)
-                .map(|i| {
-                    let mut outcome = outcomes_of_pages[i % outcomes_of_pages.len()].clone();
-                    if let Outcome::Stored { article } = &mut outcome {
-                        article.url = urls[i].clone();
-                        article.fetched_at = Some(Utc::now());
-                    }
-                    encode_json(&StoreRequest::new(job_ids[i], &urls[i], outcome)).len()
-                })
-                .sum::<usize>() as f64
-                / n as f64
+        // Computed wire sizes: what each worker would encode for these pages, compressed as it sends them.
+        let mean_sizes = |bodies: &mut dyn Iterator<Item = Vec<u8>>| {
+            let (mut compressed, mut plain) = (0usize, 0usize);
+            for body in bodies {
+                compressed += newspipe_broker::encoding::compress(&body).len();
+                plain += body.len();
+            }
+            WireSize { compressed: compressed as f64 / n as f64, plain: plain as f64 / n as f64 }
         };
+        let computed_page_bytes = mean_sizes(&mut (0..n).map(|i| {
+            encode_page(&raw_page(
+                job_ids[i],
+                &urls[i],
+                &corpus.pages[i % corpus.pages.len()],
+                "text/html; charset=utf-8",
+            ))
+        }));
+        let computed_store_bytes = mean_sizes(&mut (0..n).map(|i| {
+            let mut outcome = outcomes_of_pages[i % outcomes_of_pages.len()].clone();
+            if let Outcome::Stored { article } = &mut outcome {
+                article.url = urls[i].clone();
+                article.fetched_at = Some(Utc::now());
+            }
+            encode_json(&StoreRequest::new(job_ids[i], &urls[i], outcome))
+        }));
 
         Ok(Report {
             n,
@@ -901,9 +896,9 @@ struct Report {
     own_peak_rss_kb: u64,
     services_cpu: Option<(f64, f64)>,
     fetch_job_bytes: f64,
-    computed_page_bytes: f64,
+    computed_page_bytes: WireSize,
     measured_page_bytes: Option<f64>,
-    computed_store_bytes: f64,
+    computed_store_bytes: WireSize,
     page_requests: u64,
     server_span: Option<f64>,
     first_outcome_after: Option<i64>,
@@ -1055,25 +1050,31 @@ impl Report {
         }
         match self.measured_page_bytes {
             Some(measured) => println!(
-                "| bytes per page on the wire, extract queue (read back from the queue; computed {:.0}) | {measured:.0} |",
-                self.computed_page_bytes
+                "| bytes per page on the wire, extract queue (read back from the queue; computed {:.0}, {:.0} uncompressed) | {measured:.0} |",
+                self.computed_page_bytes.compressed, self.computed_page_bytes.plain
             ),
             None if !args.store_only => println!(
-                "| bytes per page on the wire, extract queue (computed: `encode_page` of the served page) | {:.0} |",
-                self.computed_page_bytes
+                "| bytes per page on the wire, extract queue (computed: zstd of `encode_page` of the served page; {:.0} uncompressed) | {:.0} |",
+                self.computed_page_bytes.plain, self.computed_page_bytes.compressed
             ),
             None => {}
         }
         if !args.fetch_only {
             println!(
-                "| bytes per URL on the wire, store queue ({}) | {:.0} |",
-                if args.store_only { "as published" } else { "computed: the extractor's StoreRequest JSON" },
-                self.computed_store_bytes
+                "| bytes per URL on the wire, store queue (computed: zstd of the extractor's StoreRequest JSON; {:.0} uncompressed) | {:.0} |",
+                self.computed_store_bytes.plain, self.computed_store_bytes.compressed
             );
         }
         println!();
         println!("({cores} cores; message bodies only, AMQP framing and properties not counted)");
     }
+}
+
+/// Mean bytes of a message body as sent (compressed) and before compression.
+#[derive(Debug, Clone, Copy)]
+struct WireSize {
+    compressed: f64,
+    plain: f64,
 }
 
 /// The broker and database URLs, like the tests find them.

@@ -251,6 +251,33 @@ async fn dead_letters_are_listed_without_loss_shown_replayed_to_their_queue_and_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_compressed_dead_letter_is_listed_and_shown_decompressed() {
+    let mut app = spawn_app().await;
+    app.start_worker(Worker::Store);
+    // Articles travel zstd-compressed; one the store refuses must still be readable in `dlq list` and `show`.
+    let refused = br#"{"schema": 1, "job_id": "not a uuid", "marker": "readable after decompression"}"#;
+    let compressed = newspipe_broker::encoding::compress(refused);
+    assert!(!compressed.windows(8).any(|w| w == b"readable"), "the marker must not survive compression");
+    app.publish_raw_with(
+        "store",
+        &compressed,
+        lapin::BasicProperties::default().with_content_encoding("zstd".into()),
+    )
+    .await;
+    wait_for_dead_letters(&app, 1, Duration::from_secs(30)).await;
+
+    let listing = json(&app, &["dlq", "list", "--json"]).await;
+    let letter = &listing["letters"][0];
+    assert_eq!(letter["content_encoding"], "zstd", "{letter:#}");
+    assert_eq!(letter["body_bytes"], compressed.len(), "the size as it sits in the queue");
+    assert!(letter["preview"].as_str().unwrap().contains("readable after decompression"), "{letter:#}");
+    let (code, shown, stderr) = run(&app, &["dlq", "show", letter["id"].as_str().unwrap()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(shown.contains("zstd on the wire; shown decoded"), "{shown}");
+    assert!(shown.contains(std::str::from_utf8(refused).unwrap()), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn status_shows_recent_outcomes_failure_reasons_and_watch_redraws_with_rates() {
     let mut app = spawn_app().await;
     app.start_pipeline();

@@ -65,14 +65,25 @@ pub struct DeadLetter {
     /// The job id (AMQP correlation id), when the producer set one.
     pub job_id: Option<String>,
     pub content_type: Option<String>,
+    /// The body's `content-encoding` on the wire (`zstd` for pages and articles), when it has one.
+    pub content_encoding: Option<String>,
+    /// The body's size as it sits in the queue (compressed, when it is).
     pub body_bytes: usize,
-    /// The start of the body, as text (invalid UTF-8 replaced, control characters escaped).
+    /// The start of the body, as text (decompressed when it can be; invalid UTF-8 replaced, control
+    /// characters escaped).
     pub preview: String,
     /// Every header, rendered as text.
     pub headers: BTreeMap<String, String>,
-    /// The whole body, only when asked for ([`scan`]'s `full_body`).
+    /// The whole body, decompressed when it can be, only when asked for ([`scan`]'s `full_body`).
     #[serde(skip)]
     pub body: Option<Vec<u8>>,
+}
+
+/// The body as a person should read it: decompressed by its content encoding, else as it came (a body that
+/// does not decode is often why it is a dead letter, and is shown as it is).
+fn readable(properties: &BasicProperties, body: &[u8]) -> Vec<u8> {
+    let encoding = properties.content_encoding().as_ref().map(|e| e.as_str());
+    crate::encoding::decode(body, encoding).unwrap_or_else(|_| body.to_vec())
 }
 
 /// What a listing found.
@@ -145,7 +156,7 @@ pub async fn scan(
             let delivery = got.delivery;
             let mut letter = describe(&delivery.properties, &delivery.data, topology);
             if full_body(&letter) {
-                letter.body = Some(delivery.data.clone());
+                letter.body = Some(readable(&delivery.properties, &delivery.data));
             }
             if header_u64(delivery.properties.headers(), "x-delivery-count")
                 .is_some_and(|n| n >= REFRESH_AT_DELIVERY_COUNT)
@@ -345,8 +356,9 @@ pub fn describe(properties: &BasicProperties, body: &[u8], topology: &Topology) 
         deaths: if ours.is_some() { 1 } else { deaths.iter().map(|d| d.count).sum::<u64>().max(1) },
         job_id: properties.correlation_id().as_ref().map(|c| c.as_str().to_string()),
         content_type: properties.content_type().as_ref().map(|c| c.as_str().to_string()),
+        content_encoding: properties.content_encoding().as_ref().map(|c| c.as_str().to_string()),
         body_bytes: body.len(),
-        preview: preview(body, PREVIEW_BYTES),
+        preview: preview(&readable(properties, body), PREVIEW_BYTES),
         headers: headers.inner().iter().map(|(k, v)| (k.to_string(), render(v))).collect(),
         body: None,
     }

@@ -191,7 +191,12 @@ fn print_letter(letter: &DeadLetter, json: bool) -> anyhow::Result<()> {
     for (key, value) in &letter.headers {
         println!("  {key}: {value}");
     }
-    println!("payload ({} bytes):", letter.body_bytes);
+    match &letter.content_encoding {
+        Some(encoding) => {
+            println!("payload ({} bytes, {encoding} on the wire; shown decoded):", letter.body_bytes)
+        }
+        None => println!("payload ({} bytes):", letter.body_bytes),
+    }
     println!("{}", String::from_utf8_lossy(body));
     Ok(())
 }

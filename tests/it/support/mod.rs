@@ -336,6 +336,11 @@ impl TestApp {
 
     /// Publishes raw bytes onto a work queue, as a foreign or broken producer would.
     pub async fn publish_raw(&self, routing_key: &str, body: &[u8]) {
+        self.publish_raw_with(routing_key, body, BasicProperties::default()).await;
+    }
+
+    /// Publishes bytes as a producer outside newspipe would, with the properties given (persistent).
+    pub async fn publish_raw_with(&self, routing_key: &str, body: &[u8], properties: BasicProperties) {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
         self.topology().declare(&channel).await.unwrap();
@@ -346,7 +351,7 @@ impl TestApp {
                 routing_key.into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,
-                BasicProperties::default().with_delivery_mode(2),
+                properties.with_delivery_mode(2),
             )
             .await
             .unwrap()
