@@ -91,67 +91,24 @@ impl Coordinator {
 
     /// Reserves the host's next request slot if it is within `max_hold_ms` and fewer than
     /// `max_concurrent_per_host` requests to it are in flight, and takes a lease for `job_id` until
-    /// [`Coordinator::release`] (or until `lease` passes, should this fetcher die). One transaction holding
-    /// the host's row, so concurrent fetchers get distinct slots at least an interval apart; times are the
-    /// database's, so the replicas' clocks do not matter.
+    /// [`Coordinator::release`] (or until `lease` passes, should this fetcher die). One call to
+    /// `newspipe_take_turn` (its migration says how): it holds the host's row, so concurrent fetchers get
+    /// distinct slots at least an interval apart; times are the database's, so the replicas' clocks do not
+    /// matter.
     pub async fn take_turn(&self, host: &str, job_id: uuid::Uuid, lease: Duration) -> Result<Turn> {
-        sqlx::query("INSERT INTO hosts (host) VALUES ($1) ON CONFLICT (host) DO NOTHING")
-            .bind(host)
-            .execute(&self.pool)
-            .await?;
-        // clock_timestamp(), not now(): now() is when the transaction began, before it waited for the host's
-        // row, and a stale "now" would hand out slots earlier than the interval allows.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT 1 FROM hosts WHERE host = $1 FOR UPDATE").bind(host).execute(&mut *tx).await?;
-        let in_flight: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM fetch_leases WHERE host = $1 AND expires_at > clock_timestamp() AND job_id <> $2",
-        )
-        .bind(host)
-        .bind(job_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if in_flight >= i64::from(self.settings.max_concurrent_per_host.max(1)) {
-            tx.commit().await?;
-            return Ok(Turn::ComeBack(Duration::from_secs(1)));
-        }
-        let hold = Duration::from_millis(self.settings.max_hold_ms).as_secs_f64();
-        let reserved: Option<f64> = sqlx::query_scalar(
-            "UPDATE hosts SET next_slot = greatest(next_slot, clock_timestamp(), coalesce(blocked_until, clock_timestamp()))
-                 + make_interval(secs => greatest($2, coalesce(crawl_delay_ms, 0) / 1000.0 + $3))
-             WHERE host = $1
-               AND greatest(next_slot, clock_timestamp(), coalesce(blocked_until, clock_timestamp())) <= clock_timestamp() + make_interval(secs => $4)
-             RETURNING extract(epoch FROM next_slot - clock_timestamp())::float8
-                 - greatest($2, coalesce(crawl_delay_ms, 0) / 1000.0 + $3)",
-        )
-        .bind(host)
-        .bind(self.interval_secs(None))
-        .bind(Duration::from_millis(self.settings.slack_ms).as_secs_f64())
-        .bind(hold)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(wait) = reserved {
-            let wait = Duration::from_secs_f64(wait.max(0.0));
-            sqlx::query(
-                "INSERT INTO fetch_leases (job_id, host, expires_at) VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3))
-                 ON CONFLICT (job_id) DO UPDATE SET host = EXCLUDED.host, expires_at = EXCLUDED.expires_at",
-            )
-            .bind(job_id)
-            .bind(host)
-            .bind((wait + lease).as_secs_f64())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            return Ok(Turn::WaitThenFetch(wait));
-        }
-        let free_in: f64 = sqlx::query_scalar(
-            "SELECT extract(epoch FROM greatest(next_slot, coalesce(blocked_until, clock_timestamp())) - clock_timestamp())::float8
-             FROM hosts WHERE host = $1",
-        )
-        .bind(host)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Turn::ComeBack(Duration::from_secs_f64(free_in.max(0.0))))
+        let (granted, wait): (bool, f64) =
+            sqlx::query_as("SELECT granted, wait_secs FROM newspipe_take_turn($1, $2, $3, $4, $5, $6, $7)")
+                .bind(host)
+                .bind(job_id)
+                .bind(self.interval_secs(None))
+                .bind(Duration::from_millis(self.settings.slack_ms).as_secs_f64())
+                .bind(Duration::from_millis(self.settings.max_hold_ms).as_secs_f64())
+                .bind(i32::try_from(self.settings.max_concurrent_per_host).unwrap_or(i32::MAX))
+                .bind(lease.as_secs_f64())
+                .fetch_one(&self.pool)
+                .await?;
+        let wait = Duration::from_secs_f64(wait.max(0.0));
+        Ok(if granted { Turn::WaitThenFetch(wait) } else { Turn::ComeBack(wait) })
     }
 
     /// The request of `job_id` is over: its lease no longer counts against the host.
