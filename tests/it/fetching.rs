@@ -66,6 +66,37 @@ async fn a_url_disallowed_by_robots_txt_is_skipped_without_being_fetched() {
     assert_eq!(app.web.hits("/robots.txt"), 1, "robots.txt is fetched once and kept");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fetcher_remembers_a_hosts_robots_txt_but_never_past_its_ttl() {
+    let mut app = spawn_app().await;
+    app.web.set_robots("User-agent: *\nDisallow: /missing/\n");
+    app.start_worker_with(Worker::Fetcher, &[("NEWSPIPE__POLITENESS__ROBOTS_TTL_SECS", "3")]);
+    app.start_worker(Worker::Extractor);
+    app.start_worker(Worker::Store);
+    app.submit(&[app.web.url("/articles/1")]);
+    app.wait_for_outcomes(1, Duration::from_secs(30)).await;
+
+    // The site now forbids articles, and the database forgets its copy: the fetcher still goes by the
+    // robots.txt it read, without asking the database or the site again.
+    app.web.set_robots("User-agent: *\nDisallow: /articles/\n");
+    sqlx::query("UPDATE hosts SET robots_txt = NULL, robots_fetched_at = NULL")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.submit(&[app.web.url("/articles/2")]);
+    app.wait_for_outcomes(2, Duration::from_secs(30)).await;
+    assert_eq!(app.outcomes().await[&app.web.url("/articles/2")].0, "stored");
+    assert_eq!(app.web.hits("/robots.txt"), 1, "remembered");
+
+    // Past politeness.robots_ttl_secs it is fetched again, and obeyed.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    app.submit(&[app.web.url("/articles/3")]);
+    app.wait_for_outcomes(3, Duration::from_secs(30)).await;
+    assert_eq!(app.outcomes().await[&app.web.url("/articles/3")], ("skipped".into(), Some("robots".into())));
+    assert_eq!(app.web.hits("/robots.txt"), 2);
+    assert_eq!(app.web.hits("/articles/3"), 0);
+}
+
 /// Regression: a job whose robots.txt kept failing spent its retries and vanished without an outcome.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_whose_robots_txt_stays_unreachable_fails_saying_so() {

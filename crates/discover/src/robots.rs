@@ -24,6 +24,8 @@ pub struct RobotsTxt {
     rules: Rules,
     sitemaps: Vec<String>,
     crawl_delay: Option<Duration>,
+    /// Bytes of robots.txt the rules came from: a measure of their size in memory, for caches.
+    source_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -47,7 +49,7 @@ impl RobotsTxt {
                 let crawl_delay = robot.delay.and_then(seconds_to_duration);
                 let sitemaps = robot.sitemaps.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
                 let sitemaps = dedup(sitemaps);
-                RobotsTxt { rules: Rules::Parsed(robot), sitemaps, crawl_delay }
+                RobotsTxt { rules: Rules::Parsed(robot), sitemaps, crawl_delay, source_bytes: bytes.len() }
             }
             _ => RobotsTxt::allow_all(),
         }
@@ -55,12 +57,17 @@ impl RobotsTxt {
 
     /// A robots.txt that allows everything (no file, a 4xx answer, or an unparseable file).
     pub fn allow_all() -> RobotsTxt {
-        RobotsTxt { rules: Rules::AllowAll, sitemaps: Vec::new(), crawl_delay: None }
+        RobotsTxt { rules: Rules::AllowAll, sitemaps: Vec::new(), crawl_delay: None, source_bytes: 0 }
+    }
+
+    /// Bytes of robots.txt these rules were parsed from (0 for the built-in answers).
+    pub fn source_bytes(&self) -> usize {
+        self.source_bytes
     }
 
     /// A robots.txt that disallows everything (for example while the host answers robots.txt with 5xx).
     pub fn disallow_all() -> RobotsTxt {
-        RobotsTxt { rules: Rules::DisallowAll, sitemaps: Vec::new(), crawl_delay: None }
+        RobotsTxt { rules: Rules::DisallowAll, sitemaps: Vec::new(), crawl_delay: None, source_bytes: 0 }
     }
 
     /// Whether `url` (absolute, or a path with an optional query) may be fetched.

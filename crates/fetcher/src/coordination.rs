@@ -7,8 +7,10 @@
 //! take all shards and the others would idle. A row per host, updated in one statement, is exact, needs no
 //! leader and survives any replica dying.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use newspipe_discover::RobotsTxt;
 use serde::Deserialize;
 use sqlx::{PgPool, Row};
 
@@ -70,13 +72,42 @@ pub enum Claim {
 pub struct Coordinator {
     pool: PgPool,
     settings: PolitenessSettings,
+    /// Each host's parsed robots.txt, remembered by this fetcher for a while (see [`Coordinator::new`]).
+    robots_memo: moka::sync::Cache<String, Arc<RobotsTxt>>,
 }
+
+/// How long a fetcher trusts the robots.txt it read, at most (shorter if `robots_ttl_secs` is).
+const ROBOTS_MEMO_SECS: u64 = 600;
+/// Bytes of robots.txt a fetcher remembers across all hosts: a bound on the memo's memory.
+const ROBOTS_MEMO_BYTES: u64 = 8 * 1024 * 1024;
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
 
 impl Coordinator {
+    /// Robots.txt is shared through the database; each fetcher also remembers what it read for up to
+    /// ten minutes, so a host's pages do not each read and parse it again (a query and a parse per URL,
+    /// otherwise). A robots.txt fetched again by another fetcher is seen here when the memo expires.
     pub fn new(pool: PgPool, settings: PolitenessSettings) -> Self {
-        Coordinator { pool, settings }
+        let memo_secs = ROBOTS_MEMO_SECS.min(settings.robots_ttl_secs).max(1);
+        let robots_memo = moka::sync::Cache::builder()
+            .max_capacity(ROBOTS_MEMO_BYTES)
+            .weigher(|host: &String, robots: &Arc<RobotsTxt>| {
+                u32::try_from(host.len() + robots.source_bytes() + 256).unwrap_or(u32::MAX)
+            })
+            .time_to_live(Duration::from_secs(memo_secs))
+            .build();
+        Coordinator { pool, settings, robots_memo }
+    }
+
+    /// The robots.txt this fetcher read for the host lately, if any.
+    pub fn remembered_robots(&self, host: &str) -> Option<Arc<RobotsTxt>> {
+        self.robots_memo.get(host)
+    }
+
+    pub fn remember_robots(&self, host: &str, robots: RobotsTxt) -> Arc<RobotsTxt> {
+        let robots = Arc::new(robots);
+        self.robots_memo.insert(host.to_string(), robots.clone());
+        robots
     }
 
     pub fn settings(&self) -> &PolitenessSettings {

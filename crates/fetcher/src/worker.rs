@@ -4,6 +4,7 @@
 //! `duplicate`), respect robots.txt, wait for the host's turn (shared by every fetcher through PostgreSQL),
 //! fetch, then either pass the page on to the extractor or, for a feed or sitemap, queue a job per entry.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -204,21 +205,27 @@ impl FetchHandler {
         }
     }
 
-    /// The host's robots.txt: cached in the database, else fetched (in the host's turn) and cached.
+    /// The host's robots.txt: remembered by this fetcher, else cached in the database, else fetched (in the
+    /// host's turn) and cached.
     async fn robots(
         &self,
         url: &str,
         host: &str,
         job_id: uuid::Uuid,
-    ) -> Result<Result<RobotsTxt, RobotsUnknown>, sqlx::Error> {
+    ) -> Result<Result<Arc<RobotsTxt>, RobotsUnknown>, sqlx::Error> {
         let user_agent = &self.fetcher.settings().user_agent;
         if !self.coordinator.settings().respect_robots {
-            return Ok(Ok(RobotsTxt::allow_all()));
+            return Ok(Ok(Arc::new(RobotsTxt::allow_all())));
+        }
+        if let Some(remembered) = self.coordinator.remembered_robots(host) {
+            return Ok(Ok(remembered));
         }
         if let Some(cached) = self.coordinator.cached_robots(host).await? {
-            return Ok(Ok(RobotsTxt::parse(&cached, user_agent)));
+            return Ok(Ok(self.coordinator.remember_robots(host, RobotsTxt::parse(&cached, user_agent))));
         }
-        let Ok(mut robots_url) = url::Url::parse(url) else { return Ok(Ok(RobotsTxt::allow_all())) };
+        let Ok(mut robots_url) = url::Url::parse(url) else {
+            return Ok(Ok(Arc::new(RobotsTxt::allow_all())));
+        };
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         // Another job is fetching it: come back when it is likely cached.
@@ -244,12 +251,12 @@ impl FetchHandler {
             // let the page's fetch report it, and cache nothing.
             Err(_) => {
                 self.coordinator.unclaim_robots(host).await?;
-                return Ok(Ok(RobotsTxt::allow_all()));
+                return Ok(Ok(Arc::new(RobotsTxt::allow_all())));
             }
         };
         let robots = RobotsTxt::parse(&bytes, user_agent);
         self.coordinator.save_robots(host, &bytes, robots.crawl_delay()).await?;
-        Ok(Ok(robots))
+        Ok(Ok(self.coordinator.remember_robots(host, robots)))
     }
 
     /// A page goes to the extractor; a feed or sitemap becomes jobs for its entries.
