@@ -48,6 +48,10 @@ impl ProcessSettings for Settings {
         &self.log
     }
 
+    fn allocator(&self) -> newspipe_runtime::memory::Allocator {
+        newspipe_runtime::memory::Allocator::HeapPerCore
+    }
+
     fn validate(&self) -> Result<(), SettingsError> {
         newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
         if self.extractor.time_budget_ms == 0 {

@@ -1,16 +1,46 @@
-//! How a worker process asks its allocator to give memory back.
+//! How a worker process tunes glibc's malloc: measured per worker, because what suits one hurts another.
+//!
+//! glibc serves blocks above its mmap threshold (128 KB at start) with their own mappings, returned to the
+//! system when freed, but raises that threshold each time such a block is freed; after that, page-sized
+//! buffers come from per-thread heaps (up to 8 per core), which keep their peak. Figures from
+//! `cargo bench --bench pipeline` (README, Performance), CPU per page and peak RSS:
+//!
+//! | | glibc's defaults | threshold fixed at 128 KB | default threshold, one heap per core (2) |
+//! |---|---|---|---|
+//! | fetcher (fetch-only, 3,000 pages) | - | 1.23 ms, 52.8 MB | 1.05 ms, 79.6 MB |
+//! | extractor (extract-only, 5,000 pages) | 2.27 ms, 66.1 MB | 2.77 ms, 53.5 MB | 2.27-2.35 ms, 52.3-52.4 MB |
+//! | store (store-only, 10,000 articles) | - | 0.17 ms, 49.4 MB | 0.14 ms, 55.3 MB |
+//!
+//! The fetcher holds many whole pages at once (one per request in flight, each also compressed), so it keeps
+//! the fixed threshold: every page buffer is its own mapping, given back when freed. The extractor and the
+//! store work on a page or a batch at a time per thread; with the fixed threshold the extractor spent a
+//! fifth of its CPU mapping, faulting in and unmapping page-sized buffers, so they keep glibc's adaptive
+//! threshold and instead bound the number of heaps that can each hold a peak to one per core (glibc allows
+//! eight per core; one heap in all, tried on two cores, made the extractor's threads queue for it). (mimalloc, tried as the
+//! global allocator, peaked at 165 MB in the fetcher and 247 MB in the extractor.)
 
-/// Every worker allocates and frees many buffers of a page's size (a 190 KB page, its gzip copy, its parsed
-/// document) on several threads. glibc's malloc serves blocks above its mmap threshold (128 KB) with their
-/// own mappings, returned to the system when freed, but raises that threshold each time such a block is
-/// freed, after which page-sized buffers come from per-thread heaps that keep their peak. Fixing the
-/// threshold keeps the first behaviour: measured on 2,000 corpus pages end to end (README, Performance), the
-/// fetcher's peak RSS went from 75 to 52 MB and the extractor's from 66 to 52 MB, at the same throughput.
-/// (mimalloc, tried as the global allocator instead, peaked at 165 and 247 MB.)
-pub fn return_large_blocks_to_the_system() {
+/// What a worker asks of malloc at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocator {
+    /// Blocks of 128 KB and more get their own mappings, returned to the system when freed.
+    ReturnLargeBlocks,
+    /// glibc's adaptive mmap threshold, with at most one heap per core.
+    HeapPerCore,
+}
+
+/// Applies `policy`. Call once at start, before any other thread exists.
+pub fn tune_allocator(policy: Allocator) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter; called once at start, before any other thread exists.
+    // SAFETY: mallopt only sets tuning parameters; called before any other thread exists.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        match policy {
+            Allocator::ReturnLargeBlocks => libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024),
+            Allocator::HeapPerCore => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                libc::mallopt(libc::M_ARENA_MAX, i32::try_from(cores).unwrap_or(i32::MAX))
+            }
+        };
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = policy;
 }

@@ -19,6 +19,10 @@ pub trait ProcessSettings: DeserializeOwned {
     fn validate(&self) -> Result<(), SettingsError> {
         Ok(())
     }
+    /// How this process tunes malloc ([`memory`] has the measurements behind each choice).
+    fn allocator(&self) -> memory::Allocator {
+        memory::Allocator::ReturnLargeBlocks
+    }
 }
 
 #[derive(Parser)]
@@ -36,7 +40,6 @@ where
     F: FnOnce(S) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    memory::return_large_blocks_to_the_system();
     let args = WorkerArgs::command_about(about);
     let settings = match load_settings::<S>(args.config.as_deref()).and_then(|s| s.validate().map(|_| s)) {
         Ok(settings) => settings,
@@ -45,6 +48,7 @@ where
             return ExitCode::from(EXIT_BAD_SETTINGS);
         }
     };
+    memory::tune_allocator(settings.allocator());
     telemetry::init_subscriber(settings.log(), std::io::stderr);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
