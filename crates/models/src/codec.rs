@@ -25,8 +25,14 @@ pub enum DecodeError {
     NoPageHeader { len: usize },
 }
 
-/// Checks the schema before decoding the rest, so an unknown schema is reported as such rather than as
-/// whatever field happens to mismatch first.
+/// A message that carries its schema version.
+pub trait Versioned {
+    fn schema(&self) -> u32;
+}
+
+/// Why a message did not decode, told by its `schema` field first: an unknown or missing schema is
+/// reported as such rather than as whatever field happens to mismatch first. Only run on failure, so a
+/// good message is read once.
 fn check_schema(bytes: &[u8], what: &'static str) -> Result<(), DecodeError> {
     #[derive(serde::Deserialize)]
     struct Probe {
@@ -44,10 +50,16 @@ pub fn encode_json<T: Serialize>(message: &T) -> Vec<u8> {
     serde_json::to_vec(message).expect("messages serialise: they hold no maps with non-string keys")
 }
 
-pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode_json<T: DeserializeOwned + Versioned>(bytes: &[u8]) -> Result<T, DecodeError> {
     let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("message");
-    check_schema(bytes, what)?;
-    serde_json::from_slice(bytes).map_err(|source| DecodeError::Json { what, source })
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(message) if message.schema() == SCHEMA_VERSION => Ok(message),
+        Ok(message) => Err(DecodeError::UnknownSchema { found: u64::from(message.schema()) }),
+        Err(source) => {
+            check_schema(bytes, what)?;
+            Err(DecodeError::Json { what, source })
+        }
+    }
 }
 
 pub fn encode_page(page: &RawPage) -> Vec<u8> {
@@ -121,5 +133,56 @@ mod tests {
     fn garbage_is_reported_as_invalid_json_for_the_expected_message() {
         let err = decode_json::<FetchJob>(b"\xff\xfe not json").unwrap_err();
         assert!(err.to_string().starts_with("message is not valid JSON for FetchJob"), "{err}");
+    }
+
+    #[test]
+    fn every_outcome_round_trips_in_the_same_tagged_form_whatever_the_field_order() {
+        use crate::{Article, Outcome, StoreRequest};
+        let article =
+            Article { title: Some("T".into()), text: "body \"quoted\"\n".into(), ..Default::default() };
+        for outcome in [
+            Outcome::Stored { article: Box::new(article) },
+            Outcome::Skipped { reason: "duplicate".into() },
+            Outcome::Failed { reason: "http 404".into() },
+            Outcome::Unchanged,
+        ] {
+            let request = StoreRequest::new(new_job_id(), "https://example.com/a", outcome);
+            let json = encode_json(&request);
+            let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(value["outcome"]["kind"], request.outcome.kind().as_str(), "tagged by kind: {value}");
+            assert_eq!(decode_json::<StoreRequest>(&json).unwrap(), request);
+        }
+        // The tag after the fields, as another producer may write it.
+        let late_tag = format!(
+            r#"{{"schema":1,"job_id":"{}","url":"https://a/","outcome":{{"reason":"robots","kind":"skipped"}}}}"#,
+            new_job_id()
+        );
+        let request = decode_json::<StoreRequest>(late_tag.as_bytes()).unwrap();
+        assert_eq!(request.outcome, Outcome::Skipped { reason: "robots".into() });
+    }
+
+    #[test]
+    fn an_outcome_without_the_field_its_kind_needs_is_refused_saying_which() {
+        let job_id = new_job_id();
+        let stored =
+            format!(r#"{{"schema":1,"job_id":"{job_id}","url":"https://a/","outcome":{{"kind":"stored"}}}}"#);
+        let err = decode_json::<crate::StoreRequest>(stored.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("outcome `stored` without its `article`"), "{err}");
+        let failed =
+            format!(r#"{{"schema":1,"job_id":"{job_id}","url":"https://a/","outcome":{{"kind":"failed"}}}}"#);
+        let err = decode_json::<crate::StoreRequest>(failed.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("outcome `failed` without its `reason`"), "{err}");
+        let unknown =
+            format!(r#"{{"schema":1,"job_id":"{job_id}","url":"https://a/","outcome":{{"kind":"lost"}}}}"#);
+        let err = decode_json::<crate::StoreRequest>(unknown.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `lost`"), "{err}");
+    }
+
+    #[test]
+    fn a_message_of_another_schema_is_refused_even_when_its_fields_fit() {
+        let mut request = crate::StoreRequest::new(new_job_id(), "https://a/", crate::Outcome::Unchanged);
+        request.schema = 2;
+        let err = decode_json::<crate::StoreRequest>(&encode_json(&request)).unwrap_err();
+        assert!(matches!(err, DecodeError::UnknownSchema { found: 2 }), "{err}");
     }
 }

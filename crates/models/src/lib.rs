@@ -10,7 +10,7 @@ mod messages;
 mod schema;
 
 pub use article::{Article, OutcomeKind};
-pub use codec::{DecodeError, decode_json, decode_page, encode_json, encode_page};
+pub use codec::{DecodeError, Versioned, decode_json, decode_page, encode_json, encode_page};
 pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest};
 pub use schema::fetch_job_schema;
 
