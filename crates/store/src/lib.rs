@@ -31,9 +31,12 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreSettings {
-    /// Most outcomes written in one transaction. The store holds at least twice this many messages
-    /// (`broker.prefetch` is raised to it): one batch being written while the next one fills.
+    /// Most outcomes written in one transaction. The store holds at least `writers + 1` times this many
+    /// messages (`broker.prefetch` is raised to it): a batch being written per writer while the next fills.
     pub batch_size: u16,
+    /// Transactions written at once, each on its own connection: while one waits for its commit to reach
+    /// the disk, another is written.
+    pub writers: u16,
     /// Most articles the search indexer analyses per transaction; 0 = this store does not index (another
     /// replica, or a store run for that alone, does).
     pub index_batch_size: u16,
@@ -41,7 +44,7 @@ pub struct StoreSettings {
 
 impl Default for StoreSettings {
     fn default() -> Self {
-        StoreSettings { batch_size: 64, index_batch_size: 256 }
+        StoreSettings { batch_size: 64, writers: 2, index_batch_size: 256 }
     }
 }
 
@@ -64,6 +67,13 @@ impl ProcessSettings for Settings {
                 why: "at least 1 outcome per transaction",
             });
         }
+        if self.store.writers == 0 {
+            return Err(newspipe_runtime::SettingsError::Invalid {
+                key: "store.writers",
+                value: "0".into(),
+                why: "at least 1 transaction at a time",
+            });
+        }
         Ok(())
     }
 }
@@ -77,9 +87,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if settings.store.index_batch_size > 0 {
         tokio::spawn(index_for_search(database.clone(), settings.store.index_batch_size));
     }
-    let handler = StoreHandler::start(database, database_ready, settings.store.batch_size);
+    let store = &settings.store;
+    let handler = StoreHandler::start(database, database_ready, store.batch_size, store.writers);
     let mut broker = settings.broker.clone();
-    broker.prefetch = broker.prefetch.max(settings.store.batch_size.saturating_mul(2));
+    broker.prefetch = broker.prefetch.max(store.batch_size.saturating_mul(store.writers.saturating_add(1)));
     run_worker(Queue::Store, handler, &broker, &settings.metrics, health).await?;
     Ok(())
 }
@@ -116,11 +127,15 @@ struct Pending {
 }
 
 impl StoreHandler {
-    /// Starts the writer task. `ready` is cleared while the database is unreachable, so `/healthz` tells.
-    pub fn start(database: Database, ready: Arc<AtomicBool>, batch_size: u16) -> StoreHandler {
+    /// Starts `writers` writer tasks, which take batches in turn from one queue. `ready` is cleared while the
+    /// database is unreachable, so `/healthz` tells.
+    pub fn start(database: Database, ready: Arc<AtomicBool>, batch_size: u16, writers: u16) -> StoreHandler {
         let batch_size = usize::from(batch_size.max(1));
         let (writer, requests) = mpsc::channel(batch_size * 2);
-        tokio::spawn(write_batches(database, ready, requests, batch_size));
+        let requests = Arc::new(tokio::sync::Mutex::new(requests));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_batches(database.clone(), ready.clone(), requests.clone(), batch_size));
+        }
         StoreHandler { writer }
     }
 }
@@ -152,11 +167,17 @@ impl Handler for StoreHandler {
 async fn write_batches(
     database: Database,
     ready: Arc<AtomicBool>,
-    mut requests: mpsc::Receiver<Pending>,
+    requests: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
     batch_size: usize,
 ) {
     let mut batch = Vec::with_capacity(batch_size);
-    while requests.recv_many(&mut batch, batch_size).await > 0 {
+    loop {
+        // The queue is held only while a batch is taken (the guard drops with this statement); meanwhile the
+        // other writers write theirs.
+        let taken = requests.lock().await.recv_many(&mut batch, batch_size).await;
+        if taken == 0 {
+            break;
+        }
         let (requests, replies): (Vec<StoreRequest>, Vec<_>) =
             batch.drain(..).map(|p| (p.request, p.done)).unzip();
         histogram!("newspipe_store_batch_size").record(requests.len() as f64);
