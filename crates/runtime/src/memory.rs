@@ -9,15 +9,16 @@
 //! |---|---|---|---|
 //! | fetcher (fetch-only, 3,000 pages) | - | 1.23 ms, 52.8 MB | 1.05 ms, 79.6 MB |
 //! | extractor (extract-only, 5,000 pages) | 2.27 ms, 66.1 MB | 2.77 ms, 53.5 MB | 2.27-2.35 ms, 52.3-52.4 MB |
-//! | store (store-only, 10,000 articles) | - | 0.17 ms, 49.4 MB | 0.14 ms, 55.3 MB |
+//! | store (store-only, 20,000 articles, two writers) | - | 0.12-0.13 ms, 54.2-55.3 MB | 0.11 ms, 56.7-62.4 MB |
 //!
 //! The fetcher holds many whole pages at once (one per request in flight, each also compressed), so it keeps
-//! the fixed threshold: every page buffer is its own mapping, given back when freed. The extractor and the
-//! store work on a page or a batch at a time per thread; with the fixed threshold the extractor spent a
-//! fifth of its CPU mapping, faulting in and unmapping page-sized buffers, so they keep glibc's adaptive
-//! threshold and instead bound the number of heaps that can each hold a peak to one per core (glibc allows
-//! eight per core; one heap in all, tried on two cores, made the extractor's threads queue for it). (mimalloc, tried as the
-//! global allocator, peaked at 165 MB in the fetcher and 247 MB in the extractor.)
+//! the fixed threshold: every page buffer is its own mapping, given back when freed. So does the store: the
+//! adaptive threshold saved it little CPU and took it close to the 64 MB we promise. The extractor works on
+//! a page at a time per thread; with the fixed threshold it spent a fifth of its CPU mapping, faulting in and
+//! unmapping page-sized buffers, so it keeps glibc's adaptive threshold and instead bounds the heaps that can
+//! each hold a peak to one per core (glibc allows eight per core; one heap in all, tried on two cores, made
+//! the extractor's threads queue for it). mimalloc, tried as the global allocator, peaked at 165 MB in the
+//! fetcher and 247 MB in the extractor.
 
 /// What a worker asks of malloc at start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

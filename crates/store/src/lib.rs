@@ -53,10 +53,6 @@ impl ProcessSettings for Settings {
         &self.log
     }
 
-    fn allocator(&self) -> newspipe_runtime::memory::Allocator {
-        newspipe_runtime::memory::Allocator::HeapPerCore
-    }
-
     fn validate(&self) -> Result<(), newspipe_runtime::SettingsError> {
         newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
         newspipe_runtime::check_credentials("database.url", &self.database.url)?;
