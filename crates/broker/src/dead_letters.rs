@@ -79,11 +79,15 @@ pub struct DeadLetter {
     pub body: Option<Vec<u8>>,
 }
 
-/// The body as a person should read it: decompressed by its content encoding, else as it came (a body that
-/// does not decode is often why it is a dead letter, and is shown as it is).
-fn readable(properties: &BasicProperties, body: &[u8]) -> Vec<u8> {
+/// The body as a person should read it, up to `max` bytes of it: decompressed by its content encoding, else
+/// as it came (a body that does not decode is often why it is a dead letter, and is shown as it is).
+fn readable(properties: &BasicProperties, body: &[u8], max: usize) -> Vec<u8> {
     let encoding = properties.content_encoding().as_ref().map(|e| e.as_str());
-    crate::encoding::decode(body, encoding).unwrap_or_else(|_| body.to_vec())
+    let decoded = match max {
+        usize::MAX => crate::encoding::decode(body, encoding),
+        _ => crate::encoding::decode_prefix(body, encoding, max),
+    };
+    decoded.unwrap_or_else(|_| body[..body.len().min(max)].to_vec())
 }
 
 /// What a listing found.
@@ -156,7 +160,7 @@ pub async fn scan(
             let delivery = got.delivery;
             let mut letter = describe(&delivery.properties, &delivery.data, topology);
             if full_body(&letter) {
-                letter.body = Some(readable(&delivery.properties, &delivery.data));
+                letter.body = Some(readable(&delivery.properties, &delivery.data, usize::MAX));
             }
             if header_u64(delivery.properties.headers(), "x-delivery-count")
                 .is_some_and(|n| n >= REFRESH_AT_DELIVERY_COUNT)
@@ -358,7 +362,8 @@ pub fn describe(properties: &BasicProperties, body: &[u8], topology: &Topology) 
         content_type: properties.content_type().as_ref().map(|c| c.as_str().to_string()),
         content_encoding: properties.content_encoding().as_ref().map(|c| c.as_str().to_string()),
         body_bytes: body.len(),
-        preview: preview(&readable(properties, body), PREVIEW_BYTES),
+        // One byte past the preview, so `preview` knows to mark it cut.
+        preview: preview(&readable(properties, body, PREVIEW_BYTES + 1), PREVIEW_BYTES),
         headers: headers.inner().iter().map(|(k, v)| (k.to_string(), render(v))).collect(),
         body: None,
     }

@@ -7,7 +7,7 @@
 //! section has the figures). Gzip is still decoded, for producers outside newspipe.
 
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::Read;
 
 /// The largest body a compressed message may decode to: above every page limit, below anything that could
 /// exhaust a worker's memory (a compression bomb in a message stops here).
@@ -25,29 +25,45 @@ pub fn compress(bytes: &[u8]) -> Vec<u8> {
     zstd::bulk::compress(bytes, ZSTD_LEVEL).expect("compressing to memory cannot fail")
 }
 
-/// Gzip at the fastest level (what producers outside newspipe may send; kept for tests and tools).
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
-    encoder.write_all(bytes).expect("writing to memory cannot fail");
-    encoder.finish().expect("writing to memory cannot fail")
-}
-
 /// Decodes a body by its content encoding; the error says why it cannot be.
 pub fn decode(bytes: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>, String> {
-    match content_encoding {
-        None | Some("") | Some("identity") => Ok(bytes.to_vec()),
-        Some("zstd") => decode_zstd(bytes),
-        Some("gzip") => {
-            let mut decoded = Vec::new();
-            flate2::read::GzDecoder::new(bytes)
-                .take(MAX_DECODED_BYTES + 1)
-                .read_to_end(&mut decoded)
-                .map_err(|e| format!("undecodable gzip body: {e}"))?;
-            refuse_past_limit(decoded, "gzip")
-        }
-        Some(other) => Err(format!("unknown content-encoding {other:?}")),
+    let encoding = match content_encoding {
+        None | Some("") | Some("identity") => return Ok(bytes.to_vec()),
+        Some("zstd") => match decode_zstd_in_one_call(bytes)? {
+            Some(decoded) => return Ok(decoded),
+            None => "zstd",
+        },
+        Some(other) => other,
+    };
+    let decoded = read_decoded(bytes, Some(encoding), MAX_DECODED_BYTES + 1)?;
+    if decoded.len() as u64 > MAX_DECODED_BYTES {
+        return Err(format!("{encoding} body decodes to more than {MAX_DECODED_BYTES} bytes"));
     }
+    Ok(decoded)
+}
+
+/// The first `max` bytes the body decodes to, decoding no further (a preview of a page need not inflate it).
+pub fn decode_prefix(bytes: &[u8], content_encoding: Option<&str>, max: usize) -> Result<Vec<u8>, String> {
+    read_decoded(bytes, content_encoding, max as u64)
+}
+
+/// Reads up to `limit` decoded bytes through the encoding's streaming decoder.
+fn read_decoded(bytes: &[u8], content_encoding: Option<&str>, limit: u64) -> Result<Vec<u8>, String> {
+    let (decoder, name): (Box<dyn Read + '_>, &str) = match content_encoding {
+        None | Some("") | Some("identity") => (Box::new(bytes), "identity"),
+        Some("zstd") => (
+            Box::new(
+                zstd::stream::read::Decoder::with_buffer(bytes)
+                    .map_err(|e| format!("undecodable zstd body: {e}"))?,
+            ),
+            "zstd",
+        ),
+        Some("gzip") => (Box::new(flate2::read::GzDecoder::new(bytes)), "gzip"),
+        Some(other) => return Err(format!("unknown content-encoding {other:?}")),
+    };
+    let mut decoded = Vec::new();
+    decoder.take(limit).read_to_end(&mut decoded).map_err(|e| format!("undecodable {name} body: {e}"))?;
+    Ok(decoded)
 }
 
 thread_local! {
@@ -56,44 +72,36 @@ thread_local! {
     static ZSTD_CONTEXT: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-fn decode_zstd(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    // What workers send declares its size in the frame header: decoded in one call, into one allocation.
-    if let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(bytes) {
-        if declared > MAX_DECODED_BYTES {
-            return Err(format!("zstd body decodes to more than {MAX_DECODED_BYTES} bytes"));
-        }
-        let decoded = ZSTD_CONTEXT.with(|context| {
-            let mut context = context.borrow_mut();
-            let context = match context.as_mut() {
-                Some(context) => context,
-                None => context.insert(zstd::bulk::Decompressor::new().ok()?),
-            };
-            context.decompress(bytes, declared as usize).ok()
-        });
-        if let Some(decoded) = decoded {
-            return Ok(decoded);
-        }
-        // Several frames, or a header that lies: the streaming decoder below tells which.
+/// What workers send declares its size in the frame header: decoded in one call, into one allocation.
+/// `None` when the frame does not say (or says wrong, or several frames follow): the streaming decoder then
+/// decodes it, or tells why it cannot.
+fn decode_zstd_in_one_call(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let Ok(Some(declared)) = zstd::zstd_safe::get_frame_content_size(bytes) else { return Ok(None) };
+    if declared > MAX_DECODED_BYTES {
+        return Err(format!("zstd body decodes to more than {MAX_DECODED_BYTES} bytes"));
     }
-    let mut decoded = Vec::new();
-    zstd::stream::read::Decoder::with_buffer(bytes)
-        .map_err(|e| format!("undecodable zstd body: {e}"))?
-        .take(MAX_DECODED_BYTES + 1)
-        .read_to_end(&mut decoded)
-        .map_err(|e| format!("undecodable zstd body: {e}"))?;
-    refuse_past_limit(decoded, "zstd")
-}
-
-fn refuse_past_limit(decoded: Vec<u8>, encoding: &str) -> Result<Vec<u8>, String> {
-    if decoded.len() as u64 > MAX_DECODED_BYTES {
-        return Err(format!("{encoding} body decodes to more than {MAX_DECODED_BYTES} bytes"));
-    }
-    Ok(decoded)
+    Ok(ZSTD_CONTEXT.with(|context| {
+        let mut context = context.borrow_mut();
+        let context = match context.as_mut() {
+            Some(context) => context,
+            None => context.insert(zstd::bulk::Decompressor::new().ok()?),
+        };
+        context.decompress(bytes, declared as usize).ok()
+    }))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+
+    /// Gzip, as a producer outside newspipe may send.
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
 
     #[test]
     fn a_compressed_body_decodes_to_the_original_bytes() {
