@@ -216,6 +216,16 @@ impl Database {
     /// [`Database::record`]. Rows are written in key order, so two stores writing overlapping batches
     /// cannot deadlock.
     pub async fn record_batch(&self, requests: &[StoreRequest]) -> Result<Vec<Option<i64>>, DbError> {
+        self.record_batch_then(requests, || {}).await
+    }
+
+    /// [`Database::record_batch`], calling `before_commit` once every row is written (and locked) and only
+    /// the commit is left: a writer that must keep order with another lets it go on from there.
+    pub async fn record_batch_then(
+        &self,
+        requests: &[StoreRequest],
+        before_commit: impl FnOnce(),
+    ) -> Result<Vec<Option<i64>>, DbError> {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
@@ -230,6 +240,7 @@ impl Database {
             .collect();
         upsert_outcomes(&mut tx, requests, &ids).await?;
         update_claims(&mut tx, requests).await?;
+        before_commit();
         tx.commit().await.map_err(query("commit"))?;
         Ok(ids)
     }

@@ -168,16 +168,18 @@ async fn write_batches(
 ) {
     let mut batch = Vec::with_capacity(batch_size);
     loop {
-        // The queue is held only while a batch is taken (the guard drops with this statement); meanwhile the
-        // other writers write theirs.
-        let taken = requests.lock().await.recv_many(&mut batch, batch_size).await;
+        // A writer holds the queue from taking its batch until every row of it is written (and locked), and
+        // lets the next writer go on only while it waits for its commit. So a later request for the same row
+        // waits on this one's lock and lands after it, as with a single writer, while commits overlap.
+        let mut turn = Some(requests.lock().await);
+        let taken = turn.as_mut().expect("just taken").recv_many(&mut batch, batch_size).await;
         if taken == 0 {
             break;
         }
         let (requests, replies): (Vec<StoreRequest>, Vec<_>) =
             batch.drain(..).map(|p| (p.request, p.done)).unzip();
         histogram!("newspipe_store_batch_size").record(requests.len() as f64);
-        match write_holding(&database, &ready, &requests).await {
+        match write_holding(&database, &ready, &requests, &mut turn).await {
             Ok(ids) => {
                 for ((request, reply), article_id) in requests.iter().zip(replies).zip(ids) {
                     recorded(request, article_id);
@@ -190,7 +192,8 @@ async fn write_batches(
                 tracing::warn!(%error, batch = requests.len(), "batch refused; writing its requests one by one");
                 for (request, reply) in requests.into_iter().zip(replies) {
                     let one = std::slice::from_ref(&request);
-                    let result = match write_holding(&database, &ready, one).await {
+                    // The turn is kept until the last one: the batch stays in order with the next.
+                    let result = match write_holding(&database, &ready, one, &mut None::<()>).await {
                         Ok(mut ids) => {
                             let article_id = ids.pop().flatten();
                             recorded(&request, article_id);
@@ -212,15 +215,17 @@ async fn write_batches(
 
 /// Writes the batch, waiting out an unreachable database (and retrying a lost deadlock) for as long as it
 /// takes: that is not the messages' fault, so they are held (they go back to the queue if the worker stops)
-/// instead of spending their retries or being dead-lettered. Returns only a refusal of the data.
-async fn write_holding(
+/// instead of spending their retries or being dead-lettered. Returns only a refusal of the data. `turn`, the
+/// writer's hold on the queue, is let go once the rows are written and only the commit is left.
+async fn write_holding<T>(
     database: &Database,
     ready: &AtomicBool,
     requests: &[StoreRequest],
+    turn: &mut Option<T>,
 ) -> Result<Vec<Option<i64>>, DbError> {
     let mut pause = Duration::from_millis(200);
     loop {
-        match database.record_batch(requests).await {
+        match database.record_batch_then(requests, || drop(turn.take())).await {
             Ok(ids) => {
                 ready.store(true, Ordering::Relaxed);
                 return Ok(ids);
