@@ -309,6 +309,85 @@ async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_
     assert!(batches < 42.0, "the requests were written in batches, not one by one ({batches} transactions)");
 }
 
+/// A store request for `url` whose page was fetched `minutes` after a fixed moment.
+fn fetched_request(url: &str, text: &str, minutes: i64) -> StoreRequest {
+    let mut request = store_request(url, text);
+    if let Outcome::Stored { article } = &mut request.outcome {
+        let fetched = "2026-11-30T12:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        article.fetched_at = Some(fetched + chrono::Duration::minutes(minutes));
+    }
+    request
+}
+
+/// Regression: requests reach the store in any order (its deliveries are handled concurrently, and with
+/// writers side by side), and a later request for a URL could be written before an earlier one, leaving an
+/// older version stored (this test failed 1 time in 5). The version fetched last is now the one kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_version_fetched_last_is_what_is_stored_however_many_writers() {
+    let mut app = spawn_app().await;
+    let base = app.web.url("/rewritten");
+    let (urls, rounds) = (12, 25);
+    // Round after round of every URL, each round fetched a minute after the one before, queued before the
+    // store starts: its batches then hold requests for the same URLs and go to every writer at once.
+    for round in 0..rounds {
+        for n in 0..urls {
+            let text = format!("url {n} version {round}");
+            let request = fetched_request(&format!("{base}/{n}"), &text, round);
+            app.publish_raw("store", &encode_json(&request)).await;
+        }
+    }
+    app.start_worker_with(
+        Worker::Store,
+        &[("NEWSPIPE__STORE__WRITERS", "4"), ("NEWSPIPE__STORE__BATCH_SIZE", "16")],
+    );
+
+    let expected = urls as i64 * rounds;
+    assert_eq!(app.wait_for_outcomes(expected, Duration::from_secs(60)).await, expected, "{}", app.logs());
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("SELECT url, text FROM articles ORDER BY url").fetch_all(&app.db).await.unwrap();
+    assert_eq!(stored.len(), urls);
+    for (url, text) in stored {
+        let n = url.rsplit('/').next().unwrap();
+        assert_eq!(text, format!("url {n} version {}", rounds - 1), "{url} holds an earlier version");
+    }
+    let batches = metric(&app.workers[0].ops_address().await, "newspipe_store_batch_size_count", "").await;
+    assert!(batches < expected as f64 / 2.0, "written in batches ({batches} transactions)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_fetched_earlier_never_replaces_one_fetched_later() {
+    let mut app = spawn_app().await;
+    let url = app.web.url("/fetched-twice");
+    app.start_worker(Worker::Store);
+    let newer = fetched_request(&url, "the newer fetch", 10);
+    app.publish_raw("store", &encode_json(&newer)).await;
+    assert_eq!(app.wait_for_outcomes(1, Duration::from_secs(20)).await, 1, "{}", app.logs());
+    // The older fetch arrives after it (a redelivery, a slow extractor): its outcome is recorded, the newer
+    // article stays, and both outcomes point at it.
+    let older = fetched_request(&url, "the older fetch", 0);
+    app.publish_raw("store", &encode_json(&older)).await;
+    assert_eq!(app.wait_for_outcomes(2, Duration::from_secs(20)).await, 2, "{}", app.logs());
+    // Then one fetched at the same time as the stored one (the same fetch extracted again) does replace it.
+    let again = fetched_request(&url, "the newer fetch, extracted again", 10);
+    app.publish_raw("store", &encode_json(&again)).await;
+    assert_eq!(app.wait_for_outcomes(3, Duration::from_secs(20)).await, 3, "{}", app.logs());
+
+    let (id, text): (i64, String) = sqlx::query_as("SELECT id, text FROM articles WHERE url = $1")
+        .bind(&url)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(text, "the newer fetch, extracted again");
+    let outcomes: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT outcome, article_id FROM outcomes WHERE job_id = ANY($1) ORDER BY recorded_at",
+    )
+    .bind(vec![newer.job_id, older.job_id, again.job_id])
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(outcomes, vec![("stored".to_string(), Some(id)); 3]);
+}
+
 /// The dead letters once `n` have arrived (or whatever is there after 10 s).
 async fn dead_letters_when(app: &TestApp, n: usize) -> Vec<(String, String, Vec<u8>)> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -1,5 +1,7 @@
 //! Every query newspipe makes, in one place: the store writes through it and the command line reads.
 
+use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -216,16 +218,6 @@ impl Database {
     /// [`Database::record`]. Rows are written in key order, so two stores writing overlapping batches
     /// cannot deadlock.
     pub async fn record_batch(&self, requests: &[StoreRequest]) -> Result<Vec<Option<i64>>, DbError> {
-        self.record_batch_then(requests, || {}).await
-    }
-
-    /// [`Database::record_batch`], calling `before_commit` once every row is written (and locked) and only
-    /// the commit is left: a writer that must keep order with another lets it go on from there.
-    pub async fn record_batch_then(
-        &self,
-        requests: &[StoreRequest],
-        before_commit: impl FnOnce(),
-    ) -> Result<Vec<Option<i64>>, DbError> {
         if requests.is_empty() {
             return Ok(Vec::new());
         }
@@ -234,13 +226,12 @@ impl Database {
         let ids: Vec<Option<i64>> = requests
             .iter()
             .map(|r| match &r.outcome {
-                Outcome::Stored { article } => article_ids.get(&clean(&article.url)).copied(),
+                Outcome::Stored { article } => article_ids.get(clean(&article.url).as_ref()).copied(),
                 _ => None,
             })
             .collect();
         upsert_outcomes(&mut tx, requests, &ids).await?;
         update_claims(&mut tx, requests).await?;
-        before_commit();
         tx.commit().await.map_err(query("commit"))?;
         Ok(ids)
     }
@@ -452,16 +443,39 @@ fn joined(list: &[String]) -> String {
     cleaned.join(&LIST_SEPARATOR.to_string())
 }
 
-/// Inserts or updates the batch's articles, one row per URL (the last request wins, as it would one by one);
-/// returns each URL's article id.
+/// True when `incoming` may replace `stored` as a URL's article: unless it was fetched before the stored one.
+/// The same rule as the upsert's `WHERE` in SQL; an unknown fetch time (a producer outside newspipe) falls
+/// back to the order of arrival.
+fn supersedes(incoming: &Article, stored: &Article) -> bool {
+    match (incoming.fetched_at, stored.fetched_at) {
+        (Some(incoming), Some(stored)) => incoming >= stored,
+        _ => true,
+    }
+}
+
+/// Inserts or updates the batch's articles, one row per URL; returns each URL's article id.
+///
+/// Which version of a URL's article is kept is decided by when its page was fetched, not by when the
+/// request arrived: a page fetched earlier never replaces one fetched later (equal times replace, so a
+/// re-extraction of the same fetch does). Requests reach the store in any order (a redelivery after a
+/// crash, several extractors, several stores), so this is what makes the result the same whatever that
+/// order; without fetch times, the later request wins, as it would one by one.
 async fn upsert_articles(
     tx: &mut Transaction<'_, Postgres>,
     requests: &[StoreRequest],
 ) -> Result<HashMap<String, i64>, DbError> {
-    let mut latest: BTreeMap<String, (JobId, &Article)> = BTreeMap::new();
+    let mut latest: BTreeMap<Cow<'_, str>, (JobId, &Article)> = BTreeMap::new();
     for request in requests {
         if let Outcome::Stored { article } = &request.outcome {
-            latest.insert(clean(&article.url), (request.job_id, article));
+            match latest.entry(clean(&article.url)) {
+                Entry::Occupied(mut kept) if supersedes(article, kept.get().1) => {
+                    kept.insert((request.job_id, article));
+                }
+                Entry::Occupied(_) => {}
+                Entry::Vacant(slot) => {
+                    slot.insert((request.job_id, article));
+                }
+            }
         }
     }
     if latest.is_empty() {
@@ -533,9 +547,11 @@ async fn upsert_articles(
              word_count = EXCLUDED.word_count, content_hash = EXCLUDED.content_hash, simhash = EXCLUDED.simhash,
              paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now(),
              search = NULL
+         WHERE articles.fetched_at IS NULL OR EXCLUDED.fetched_at IS NULL
+             OR EXCLUDED.fetched_at >= articles.fetched_at
          RETURNING url, id",
     )
-    .bind(url)
+    .bind(url.as_slice())
     .bind(job_id)
     .bind(canonical_url)
     .bind(title)
@@ -558,7 +574,21 @@ async fn upsert_articles(
     .fetch_all(&mut **tx)
     .await
     .map_err(query("upsert articles"))?;
-    Ok(rows.iter().map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))).collect())
+    let mut ids: HashMap<String, i64> =
+        rows.iter().map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))).collect();
+    // A URL whose stored article was fetched later is not returned by the upsert: its outcome still points
+    // at that article, which is what a reader of the URL gets.
+    if ids.len() < n {
+        let superseded: Vec<&str> =
+            url.iter().map(|u| u.as_ref()).filter(|u| !ids.contains_key(*u)).collect();
+        let rows = sqlx::query("SELECT url, id FROM articles WHERE url = ANY($1)")
+            .bind(superseded)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(query("read the ids of articles fetched later"))?;
+        ids.extend(rows.iter().map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))));
+    }
+    Ok(ids)
 }
 
 /// Inserts or replaces the batch's outcomes, one row per job (the last request wins).
@@ -611,8 +641,8 @@ async fn upsert_outcomes(
 /// the stored article's claim alone. Releases go first: a release only removes its own job's in-flight
 /// claim, so this order gives what one-by-one recording gives whatever the order within the batch.
 async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequest]) -> Result<(), DbError> {
-    let mut released: Vec<(String, JobId)> = Vec::new();
-    let mut kept: BTreeMap<String, &StoreRequest> = BTreeMap::new();
+    let mut released: Vec<(Cow<'_, str>, JobId)> = Vec::new();
+    let mut kept: BTreeMap<Cow<'_, str>, &StoreRequest> = BTreeMap::new();
     for request in requests {
         match &request.outcome {
             Outcome::Stored { .. } => {
@@ -626,7 +656,7 @@ async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequ
     }
     if !released.is_empty() {
         released.sort();
-        let (urls, jobs): (Vec<String>, Vec<JobId>) = released.into_iter().unzip();
+        let (urls, jobs): (Vec<Cow<'_, str>>, Vec<JobId>) = released.into_iter().unzip();
         sqlx::query(
             "DELETE FROM url_claims c USING UNNEST($1::text[], $2::uuid[]) AS r(url, job_id)
              WHERE c.url = r.url AND c.job_id = r.job_id AND c.state = 'in_flight'",
@@ -666,7 +696,8 @@ async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequ
     Ok(())
 }
 
-/// PostgreSQL text cannot hold NUL; a page that contains one must still be stored.
-fn clean(s: &str) -> String {
-    if s.contains('\0') { s.replace('\0', "") } else { s.to_string() }
+/// PostgreSQL text cannot hold NUL; a page that contains one must still be stored. Borrowed when there is
+/// none (nearly always): an article's text and Markdown are bound as they came, not copied first.
+fn clean(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') { Cow::Owned(s.replace('\0', "")) } else { Cow::Borrowed(s) }
 }

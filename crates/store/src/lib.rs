@@ -34,8 +34,8 @@ pub struct StoreSettings {
     /// Most outcomes written in one transaction. The store holds at least `writers + 1` times this many
     /// messages (`broker.prefetch` is raised to it): a batch being written per writer while the next fills.
     pub batch_size: u16,
-    /// Transactions written at once, each on its own connection: while one waits for its commit to reach
-    /// the disk, another is written.
+    /// Transactions written at once, each on its own connection. Requests are shared out by URL, so all
+    /// requests for one URL are written by one writer, in order.
     pub writers: u16,
     /// Most articles the search indexer analyses per transaction; 0 = this store does not index (another
     /// replica, or a store run for that alone, does).
@@ -107,12 +107,17 @@ pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> 
     }
 }
 
-/// Writes outcomes in batches (group commit): every message the consume loop hands over joins the next
-/// transaction, and its handler returns (so the message is acked) only after that transaction committed.
+/// Writes outcomes in batches (group commit): every message the consume loop hands over joins its writer's
+/// next transaction, and its handler returns (so the message is acked) only after that transaction committed.
 /// Batches form by themselves: while one commits, the messages arriving meanwhile gather for the next, so
 /// a trickle is written one by one without waiting and a flood in batches of up to `batch_size`.
+///
+/// There are `writers` writers, each with its own connection, and each request goes to the writer its URL
+/// hashes to. So every request for one URL (its outcome, its claim, its article) goes through one writer, in
+/// the order it arrived, and a later request for a URL always lands after an earlier one; while requests for
+/// different URLs are written side by side, and PostgreSQL works on as many batches as there are writers.
 pub struct StoreHandler {
-    writer: mpsc::Sender<Pending>,
+    writers: Vec<mpsc::Sender<Pending>>,
 }
 
 /// A request waiting for its transaction, and where to say how it went: the article id, or why the
@@ -123,16 +128,29 @@ struct Pending {
 }
 
 impl StoreHandler {
-    /// Starts `writers` writer tasks, which take batches in turn from one queue. `ready` is cleared while the
-    /// database is unreachable, so `/healthz` tells.
+    /// Starts `writers` writer tasks, each with a queue of its own. `ready` is cleared while the database is
+    /// unreachable, so `/healthz` tells.
     pub fn start(database: Database, ready: Arc<AtomicBool>, batch_size: u16, writers: u16) -> StoreHandler {
         let batch_size = usize::from(batch_size.max(1));
-        let (writer, requests) = mpsc::channel(batch_size * 2);
-        let requests = Arc::new(tokio::sync::Mutex::new(requests));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(write_batches(database.clone(), ready.clone(), requests.clone(), batch_size));
-        }
-        StoreHandler { writer }
+        let writers = (0..writers.max(1))
+            .map(|_| {
+                let (writer, requests) = mpsc::channel(batch_size * 2);
+                tokio::spawn(write_batches(database.clone(), ready.clone(), requests, batch_size));
+                writer
+            })
+            .collect();
+        StoreHandler { writers }
+    }
+
+    /// The writer of every request for `url`. A fixed hash (not a per-process random one) only so that a
+    /// URL's writer is the same for as long as the process runs; nothing outside depends on which it is.
+    fn writer_for(&self, url: &str) -> &mpsc::Sender<Pending> {
+        use std::hash::{Hash, Hasher};
+        #[allow(deprecated)]
+        // SipHash with fixed keys: stable within the process, which is all that is needed.
+        let mut hasher = std::hash::SipHasher::new();
+        url.hash(&mut hasher);
+        &self.writers[(hasher.finish() % self.writers.len() as u64) as usize]
     }
 }
 
@@ -146,9 +164,10 @@ impl Handler for StoreHandler {
         drop(message);
         let started = Instant::now();
         let (done, written) = oneshot::channel();
+        let writer = self.writer_for(&request.url);
         // The writer lives as long as the handler; if it is gone the process is broken: the panic
         // dead-letters nothing silently (the consume loop keeps the message) and the supervisor restarts.
-        self.writer.send(Pending { request, done }).await.expect("the store's writer task is running");
+        writer.send(Pending { request, done }).await.expect("the store's writer task is running");
         match written.await.expect("the store's writer task answers every request") {
             Ok(_) => {
                 histogram!("newspipe_stage_seconds", "stage" => "store")
@@ -163,37 +182,28 @@ impl Handler for StoreHandler {
 async fn write_batches(
     database: Database,
     ready: Arc<AtomicBool>,
-    requests: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>,
+    mut requests: mpsc::Receiver<Pending>,
     batch_size: usize,
 ) {
     let mut batch = Vec::with_capacity(batch_size);
-    loop {
-        // A writer holds the queue from taking its batch until every row of it is written (and locked), and
-        // lets the next writer go on only while it waits for its commit. So a later request for the same row
-        // waits on this one's lock and lands after it, as with a single writer, while commits overlap.
-        let mut turn = Some(requests.lock().await);
-        let taken = turn.as_mut().expect("just taken").recv_many(&mut batch, batch_size).await;
-        if taken == 0 {
-            break;
-        }
+    while requests.recv_many(&mut batch, batch_size).await > 0 {
         let (requests, replies): (Vec<StoreRequest>, Vec<_>) =
             batch.drain(..).map(|p| (p.request, p.done)).unzip();
         histogram!("newspipe_store_batch_size").record(requests.len() as f64);
-        match write_holding(&database, &ready, &requests, &mut turn).await {
+        match write_holding(&database, &ready, &requests).await {
             Ok(ids) => {
                 for ((request, reply), article_id) in requests.iter().zip(replies).zip(ids) {
                     recorded(request, article_id);
                     let _ = reply.send(Ok(article_id));
                 }
             }
-            // The database refused the batch (a value it will not take): write each request on its own,
-            // so only the one at fault is dead-lettered.
+            // The database refused the batch (a value it will not take): write each request on its own, in
+            // order, so only the one at fault is dead-lettered.
             Err(error) if requests.len() > 1 => {
                 tracing::warn!(%error, batch = requests.len(), "batch refused; writing its requests one by one");
                 for (request, reply) in requests.into_iter().zip(replies) {
-                    let one = std::slice::from_ref(&request);
-                    // The turn is kept until the last one: the batch stays in order with the next.
-                    let result = match write_holding(&database, &ready, one, &mut None::<()>).await {
+                    let result = match write_holding(&database, &ready, std::slice::from_ref(&request)).await
+                    {
                         Ok(mut ids) => {
                             let article_id = ids.pop().flatten();
                             recorded(&request, article_id);
@@ -215,17 +225,15 @@ async fn write_batches(
 
 /// Writes the batch, waiting out an unreachable database (and retrying a lost deadlock) for as long as it
 /// takes: that is not the messages' fault, so they are held (they go back to the queue if the worker stops)
-/// instead of spending their retries or being dead-lettered. Returns only a refusal of the data. `turn`, the
-/// writer's hold on the queue, is let go once the rows are written and only the commit is left.
-async fn write_holding<T>(
+/// instead of spending their retries or being dead-lettered. Returns only a refusal of the data.
+async fn write_holding(
     database: &Database,
     ready: &AtomicBool,
     requests: &[StoreRequest],
-    turn: &mut Option<T>,
 ) -> Result<Vec<Option<i64>>, DbError> {
     let mut pause = Duration::from_millis(200);
     loop {
-        match database.record_batch_then(requests, || drop(turn.take())).await {
+        match database.record_batch(requests).await {
             Ok(ids) => {
                 ready.store(true, Ordering::Relaxed);
                 return Ok(ids);
