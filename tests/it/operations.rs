@@ -494,4 +494,15 @@ async fn articles_are_found_by_search_before_the_indexer_reaches_them_and_after(
     assert_eq!(before[0]["url"], after[0]["url"]);
     assert_eq!(before[0]["rank"], after[0]["rank"], "the same vector either way");
     assert!(after[0]["snippet"].as_str().unwrap().contains("[approved]"), "{}", after[0]["snippet"]);
+    // The index holds only indexed articles (no entries for the NULLs of those waiting); a search is
+    // planned on it all the same.
+    let mut connection = app.db.acquire().await.unwrap();
+    sqlx::query("SET enable_seqscan = off").execute(&mut *connection).await.unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM articles WHERE search @@ websearch_to_tsquery('english', 'approving plans')",
+    )
+    .fetch_all(&mut *connection)
+    .await
+    .unwrap();
+    assert!(plan.iter().any(|line| line.contains("articles_search")), "{plan:#?}");
 }
