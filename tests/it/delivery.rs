@@ -309,9 +309,10 @@ async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_
     assert!(batches < 42.0, "the requests were written in batches, not one by one ({batches} transactions)");
 }
 
-/// A store request for `url` whose page was fetched `minutes` after a fixed moment.
+/// A store request for `url` whose page was fetched `minutes` after a fixed moment, with the text as its ETag.
 fn fetched_request(url: &str, text: &str, minutes: i64) -> StoreRequest {
     let mut request = store_request(url, text);
+    request.etag = Some(format!("\"{text}\""));
     if let Outcome::Stored { article } = &mut request.outcome {
         let fetched = "2026-11-30T12:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap();
         article.fetched_at = Some(fetched + chrono::Duration::minutes(minutes));
@@ -367,6 +368,14 @@ async fn a_page_fetched_earlier_never_replaces_one_fetched_later() {
     let older = fetched_request(&url, "the older fetch", 0);
     app.publish_raw("store", &encode_json(&older)).await;
     assert_eq!(app.wait_for_outcomes(2, Duration::from_secs(20)).await, 2, "{}", app.logs());
+    let etag = || async {
+        sqlx::query_scalar::<_, String>("SELECT etag FROM url_claims WHERE url = $1 AND state = 'stored'")
+            .bind(&url)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(etag().await, "\"the newer fetch\"", "the claim keeps the validators of the stored version");
     // Then one fetched at the same time as the stored one (the same fetch extracted again) does replace it.
     let again = fetched_request(&url, "the newer fetch, extracted again", 10);
     app.publish_raw("store", &encode_json(&again)).await;
@@ -378,6 +387,7 @@ async fn a_page_fetched_earlier_never_replaces_one_fetched_later() {
         .await
         .unwrap();
     assert_eq!(text, "the newer fetch, extracted again");
+    assert_eq!(etag().await, "\"the newer fetch, extracted again\"");
     let outcomes: Vec<(String, Option<i64>)> = sqlx::query_as(
         "SELECT outcome, article_id FROM outcomes WHERE job_id = ANY($1) ORDER BY recorded_at",
     )

@@ -443,13 +443,21 @@ fn joined(list: &[String]) -> String {
     cleaned.join(&LIST_SEPARATOR.to_string())
 }
 
-/// True when `incoming` may replace `stored` as a URL's article: unless it was fetched before the stored one.
-/// The same rule as the upsert's `WHERE` in SQL; an unknown fetch time (a producer outside newspipe) falls
-/// back to the order of arrival.
-fn supersedes(incoming: &Article, stored: &Article) -> bool {
-    match (incoming.fetched_at, stored.fetched_at) {
+/// True when what was fetched at `incoming` may replace what was fetched at `stored` (a URL's article, or its
+/// claim's validators): unless it was fetched before. The same rule as the upserts' `WHERE` in SQL; an
+/// unknown fetch time (a producer outside newspipe) falls back to the order of arrival.
+fn supersedes(incoming: Option<DateTime<Utc>>, stored: Option<DateTime<Utc>>) -> bool {
+    match (incoming, stored) {
         (Some(incoming), Some(stored)) => incoming >= stored,
         _ => true,
+    }
+}
+
+/// When the page of a stored outcome was fetched.
+fn fetched_at(request: &StoreRequest) -> Option<DateTime<Utc>> {
+    match &request.outcome {
+        Outcome::Stored { article } => article.fetched_at,
+        _ => None,
     }
 }
 
@@ -468,7 +476,7 @@ async fn upsert_articles(
     for request in requests {
         if let Outcome::Stored { article } = &request.outcome {
             match latest.entry(clean(&article.url)) {
-                Entry::Occupied(mut kept) if supersedes(article, kept.get().1) => {
+                Entry::Occupied(mut kept) if supersedes(article.fetched_at, kept.get().1.fetched_at) => {
                     kept.insert((request.job_id, article));
                 }
                 Entry::Occupied(_) => {}
@@ -639,15 +647,22 @@ async fn upsert_outcomes(
 /// A stored page keeps its claim on the URL (with its validators, for a conditional refresh); a failed or
 /// skipped job releases the claim it took, so the URL can be submitted again. A refresh's failure leaves
 /// the stored article's claim alone. Releases go first: a release only removes its own job's in-flight
-/// claim, so this order gives what one-by-one recording gives whatever the order within the batch.
+/// claim, so this order gives what one-by-one recording gives whatever the order within the batch. A claim
+/// keeps the validators of the page fetched last, like the article (see [`upsert_articles`]).
 async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequest]) -> Result<(), DbError> {
     let mut released: Vec<(Cow<'_, str>, JobId)> = Vec::new();
     let mut kept: BTreeMap<Cow<'_, str>, &StoreRequest> = BTreeMap::new();
     for request in requests {
         match &request.outcome {
-            Outcome::Stored { .. } => {
-                kept.insert(clean(&request.url), request);
-            }
+            Outcome::Stored { .. } => match kept.entry(clean(&request.url)) {
+                Entry::Occupied(mut claim) if supersedes(fetched_at(request), fetched_at(claim.get())) => {
+                    claim.insert(request);
+                }
+                Entry::Occupied(_) => {}
+                Entry::Vacant(slot) => {
+                    slot.insert(request);
+                }
+            },
             Outcome::Skipped { .. } | Outcome::Failed { .. } => {
                 released.push((clean(&request.url), request.job_id))
             }
@@ -671,24 +686,30 @@ async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequ
         let n = kept.len();
         let (mut urls, mut jobs, mut etags, mut last_modified) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut fetched = Vec::with_capacity(n);
         for (url, request) in kept {
             urls.push(url);
             jobs.push(request.job_id);
             etags.push(request.etag.as_deref().map(clean));
             last_modified.push(request.last_modified.as_deref().map(clean));
+            fetched.push(fetched_at(request));
         }
         sqlx::query(
-            "INSERT INTO url_claims (url, job_id, state, etag, last_modified)
-             SELECT u.url, u.job_id, 'stored', u.etag, u.last_modified
-             FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[]) AS u(url, job_id, etag, last_modified)
+            "INSERT INTO url_claims (url, job_id, state, etag, last_modified, fetched_at)
+             SELECT u.url, u.job_id, 'stored', u.etag, u.last_modified, u.fetched_at
+             FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+                 AS u(url, job_id, etag, last_modified, fetched_at)
              ORDER BY u.url
              ON CONFLICT (url) DO UPDATE SET state = 'stored', job_id = EXCLUDED.job_id,
-                 etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified",
+                 etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, fetched_at = EXCLUDED.fetched_at
+             WHERE url_claims.state <> 'stored' OR url_claims.fetched_at IS NULL OR EXCLUDED.fetched_at IS NULL
+                 OR EXCLUDED.fetched_at >= url_claims.fetched_at",
         )
         .bind(urls)
         .bind(jobs)
         .bind(etags)
         .bind(last_modified)
+        .bind(fetched)
         .execute(&mut **tx)
         .await
         .map_err(query("keep url claims"))?;
