@@ -35,7 +35,7 @@ pub struct StoreSettings {
     /// messages (`broker.prefetch` is raised to it): a batch being written per writer while the next fills.
     pub batch_size: u16,
     /// Transactions written at once, each on its own connection. Requests are shared out by URL, so all
-    /// requests for one URL are written by one writer, in order.
+    /// requests for one URL are written by the same writer.
     pub writers: u16,
     /// Most articles the search indexer analyses per transaction; 0 = this store does not index (another
     /// replica, or a store run for that alone, does).
@@ -113,9 +113,11 @@ pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> 
 /// a trickle is written one by one without waiting and a flood in batches of up to `batch_size`.
 ///
 /// There are `writers` writers, each with its own connection, and each request goes to the writer its URL
-/// hashes to. So every request for one URL (its outcome, its claim, its article) goes through one writer, in
-/// the order it arrived, and a later request for a URL always lands after an earlier one; while requests for
-/// different URLs are written side by side, and PostgreSQL works on as many batches as there are writers.
+/// hashes to. So requests for different URLs are written side by side (PostgreSQL works on as many batches
+/// as there are writers), while every request for one URL goes through one writer and never waits on
+/// another writer's lock. Which version of a URL is kept does not depend on the order requests reach their
+/// writer (deliveries are handled concurrently, so that order is not the queue's): the one fetched last is
+/// (see `db::upsert_articles`).
 pub struct StoreHandler {
     writers: Vec<mpsc::Sender<Pending>>,
 }
