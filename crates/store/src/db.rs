@@ -444,12 +444,32 @@ fn joined(list: &[String]) -> String {
 }
 
 /// True when what was fetched at `incoming` may replace what was fetched at `stored` (a URL's article, or its
-/// claim's validators): unless it was fetched before. The same rule as the upserts' `WHERE` in SQL; an
-/// unknown fetch time (a producer outside newspipe) falls back to the order of arrival.
+/// claim's validators): unless it was fetched before. The upserts apply the same rule in SQL, as
+/// `newspipe_fetched_no_earlier` (migration `20261201000200`); an unknown fetch time (a producer outside
+/// newspipe) falls back to the order of arrival.
 fn supersedes(incoming: Option<DateTime<Utc>>, stored: Option<DateTime<Utc>>) -> bool {
     match (incoming, stored) {
         (Some(incoming), Some(stored)) => incoming >= stored,
         _ => true,
+    }
+}
+
+/// Puts `value` under `key` unless the one already there was fetched later: what a batch writes for a URL
+/// is what writing its requests one by one would leave.
+fn keep_fetched_last<'a, V>(
+    kept: &mut BTreeMap<Cow<'a, str>, V>,
+    key: Cow<'a, str>,
+    value: V,
+    fetched: impl Fn(&V) -> Option<DateTime<Utc>>,
+) {
+    match kept.entry(key) {
+        Entry::Occupied(mut slot) if supersedes(fetched(&value), fetched(slot.get())) => {
+            slot.insert(value);
+        }
+        Entry::Occupied(_) => {}
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+        }
     }
 }
 
@@ -475,15 +495,9 @@ async fn upsert_articles(
     let mut latest: BTreeMap<Cow<'_, str>, (JobId, &Article)> = BTreeMap::new();
     for request in requests {
         if let Outcome::Stored { article } = &request.outcome {
-            match latest.entry(clean(&article.url)) {
-                Entry::Occupied(mut kept) if supersedes(article.fetched_at, kept.get().1.fetched_at) => {
-                    kept.insert((request.job_id, article));
-                }
-                Entry::Occupied(_) => {}
-                Entry::Vacant(slot) => {
-                    slot.insert((request.job_id, article));
-                }
-            }
+            keep_fetched_last(&mut latest, clean(&article.url), (request.job_id, article), |(_, a)| {
+                a.fetched_at
+            });
         }
     }
     if latest.is_empty() {
@@ -555,8 +569,7 @@ async fn upsert_articles(
              word_count = EXCLUDED.word_count, content_hash = EXCLUDED.content_hash, simhash = EXCLUDED.simhash,
              paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now(),
              search = NULL
-         WHERE articles.fetched_at IS NULL OR EXCLUDED.fetched_at IS NULL
-             OR EXCLUDED.fetched_at >= articles.fetched_at
+         WHERE newspipe_fetched_no_earlier(EXCLUDED.fetched_at, articles.fetched_at)
          RETURNING url, id",
     )
     .bind(url.as_slice())
@@ -654,15 +667,9 @@ async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequ
     let mut kept: BTreeMap<Cow<'_, str>, &StoreRequest> = BTreeMap::new();
     for request in requests {
         match &request.outcome {
-            Outcome::Stored { .. } => match kept.entry(clean(&request.url)) {
-                Entry::Occupied(mut claim) if supersedes(fetched_at(request), fetched_at(claim.get())) => {
-                    claim.insert(request);
-                }
-                Entry::Occupied(_) => {}
-                Entry::Vacant(slot) => {
-                    slot.insert(request);
-                }
-            },
+            Outcome::Stored { .. } => {
+                keep_fetched_last(&mut kept, clean(&request.url), request, |r| fetched_at(r))
+            }
             Outcome::Skipped { .. } | Outcome::Failed { .. } => {
                 released.push((clean(&request.url), request.job_id))
             }
@@ -702,8 +709,8 @@ async fn update_claims(tx: &mut Transaction<'_, Postgres>, requests: &[StoreRequ
              ORDER BY u.url
              ON CONFLICT (url) DO UPDATE SET state = 'stored', job_id = EXCLUDED.job_id,
                  etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified, fetched_at = EXCLUDED.fetched_at
-             WHERE url_claims.state <> 'stored' OR url_claims.fetched_at IS NULL OR EXCLUDED.fetched_at IS NULL
-                 OR EXCLUDED.fetched_at >= url_claims.fetched_at",
+             WHERE url_claims.state <> 'stored'
+                 OR newspipe_fetched_no_earlier(EXCLUDED.fetched_at, url_claims.fetched_at)",
         )
         .bind(urls)
         .bind(jobs)

@@ -144,13 +144,11 @@ impl StoreHandler {
         StoreHandler { writers }
     }
 
-    /// The writer of every request for `url`. A fixed hash (not a per-process random one) only so that a
-    /// URL's writer is the same for as long as the process runs; nothing outside depends on which it is.
+    /// The writer of every request for `url`: the same for as long as the process runs (`DefaultHasher::new`
+    /// has fixed keys); nothing outside depends on which it is.
     fn writer_for(&self, url: &str) -> &mpsc::Sender<Pending> {
         use std::hash::{Hash, Hasher};
-        #[allow(deprecated)]
-        // SipHash with fixed keys: stable within the process, which is all that is needed.
-        let mut hasher = std::hash::SipHasher::new();
+        let mut hasher = std::hash::DefaultHasher::new();
         url.hash(&mut hasher);
         &self.writers[(hasher.finish() % self.writers.len() as u64) as usize]
     }
