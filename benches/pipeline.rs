@@ -41,7 +41,9 @@ use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology};
-use newspipe_models::{FetchJob, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, encode_json, encode_page};
+use newspipe_models::{
+    FetchJob, JobId, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, encode_json, encode_page,
+};
 use sqlx::{Connection as _, PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -216,7 +218,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let outcomes_of_pages: Vec<Outcome> = (0..corpus.pages.len())
         .map(|p| {
             newspipe_extractor::extract_outcome(
-                &raw_page(Uuid::nil(), &urls[p % urls.len()], &corpus.pages[p], SERVED_TYPE),
+                &raw_page(JobId::from(Uuid::nil()), &urls[p % urls.len()], &corpus.pages[p], SERVED_TYPE),
                 &options,
             )
         })
@@ -247,7 +249,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// The content type the benchmark's web server sends its pages with.
 const SERVED_TYPE: &str = "text/html; charset=utf-8";
 
-fn raw_page(job_id: Uuid, url: &str, body: &[u8], content_type: &str) -> RawPage {
+fn raw_page(job_id: JobId, url: &str, body: &[u8], content_type: &str) -> RawPage {
     RawPage {
         schema: SCHEMA_VERSION,
         job_id,
@@ -276,8 +278,12 @@ fn raw_extraction(pages: &[Bytes], urls: &[String], threads: usize) -> f64 {
                     if n >= urls.len() {
                         break;
                     }
-                    let page =
-                        raw_page(Uuid::nil(), &urls[n], &pages[n % pages.len()], "text/html; charset=utf-8");
+                    let page = raw_page(
+                        JobId::from(Uuid::nil()),
+                        &urls[n],
+                        &pages[n % pages.len()],
+                        "text/html; charset=utf-8",
+                    );
                     std::hint::black_box(newspipe_extractor::extract_outcome(&page, &options));
                 }
             });
@@ -517,7 +523,7 @@ impl Bench {
             ]
         };
         let n = urls.len();
-        let job_ids: Vec<Uuid> = (0..n).map(|_| newspipe_models::new_job_id()).collect();
+        let job_ids: Vec<JobId> = (0..n).map(|_| newspipe_models::new_job_id()).collect();
 
         // The store alone: start it once (it migrates the database), stop it, fill its queue, start it again.
         if args.store_only {
@@ -594,16 +600,16 @@ impl Bench {
         let mut fetch_job_bytes = 0usize;
         let started = Instant::now();
         let first_submit = Utc::now();
-        let mut submitted: HashMap<Uuid, DateTime<Utc>> = HashMap::with_capacity(n);
+        let mut submitted: HashMap<JobId, DateTime<Utc>> = HashMap::with_capacity(n);
         if !args.store_only && !args.extract_only {
-            let jobs: Vec<(Uuid, Outgoing)> = (0..n)
+            let jobs: Vec<(JobId, Outgoing)> = (0..n)
                 .map(|i| {
                     let body = encode_json(&FetchJob::new(job_ids[i], &urls[i]));
                     fetch_job_bytes += body.len();
                     (job_ids[i], Outgoing::json(Queue::Fetch, body).for_job(job_ids[i]))
                 })
                 .collect();
-            let results: Vec<(Uuid, DateTime<Utc>, Result<(), _>)> = futures_util::stream::iter(jobs.iter())
+            let results: Vec<(JobId, DateTime<Utc>, Result<(), _>)> = futures_util::stream::iter(jobs.iter())
                 .map(|(id, message)| {
                     let publisher = &publisher;
                     async move {
@@ -686,7 +692,7 @@ impl Bench {
         let mut last_recorded = None;
         let mut first_recorded = None;
         if !args.fetch_only && !args.extract_only {
-            let rows: Vec<(Uuid, String, Option<String>, DateTime<Utc>)> =
+            let rows: Vec<(uuid::Uuid, String, Option<String>, DateTime<Utc>)> =
                 sqlx::query_as("SELECT job_id, outcome, reason, recorded_at FROM outcomes")
                     .fetch_all(&db)
                     .await?;
@@ -696,7 +702,7 @@ impl Bench {
                     None => outcome,
                 };
                 *kinds.entry(key).or_default() += 1;
-                if let Some(at) = submitted.get(&job_id) {
+                if let Some(at) = submitted.get(&JobId::from(job_id)) {
                     latencies.push((recorded_at - *at).num_microseconds().unwrap_or(0) as f64 / 1e6);
                 }
                 last_recorded = last_recorded.max(Some(recorded_at));

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use newspipe_db::{Database, DatabaseSettings};
 use newspipe_fetcher::coordination::{Coordinator, PolitenessSettings};
 use newspipe_models::{Article, Outcome, StoreRequest, new_job_id};
-use newspipe_store::{Database, DatabaseSettings};
 use sqlx::{Connection, PgConnection};
 
 use crate::support::{TestApp, Worker, spawn_app};
@@ -116,7 +116,7 @@ async fn the_fetcher_role_coordinates_through_its_tables_and_cannot_write_or_rea
     database.migrate().await.expect("the fetcher's start-up check passes");
 
     // The fetchers' real coordination code, as the fetcher role.
-    let coordinator = Coordinator::new(database.pool().clone(), PolitenessSettings::default());
+    let coordinator = Coordinator::new(database.clone(), PolitenessSettings::default());
     let job = new_job_id();
     coordinator.claim("https://example.com/a", job, false).await.expect("claim a URL");
     coordinator.take_turn("example.com", job, Duration::from_secs(30)).await.expect("take a turn on a host");

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use lapin::options::{BasicAckOptions, BasicGetOptions};
 use newspipe_broker::{Outgoing, Publisher, Queue, Topology};
-use newspipe_store::{Database, DatabaseSettings};
+use newspipe_db::{Database, DatabaseSettings};
 use sqlx::{Connection, PgConnection};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;

@@ -16,6 +16,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Connection};
+use newspipe_models::JobId;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -42,7 +43,7 @@ pub struct Incoming {
     pub body: Vec<u8>,
     pub content_type: Option<String>,
     /// From the AMQP correlation id, when the producer set it.
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
     /// 1 on the first attempt; counts retries through delay queues, not redeliveries after a crash.
     pub attempt: u32,
     pub max_attempts: u32,
@@ -253,7 +254,7 @@ async fn process<H: Handler>(
     let incoming = Incoming {
         body,
         content_type: properties.content_type().as_ref().map(|c| c.as_str().to_string()),
-        job_id: properties.correlation_id().as_ref().and_then(|id| Uuid::parse_str(id.as_str()).ok()),
+        job_id: properties.correlation_id().as_ref().and_then(|id| id.as_str().parse::<JobId>().ok()),
         attempt: header_u64(properties.headers(), ATTEMPT_HEADER).unwrap_or(1).max(1) as u32,
         max_attempts: context.retry.max_attempts.max(1),
         redelivered: delivery.redelivered,

@@ -7,7 +7,7 @@ use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection};
-use uuid::Uuid;
+use newspipe_models::JobId;
 
 use crate::topology::{Queue, Topology};
 use crate::{BrokerError, events};
@@ -46,7 +46,7 @@ pub struct Outgoing {
     pub(crate) body: Vec<u8>,
     pub(crate) content_type: &'static str,
     pub(crate) content_encoding: Option<&'static str>,
-    pub(crate) job_id: Option<Uuid>,
+    pub(crate) job_id: Option<JobId>,
 }
 
 impl Outgoing {
@@ -68,7 +68,7 @@ impl Outgoing {
     }
 
     /// Carries the job id (as the AMQP correlation id), so every stage can log it without decoding.
-    pub fn for_job(mut self, job_id: Uuid) -> Self {
+    pub fn for_job(mut self, job_id: JobId) -> Self {
         self.job_id = Some(job_id);
         self
     }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
+use newspipe_db::{ArticleFilter, Database};
 use newspipe_models::Article;
-use newspipe_store::{ArticleFilter, Database};
 
 use crate::Settings;
 use crate::common::parse_since;

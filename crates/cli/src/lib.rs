@@ -17,8 +17,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use newspipe_broker::BrokerSettings;
+use newspipe_db::DatabaseSettings;
 use newspipe_runtime::{LogSettings, ProcessSettings, load_settings};
-use newspipe_store::DatabaseSettings;
 use serde::Deserialize;
 
 /// Exit codes, documented in the README.
@@ -100,7 +100,7 @@ impl ProcessSettings for Settings {
 
 /// `newspipe migrate`: what every command does first, alone, for a deployment whose workers may not.
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let database = newspipe_store::Database::connect(&settings.database).await?;
+    let database = newspipe_db::Database::connect(&settings.database).await?;
     database.migrate().await?;
     println!("database migrations applied");
     Ok(())

@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt};
 use newspipe_broker::{Outgoing, Publisher, Queue};
+use newspipe_db::Database;
 use newspipe_models::{FetchJob, encode_json, new_job_id};
-use newspipe_store::Database;
 
 use crate::Settings;
 use crate::common::{broker, parse_since, usage};

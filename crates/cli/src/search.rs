@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use newspipe_store::{ArticleFilter, Database};
+use newspipe_db::{ArticleFilter, Database};
 
 use crate::Settings;
 use crate::common::{parse_since, positive};

@@ -1,6 +1,6 @@
 //! `newspipe show`: one article and the history of its URL's outcomes.
 
-use newspipe_store::Database;
+use newspipe_db::Database;
 
 use crate::common::time;
 use crate::{Exit, Settings};

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use newspipe_broker::{QueueStats, Topology, connect};
-use newspipe_store::{Database, OutcomeCounts, RecentOutcomes};
+use newspipe_db::{Database, OutcomeCounts, RecentOutcomes};
 use serde::Serialize;
 
 use crate::Settings;

@@ -9,9 +9,9 @@ use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use newspipe_broker::{Outgoing, Publisher, Queue, Topology, connect};
+use newspipe_db::{Database, TreeOutcome};
 use newspipe_discover::{Canonical, CanonicalSettings, canonicalize};
 use newspipe_models::{FetchJob, JobId, JobKind, encode_json, new_job_id};
-use newspipe_store::{Database, TreeOutcome};
 
 use crate::{Exit, Settings, exit};
 

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
+use newspipe_db::{Database, DatabaseSettings, DbError};
 use newspipe_discover::{
     CanonicalSettings, DiscoveredUrl, DiscoveryLimits, DocumentKind, RobotsTxt, Sitemap, canonicalize,
     feed_links, filter_since, parse_feed, parse_sitemap, sniff,
 };
 use newspipe_models::{
-    FeedHints, FetchJob, JobKind, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, decode_json, encode_json,
-    encode_page,
+    FeedHints, FetchJob, JobId, JobKind, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, decode_json,
+    encode_json, encode_page,
 };
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
-use newspipe_store::{Database, DatabaseSettings};
 use serde::Deserialize;
 
 use crate::coordination::{Claim, Coordinator, PolitenessSettings, Turn};
@@ -59,9 +59,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let health = Health::default();
     let database_ready = health.component("database");
     let database = Database::connect_lazy(&settings.database)?;
-    newspipe_store::migrate_when_reachable(&database).await?;
+    newspipe_db::migrate_when_reachable(&database).await?;
     database_ready.store(true, std::sync::atomic::Ordering::Relaxed);
-    let coordinator = Coordinator::new(database.pool().clone(), settings.politeness.clone());
+    let coordinator = Coordinator::new(database.clone(), settings.politeness.clone());
     tokio::spawn(crate::watch::run_scheduler(database.clone(), settings.broker.clone()));
     let handler = FetchHandler {
         fetcher: HttpFetcher::new(&settings.fetcher)?,
@@ -107,12 +107,7 @@ impl Handler for FetchHandler {
 }
 
 impl FetchHandler {
-    async fn process(
-        &self,
-        job: &FetchJob,
-        url: &str,
-        message: &Incoming,
-    ) -> Result<Disposition, sqlx::Error> {
+    async fn process(&self, job: &FetchJob, url: &str, message: &Incoming) -> Result<Disposition, DbError> {
         let host = site_key(url);
         let validators = if job.kind == JobKind::Page {
             match self.coordinator.claim(url, job.job_id, job.refresh).await? {
@@ -188,11 +183,7 @@ impl FetchHandler {
 
     /// Waits for the host's turn if it is near; otherwise the job comes back when it is due. A turn holds a
     /// lease on one of the host's concurrent requests until [`Coordinator::release`].
-    async fn wait_for_turn(
-        &self,
-        host: &str,
-        job_id: uuid::Uuid,
-    ) -> Result<Result<(), Disposition>, sqlx::Error> {
+    async fn wait_for_turn(&self, host: &str, job_id: JobId) -> Result<Result<(), Disposition>, DbError> {
         // A lease outlives the longest request, so a fetcher that dies mid-request frees it soon after.
         let lease = self.fetcher.settings().timeout() + Duration::from_secs(5);
         match self.coordinator.take_turn(host, job_id, lease).await? {
@@ -211,8 +202,8 @@ impl FetchHandler {
         &self,
         url: &str,
         host: &str,
-        job_id: uuid::Uuid,
-    ) -> Result<Result<Arc<RobotsTxt>, RobotsUnknown>, sqlx::Error> {
+        job_id: JobId,
+    ) -> Result<Result<Arc<RobotsTxt>, RobotsUnknown>, DbError> {
         let user_agent = &self.fetcher.settings().user_agent;
         if !self.coordinator.settings().respect_robots {
             return Ok(Ok(Arc::new(RobotsTxt::allow_all())));
@@ -266,7 +257,7 @@ impl FetchHandler {
         url: &str,
         page: FetchedPage,
         robots: &RobotsTxt,
-    ) -> Result<Disposition, sqlx::Error> {
+    ) -> Result<Disposition, DbError> {
         let content_type = page.headers.get("content-type").map(String::as_str);
         let kind = sniff(&page.body, content_type);
         let base = page.final_url.as_str();
@@ -332,7 +323,7 @@ impl FetchHandler {
         pages: Vec<DiscoveredUrl>,
         documents: Vec<String>,
         truncated: bool,
-    ) -> Result<Disposition, sqlx::Error> {
+    ) -> Result<Disposition, DbError> {
         let pages = filter_since(pages, job.since);
         let mut seen = std::collections::HashSet::new();
         let mut children: Vec<FetchJob> = Vec::new();
@@ -405,7 +396,7 @@ fn site_key(url: &str) -> String {
 }
 
 fn child_job(parent: &FetchJob, url: String, kind: JobKind) -> FetchJob {
-    let job_id = uuid::Uuid::new_v5(&parent.job_id, url.as_bytes());
+    let job_id = JobId::derived(parent.job_id, &url);
     let mut child = FetchJob::new(job_id, url);
     child.kind = kind;
     child.parent_job_id = Some(parent.job_id);

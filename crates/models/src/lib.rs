@@ -17,10 +17,72 @@ pub use schema::fetch_job_schema;
 /// The message schema this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Identifies one submitted URL across every stage, log line and database row.
-pub type JobId = uuid::Uuid;
+/// Identifies one submitted URL across every stage, log line and database row: a UUID, written as one
+/// everywhere (JSON, AMQP correlation ids, PostgreSQL `uuid` columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+pub struct JobId(uuid::Uuid);
 
-/// A new job id: time-ordered (UUIDv7), so ids sort by submission time in the database.
+impl JobId {
+    /// A new job id: time-ordered (UUIDv7), so ids sort by submission time in the database.
+    pub fn new() -> JobId {
+        JobId(uuid::Uuid::now_v7())
+    }
+
+    /// The id of the job that `parent` derives for `name` (a feed's item, a sitemap's entry): always the
+    /// same for the same two (UUIDv5), so a redelivered feed queues the same jobs as the first time.
+    pub fn derived(parent: JobId, name: &str) -> JobId {
+        JobId(uuid::Uuid::new_v5(&parent.0, name.as_bytes()))
+    }
+
+    pub fn as_uuid(&self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+/// In the JSON Schema of the messages, a job id is a plain UUID string (inlined, as before it had a type).
+impl schemars::JsonSchema for JobId {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "JobId".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        uuid::Uuid::json_schema(generator)
+    }
+}
+
+impl Default for JobId {
+    fn default() -> Self {
+        JobId::new()
+    }
+}
+
+impl From<uuid::Uuid> for JobId {
+    fn from(id: uuid::Uuid) -> Self {
+        JobId(id)
+    }
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for JobId {
+    type Err = uuid::Error;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        uuid::Uuid::parse_str(s).map(JobId)
+    }
+}
+
+/// A new job id (see [`JobId::new`]).
 pub fn new_job_id() -> JobId {
-    uuid::Uuid::now_v7()
+    JobId::new()
 }

@@ -1,8 +1,5 @@
-//! The store worker: writes each job's outcome (and its article) to PostgreSQL, idempotently. Also the
-//! database access the command line uses.
-
-pub mod db;
-pub mod read;
+//! The store worker: writes each job's outcome (and its article) to PostgreSQL, idempotently, through
+//! `newspipe_db`; and keeps the search index up with what is stored.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +12,7 @@ use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
-pub use db::{Database, DatabaseSettings, DbError, OutcomeCounts, OutcomeRow, TreeOutcome};
-pub use read::{ArticleFilter, FailedUrl, RecentOutcomes, SearchHit, StoredArticle};
+use newspipe_db::{Database, DatabaseSettings, DbError, migrate_when_reachable};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -91,22 +87,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The database may come up after the store: keep trying, with backoff, rather than crash-looping.
-pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> {
-    let mut pause = Duration::from_millis(200);
-    loop {
-        match database.migrate().await {
-            Ok(()) => return Ok(()),
-            Err(error) if error.is_unavailable() => {
-                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "database unreachable; waiting for it");
-            }
-            Err(error) => return Err(error),
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
-    }
-}
-
 /// Writes outcomes in batches (group commit): every message the consume loop hands over joins its writer's
 /// next transaction, and its handler returns (so the message is acked) only after that transaction committed.
 /// Batches form by themselves: while one commits, the messages arriving meanwhile gather for the next, so
@@ -117,7 +97,7 @@ pub async fn migrate_when_reachable(database: &Database) -> Result<(), DbError> 
 /// as there are writers), while every request for one URL goes through one writer and never waits on
 /// another writer's lock. Which version of a URL is kept does not depend on the order requests reach their
 /// writer (deliveries are handled concurrently, so that order is not the queue's): the one fetched last is
-/// (see `db::upsert_articles`).
+/// (see `newspipe_db::outcomes`).
 pub struct StoreHandler {
     writers: Vec<mpsc::Sender<Pending>>,
 }

@@ -1,0 +1,137 @@
+//! Full-text search: the index kept up by the store's indexer (off the write path, see
+//! docs/decisions/0005-search-indexing-off-the-write-path.md) and the search the command line runs.
+
+use chrono::{DateTime, Utc};
+
+use crate::read::{ArticleFilter, filter_sql};
+use crate::{Database, DbError, query, unavailable};
+
+/// One search result.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct SearchHit {
+    pub id: i64,
+    pub url: String,
+    pub title: Option<String>,
+    pub site_name: Option<String>,
+    pub language: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub rank: f32,
+    /// Passages with the matched words between `[` and `]` (or the markers given).
+    pub snippet: String,
+}
+
+impl Database {
+    /// Fills the search vector of up to `limit` articles that wait for it (stored or changed since they were
+    /// last indexed); returns how many. Several stores can index at once: each takes rows no other holds.
+    pub async fn index_for_search(&self, limit: i64) -> Result<u64, DbError> {
+        let done = sqlx::query(
+            "WITH batch AS (
+                 SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             UPDATE articles a SET search = newspipe_search_vector(a.language, a.title, a.description, a.text)
+             FROM batch WHERE a.id = batch.id",
+        )
+        .bind(limit)
+        .execute(&self.pool)
+        .await
+        .map_err(query("index articles for search"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Like [`Database::index_for_search`], one article at a time, for when a batch was refused: an article
+    /// whose text PostgreSQL will not analyse gets an empty vector (it is then found by no search, and logged)
+    /// instead of blocking the indexer. Returns how many were indexed and the ids that could not be.
+    pub async fn index_for_search_one_by_one(
+        &self,
+        limit: i64,
+    ) -> Result<(u64, Vec<(i64, String)>), DbError> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("articles waiting for the search index"))?;
+        let (mut indexed, mut refused) = (0, Vec::new());
+        for id in ids {
+            let one = sqlx::query(
+                "UPDATE articles SET search = newspipe_search_vector(language, title, description, text)
+                 WHERE id = $1 AND search IS NULL",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await;
+            match one {
+                Ok(done) => indexed += done.rows_affected(),
+                Err(error) if unavailable(&error) => return Err(query("index an article for search")(error)),
+                Err(error) => {
+                    sqlx::query("UPDATE articles SET search = ''::tsvector WHERE id = $1 AND search IS NULL")
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(query("mark an article unindexable"))?;
+                    refused.push((id, error.to_string()));
+                }
+            }
+        }
+        Ok((indexed, refused))
+    }
+
+    /// Articles stored but not yet in the search index.
+    pub async fn search_backlog(&self) -> Result<i64, DbError> {
+        sqlx::query_scalar("SELECT count(*) FROM articles WHERE search IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(query("count articles waiting for the search index"))
+    }
+
+    /// Full-text search, best first, with highlighted snippets. `highlight` is (start, stop) markers.
+    pub async fn search(
+        &self,
+        text: &str,
+        filter: &ArticleFilter,
+        limit: i64,
+        highlight: (&str, &str),
+    ) -> Result<Vec<SearchHit>, DbError> {
+        // Ranking and filtering first, on the index; snippets (costly) only for the rows kept.
+        let sql = format!(
+            "WITH q AS (SELECT newspipe_tsquery($4, $2) AS query),
+             candidates AS (
+                 SELECT a.id, ts_rank_cd(a.search, q.query) AS rank
+                 FROM articles a, q
+                 WHERE a.search @@ q.query AND {filter}
+                 UNION ALL
+                 -- Stored moments ago and not indexed yet: analysed here (few rows, on a partial index).
+                 SELECT a.id, ts_rank_cd(v.search, q.query)
+                 FROM articles a, q,
+                     LATERAL (SELECT newspipe_search_vector(a.language, a.title, a.description, a.text) AS search) v
+                 WHERE a.search IS NULL AND v.search @@ q.query AND {filter}),
+             hits AS (
+                 SELECT c.id, c.rank FROM candidates c JOIN articles a USING (id)
+                 ORDER BY c.rank DESC, a.published_at DESC NULLS LAST, a.id DESC
+                 LIMIT $5)
+             SELECT a.id, a.url, a.title, a.site_name, a.language, a.published_at, hits.rank,
+                 ts_headline(newspipe_regconfig(a.language), left(a.text, 200000),
+                     websearch_to_tsquery(newspipe_regconfig(a.language), $4),
+                     'MaxFragments=2, MaxWords=24, MinWords=10, FragmentDelimiter=\" … \", StartSel=' || $6
+                     || ', StopSel=' || $7) AS snippet
+             FROM hits JOIN articles a USING (id)
+             ORDER BY hits.rank DESC, a.published_at DESC NULLS LAST, a.id DESC",
+            filter = filter_sql("coalesce(a.published_at, a.stored_at)")
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.site)
+            .bind(&filter.language)
+            .bind(filter.since)
+            .bind(text)
+            .bind(limit)
+            .bind(quote_option(highlight.0))
+            .bind(quote_option(highlight.1))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("search articles"))
+    }
+}
+
+/// `ts_headline` options are `key=value` pairs: a marker with a comma or a space must be double-quoted.
+fn quote_option(value: &str) -> String {
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
