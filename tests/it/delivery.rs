@@ -264,7 +264,7 @@ async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_
     requests.push(StoreRequest::new(
         new_job_id(),
         format!("{base}/gone"),
-        Outcome::Failed { reason: "http 404".into() },
+        Outcome::Failed { reason: newspipe_models::FailureReason::Http { status: 404 } },
     ));
     // A URL longer than PostgreSQL's index entries can hold: the database refuses this one row.
     // (Random letters: a repeated one would compress to fit.)

@@ -79,7 +79,7 @@ async fn the_store_role_records_articles_and_outcomes_and_can_neither_drop_delet
     let failed = StoreRequest::new(
         new_job_id(),
         "https://example.com/news/2",
-        Outcome::Failed { reason: "http 404".into() },
+        Outcome::Failed { reason: newspipe_models::FailureReason::Http { status: 404 } },
     );
     store.record(&article).await.expect("the store role records an article and its outcome");
     store.record(&article).await.expect("and records it again (a redelivery updates in place)");

@@ -14,6 +14,7 @@
 //! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
 //! - `least_privilege`: the store's and the fetcher's own database roles can do their work and nothing else.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
+//! - `reasons`: outcome reasons stored with their codes (and old rows given theirs); retry by code or text.
 //! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
 //! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
 //!   every URL still ends with exactly one outcome; prints one line of figures.
@@ -30,6 +31,7 @@ mod least_privilege;
 mod monitoring;
 mod operations;
 mod pipeline;
+mod reasons;
 mod resilience;
 mod support;
 mod tls;

@@ -141,7 +141,9 @@ fn json_line(path: &Path, url: Option<&str>, options: &Options) -> String {
             value["path"] = path_text.into();
             value
         }
-        Ok(Extraction::Skipped(reason)) => serde_json::json!({ "path": path_text, "skipped": reason }),
+        Ok(Extraction::Skipped(reason)) => {
+            serde_json::json!({ "path": path_text, "skipped": reason, "reason_code": reason.code() })
+        }
         Err(error) => serde_json::json!({ "path": path_text, "error": error.to_string() }),
     };
     value.to_string()

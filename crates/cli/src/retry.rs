@@ -22,7 +22,8 @@ pub struct RetryArgs {
     /// Resubmit failed URLs (the only kind of retry there is; required, so that intent is explicit).
     #[arg(long, required = true)]
     failed: bool,
-    /// Only failures whose reason starts with this (any case): `timeout`, `http 5`, `dns`...
+    /// Only failures whose reason code or text starts with this (any case): `timeout`, `http 5`, `http_404`,
+    /// `dns`, `robots_unreachable`... (`newspipe status` shows the codes).
     #[arg(long)]
     reason: Option<String>,
     /// Only failures recorded since: a date (2026-11-01), an RFC 3339 time, or an age (36h, 7d).

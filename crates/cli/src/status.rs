@@ -70,6 +70,8 @@ struct QueueRow {
 #[derive(Serialize)]
 struct Reason {
     outcome: String,
+    /// The reason's stable code (`http_404`): what `retry --reason` and the metric labels use.
+    reason_code: String,
     reason: String,
     count: i64,
 }
@@ -167,13 +169,18 @@ async fn collect(
             .top_reasons(10)
             .await?
             .into_iter()
-            .map(|(outcome, reason, count)| Reason { outcome, reason, count })
+            .map(|(outcome, reason_code, reason, count)| Reason { outcome, reason_code, reason, count })
             .collect(),
         top_failure_reasons: database
             .top_failure_reasons(5)
             .await?
             .into_iter()
-            .map(|(reason, count)| Reason { outcome: "failed".into(), reason, count })
+            .map(|(reason_code, reason, count)| Reason {
+                outcome: "failed".into(),
+                reason_code,
+                reason,
+                count,
+            })
             .collect(),
     })
 }

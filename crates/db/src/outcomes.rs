@@ -238,29 +238,32 @@ async fn upsert_outcomes(
     let n = latest.len();
     let (mut job_id, mut url, mut outcome, mut reason) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut article_id, mut parent_job_id, mut children) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut reason_code, mut article_id, mut parent_job_id, mut children) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     for (job, (request, article)) in latest {
         job_id.push(job);
         url.push(clean(&request.url));
         outcome.push(request.outcome.kind().as_str());
-        reason.push(request.outcome.reason().map(clean));
+        reason.push(request.outcome.reason().map(|r| clean(&r).into_owned()));
+        reason_code.push(request.outcome.reason_code());
         article_id.push(article);
         parent_job_id.push(request.parent_job_id);
         children.push(request.children.map(|n| i32::try_from(n).unwrap_or(i32::MAX)));
     }
     sqlx::query(
-        "INSERT INTO outcomes (job_id, url, outcome, reason, article_id, parent_job_id, children)
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::uuid[], $7::int4[])
+        "INSERT INTO outcomes (job_id, url, outcome, reason, reason_code, article_id, parent_job_id, children)
+         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::uuid[],
+             $8::int4[])
          ORDER BY 1
          ON CONFLICT (job_id) DO UPDATE SET url = EXCLUDED.url, outcome = EXCLUDED.outcome,
-             reason = EXCLUDED.reason, article_id = EXCLUDED.article_id,
+             reason = EXCLUDED.reason, reason_code = EXCLUDED.reason_code, article_id = EXCLUDED.article_id,
              parent_job_id = EXCLUDED.parent_job_id, children = EXCLUDED.children, recorded_at = now()",
     )
     .bind(job_id)
     .bind(url)
     .bind(outcome)
     .bind(reason)
+    .bind(reason_code)
     .bind(article_id)
     .bind(parent_job_id)
     .bind(children)

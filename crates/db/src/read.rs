@@ -58,6 +58,8 @@ pub struct OutcomeRow {
     pub url: String,
     pub outcome: String,
     pub reason: Option<String>,
+    /// The reason's stable code (`http_404`, `not_html`...; see `newspipe_models::FailureReason`).
+    pub reason_code: Option<String>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -68,6 +70,7 @@ pub struct TreeOutcome {
     pub url: String,
     pub outcome: String,
     pub reason: Option<String>,
+    pub reason_code: Option<String>,
     /// For an expanded feed or sitemap: the jobs it queued.
     #[sqlx(try_from = "OptionalCount")]
     pub children: Option<u64>,
@@ -110,6 +113,7 @@ struct StoredArticleRow {
 pub struct FailedUrl {
     pub url: String,
     pub reason: Option<String>,
+    pub reason_code: Option<String>,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -135,11 +139,11 @@ impl Database {
         Ok(counts)
     }
 
-    /// The most frequent failure and skip reasons: (outcome, reason, count).
-    pub async fn top_reasons(&self, limit: i64) -> Result<Vec<(String, String, i64)>, DbError> {
+    /// The most frequent failure and skip reasons: (outcome, reason code, reason, count).
+    pub async fn top_reasons(&self, limit: i64) -> Result<Vec<(String, String, String, i64)>, DbError> {
         sqlx::query_as(
-            "SELECT outcome, coalesce(reason, ''), count(*) AS n FROM outcomes WHERE outcome <> 'stored'
-             GROUP BY 1, 2 ORDER BY n DESC, 2 LIMIT $1",
+            "SELECT outcome, coalesce(reason_code, ''), coalesce(reason, ''), count(*) AS n FROM outcomes
+             WHERE outcome <> 'stored' GROUP BY 1, 2, 3 ORDER BY n DESC, 3 LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
@@ -150,7 +154,7 @@ impl Database {
     /// The outcomes recorded for these jobs so far.
     pub async fn outcomes_for(&self, job_ids: &[JobId]) -> Result<Vec<OutcomeRow>, DbError> {
         sqlx::query_as(
-            "SELECT job_id, url, outcome, reason, recorded_at FROM outcomes WHERE job_id = ANY($1)",
+            "SELECT job_id, url, outcome, reason, reason_code, recorded_at FROM outcomes WHERE job_id = ANY($1)",
         )
         .bind(job_ids)
         .fetch_all(&self.pool)
@@ -160,7 +164,7 @@ impl Database {
 
     /// Every outcome recorded, in no order: what a test or a benchmark compares with what it submitted.
     pub async fn all_outcomes(&self) -> Result<Vec<OutcomeRow>, DbError> {
-        sqlx::query_as("SELECT job_id, url, outcome, reason, recorded_at FROM outcomes")
+        sqlx::query_as("SELECT job_id, url, outcome, reason, reason_code, recorded_at FROM outcomes")
             .fetch_all(&self.pool)
             .await
             .map_err(query("all outcomes"))
@@ -179,11 +183,11 @@ impl Database {
     pub async fn outcome_tree(&self, roots: &[JobId]) -> Result<Vec<TreeOutcome>, DbError> {
         sqlx::query_as(
             "WITH RECURSIVE tree AS (
-                 SELECT job_id, url, outcome, reason, children FROM outcomes WHERE job_id = ANY($1)
+                 SELECT job_id, url, outcome, reason, reason_code, children FROM outcomes WHERE job_id = ANY($1)
                  UNION
-                 SELECT o.job_id, o.url, o.outcome, o.reason, o.children
+                 SELECT o.job_id, o.url, o.outcome, o.reason, o.reason_code, o.children
                  FROM outcomes o JOIN tree t ON o.parent_job_id = t.job_id)
-             SELECT job_id, url, outcome, reason, children FROM tree",
+             SELECT job_id, url, outcome, reason, reason_code, children FROM tree",
         )
         .bind(roots)
         .fetch_all(&self.pool)
@@ -292,7 +296,7 @@ impl Database {
     ) -> Result<Vec<OutcomeRow>, DbError> {
         let job_id = url.parse::<JobId>().ok();
         sqlx::query_as(
-            "SELECT job_id, url, outcome, reason, recorded_at FROM outcomes
+            "SELECT job_id, url, outcome, reason, reason_code, recorded_at FROM outcomes
              WHERE url = $1 OR article_id = $2 OR job_id = $3 ORDER BY recorded_at, job_id",
         )
         .bind(url)
@@ -303,21 +307,23 @@ impl Database {
         .map_err(query("outcome history"))
     }
 
-    /// URLs whose latest outcome is `failed`, with a reason starting with `reason` (any case) and recorded
-    /// since `since`, when given. A URL stored or skipped after it failed is not listed.
+    /// URLs whose latest outcome is `failed`, with a reason whose code or text starts with `reason` (see
+    /// `newspipe_models::reason_matches`: `http 5`, `http_5` and `timeout` all work) and recorded since
+    /// `since`, when given. A URL stored or skipped after it failed is not listed.
     pub async fn failed_urls(
         &self,
         reason: Option<&str>,
         since: Option<DateTime<Utc>>,
     ) -> Result<Vec<FailedUrl>, DbError> {
         sqlx::query_as(
-            "SELECT url, reason, recorded_at FROM (
-                 SELECT DISTINCT ON (url) url, outcome, reason, recorded_at FROM outcomes
+            "SELECT url, reason, reason_code, recorded_at FROM (
+                 SELECT DISTINCT ON (url) url, outcome, reason, reason_code, recorded_at FROM outcomes
                  WHERE url IN (SELECT url FROM outcomes WHERE outcome = 'failed'
                      AND ($2::timestamptz IS NULL OR recorded_at >= $2))
                  ORDER BY url, recorded_at DESC, job_id DESC) latest
              WHERE outcome = 'failed'
-               AND ($1::text IS NULL OR lower(coalesce(reason, '')) LIKE lower($1) || '%')
+               AND ($1::text IS NULL OR lower(coalesce(reason, '')) LIKE lower($1) || '%'
+                    OR coalesce(reason_code, '') LIKE replace(lower($1), ' ', '\\_') || '%')
                AND ($2::timestamptz IS NULL OR recorded_at >= $2)
              ORDER BY recorded_at, url",
         )
@@ -349,11 +355,11 @@ impl Database {
         Ok(recent)
     }
 
-    /// The most frequent failure reasons (outcome `failed` only), with counts.
-    pub async fn top_failure_reasons(&self, limit: i64) -> Result<Vec<(String, i64)>, DbError> {
+    /// The most frequent failure reasons (outcome `failed` only): (reason code, reason, count).
+    pub async fn top_failure_reasons(&self, limit: i64) -> Result<Vec<(String, String, i64)>, DbError> {
         sqlx::query_as(
-            "SELECT coalesce(reason, ''), count(*) AS n FROM outcomes WHERE outcome = 'failed'
-             GROUP BY 1 ORDER BY n DESC, 1 LIMIT $1",
+            "SELECT coalesce(reason_code, ''), coalesce(reason, ''), count(*) AS n FROM outcomes
+             WHERE outcome = 'failed' GROUP BY 1, 2 ORDER BY n DESC, 2 LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use newspipe_models::{Article, FeedHints};
+use newspipe_models::{Article, FeedHints, SkipReason};
 
 pub mod charset;
 pub mod content;
@@ -57,8 +57,8 @@ impl Default for Options {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Extraction {
     Article(Box<Article>),
-    /// Not an article; the reason is short and stable (`not html: image/png`, `empty`, `listing page`...).
-    Skipped(String),
+    /// Not an article, and why (`not html: image/png`, `empty`, `not an article: listing page`...).
+    Skipped(SkipReason),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,14 +94,14 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
     if let Some(ct) = page.content_type {
         let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if !mime.is_empty() && mime != "text/html" && mime != "application/xhtml+xml" {
-            return Ok(Extraction::Skipped(format!("not html: {mime}")));
+            return Ok(Extraction::Skipped(SkipReason::NotHtml { mime: mime.to_string() }));
         }
     }
     if let Some(mime) = sniff_binary(page.body) {
-        return Ok(Extraction::Skipped(format!("not html: {mime}")));
+        return Ok(Extraction::Skipped(SkipReason::NotHtml { mime: mime.to_string() }));
     }
     if page.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Extraction::Skipped("empty".into()));
+        return Ok(Extraction::Skipped(SkipReason::Empty));
     }
     let (html, _, _) = charset::decode(page.body, page.content_type, page.url);
     let doc = dom::parse(&html, Some(deadline));
@@ -114,10 +114,10 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
         return Err(ExtractError::TimeBudget(options.time_budget));
     }
     if let Some(kind) = page_type::not_an_article(page.url, &meta, &body) {
-        return Ok(Extraction::Skipped(format!("not an article: {kind}")));
+        return Ok(Extraction::Skipped(SkipReason::NotAnArticle { kind: kind.to_string() }));
     }
     if body.text.trim().is_empty() {
-        return Ok(Extraction::Skipped("empty".into()));
+        return Ok(Extraction::Skipped(SkipReason::Empty));
     }
     let language = language::choose(meta.language.as_deref(), &body.text);
     let hints = page.hints;

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
+use newspipe_models::SkipReason;
 
 const PARAGRAPH: &str = "The president of the country has advised election authorities to investigate the results \
     of a disputed parliament race that has stoked chaotic unrest in the capital, where protesters stormed the \
@@ -109,7 +110,7 @@ fn binary_garbage_is_skipped_or_extracted_but_never_panics() {
         assert!(took < Duration::from_secs(3), "{size} bytes took {took:?}");
     }
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-    assert_eq!(run(png).0.unwrap(), Extraction::Skipped("not html: image/png".into()));
+    assert_eq!(run(png).0.unwrap(), Extraction::Skipped(SkipReason::NotHtml { mime: "image/png".into() }));
 }
 
 #[test]
@@ -139,14 +140,14 @@ fn a_non_html_content_type_is_skipped_with_its_mime_type() {
         Page { content_type: Some("application/pdf"), ..Page::new(b"%PDF-1.7", "https://example.com/a.pdf") };
     assert_eq!(
         extract(&page, &Options::default()).unwrap(),
-        Extraction::Skipped("not html: application/pdf".into())
+        Extraction::Skipped(SkipReason::NotHtml { mime: "application/pdf".into() })
     );
 }
 
 #[test]
 fn an_empty_page_is_skipped_as_empty() {
     for body in [&b""[..], b"   \n", b"<html><body></body></html>"] {
-        assert_eq!(run(body).0.unwrap(), Extraction::Skipped("empty".into()), "{body:?}");
+        assert_eq!(run(body).0.unwrap(), Extraction::Skipped(SkipReason::Empty), "{body:?}");
     }
 }
 

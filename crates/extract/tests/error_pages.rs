@@ -18,7 +18,7 @@ fn short_article(title: &str) -> String {
 fn outcome(html: &str) -> Result<String, String> {
     match extract(&Page::new(html.as_bytes(), "https://news.example.com/articles/1"), &Options::default()) {
         Ok(Extraction::Article(article)) => Ok(article.title.unwrap_or_default()),
-        Ok(Extraction::Skipped(reason)) => Err(reason),
+        Ok(Extraction::Skipped(reason)) => Err(reason.to_string()),
         Err(error) => Err(error.to_string()),
     }
 }

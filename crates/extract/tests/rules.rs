@@ -24,7 +24,7 @@ fn article(html: &str) -> Article {
 
 fn skip_reason(html: &str, url: &str) -> String {
     match extract(&Page::new(html.as_bytes(), url), &Options::default()) {
-        Ok(Extraction::Skipped(reason)) => reason,
+        Ok(Extraction::Skipped(reason)) => reason.to_string(),
         other => panic!("not skipped: {other:?}"),
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use metrics::{counter, histogram};
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
-use newspipe_models::{Outcome, RawPage, StoreRequest, decode_page, encode_json};
+use newspipe_models::{FailureReason, Outcome, RawPage, StoreRequest, decode_page, encode_json};
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
@@ -139,17 +139,17 @@ pub fn extract_outcome(page: &RawPage, options: &Options) -> Outcome {
         Ok(Extraction::Skipped(reason)) => Outcome::Skipped { reason },
         Err(error) => {
             tracing::warn!(url = %page.final_url, %error, "extraction failed");
-            Outcome::Failed { reason: failure_reason(&error).to_string() }
+            Outcome::Failed { reason: failure_reason(&error) }
         }
     }
 }
 
 /// A short, stable reason for the outcome table (the detail goes to the log).
-fn failure_reason(error: &ExtractError) -> &'static str {
+fn failure_reason(error: &ExtractError) -> FailureReason {
     match error {
-        ExtractError::TooLarge { .. } => "too large",
-        ExtractError::TimeBudget(_) => "extraction time budget",
-        ExtractError::Internal(_) => "extractor error",
+        ExtractError::TooLarge { .. } => FailureReason::TooLarge,
+        ExtractError::TimeBudget(_) => FailureReason::ExtractionTimeBudget,
+        ExtractError::Internal(_) => FailureReason::ExtractorError,
     }
 }
 

@@ -41,7 +41,7 @@ impl FetchFailed<'_> {
             error = %self.error,
             "fetch failed"
         );
-        counter!("newspipe_fetches_total", "result" => self.error.reason()).increment(1);
+        counter!("newspipe_fetches_total", "result" => self.error.reason().code()).increment(1);
     }
 }
 

@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use newspipe_models::FailureReason;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, redirect};
 use url::{Host, Url};
@@ -151,33 +152,32 @@ impl FetchError {
         }
     }
 
-    /// A short, stable, low-cardinality label for the outcome table and metrics, e.g. `http 404`,
-    /// `timeout`, `too large`, `forbidden address`, `connection refused`, `dns`.
-    pub fn reason(&self) -> String {
+    /// Why a job failed, as its outcome records it (`http 404`, `timeout`, `forbidden address`...): a
+    /// reason with a stable code, without the URL or the error's message.
+    pub fn reason(&self) -> FailureReason {
         match self {
-            Self::InvalidUrl { .. } => "invalid url".into(),
-            Self::UnsupportedScheme { .. } => "unsupported scheme".into(),
-            Self::ForbiddenAddress { .. } => "forbidden address".into(),
-            Self::Dns { .. } => "dns".into(),
+            Self::InvalidUrl { .. } => FailureReason::InvalidUrl,
+            Self::UnsupportedScheme { .. } => FailureReason::UnsupportedScheme,
+            Self::ForbiddenAddress { .. } => FailureReason::ForbiddenAddress,
+            Self::Dns { .. } => FailureReason::Dns,
             Self::Connect { kind, .. } => match kind {
-                ConnectFailure::Refused => "connection refused",
-                ConnectFailure::Reset => "connection reset",
-                ConnectFailure::Unreachable => "unreachable",
-                ConnectFailure::Tls => "tls",
-                ConnectFailure::Other => "connection error",
-            }
-            .into(),
-            Self::Timeout { .. } => "timeout".into(),
-            Self::TooManyRedirects { .. } => "too many redirects".into(),
-            Self::RedirectLoop { .. } => "redirect loop".into(),
-            Self::InvalidRedirect { .. } => "invalid redirect".into(),
-            Self::HttpStatus { status, .. } => format!("http {status}"),
-            Self::TooLarge { .. } => "too large".into(),
-            Self::HeadersTooLarge { .. } => "headers too large".into(),
-            Self::Decode { .. } => "decode error".into(),
-            Self::BodyRead { .. } => "body read error".into(),
-            Self::InvalidResponse { .. } => "invalid response".into(),
-            Self::Request { .. } => "request error".into(),
+                ConnectFailure::Refused => FailureReason::ConnectionRefused,
+                ConnectFailure::Reset => FailureReason::ConnectionReset,
+                ConnectFailure::Unreachable => FailureReason::Unreachable,
+                ConnectFailure::Tls => FailureReason::Tls,
+                ConnectFailure::Other => FailureReason::ConnectionError,
+            },
+            Self::Timeout { .. } => FailureReason::Timeout,
+            Self::TooManyRedirects { .. } => FailureReason::TooManyRedirects,
+            Self::RedirectLoop { .. } => FailureReason::RedirectLoop,
+            Self::InvalidRedirect { .. } => FailureReason::InvalidRedirect,
+            Self::HttpStatus { status, .. } => FailureReason::Http { status: *status },
+            Self::TooLarge { .. } => FailureReason::TooLarge,
+            Self::HeadersTooLarge { .. } => FailureReason::HeadersTooLarge,
+            Self::Decode { .. } => FailureReason::DecodeError,
+            Self::BodyRead { .. } => FailureReason::BodyReadError,
+            Self::InvalidResponse { .. } => FailureReason::InvalidResponse,
+            Self::Request { .. } => FailureReason::RequestError,
         }
     }
 
@@ -626,7 +626,7 @@ mod tests {
             (FetchError::InvalidUrl { url: url(), message: String::new() }, "invalid url", false),
         ];
         for (err, reason, transient) in cases {
-            assert_eq!(err.reason(), reason, "{err}");
+            assert_eq!(err.reason().to_string(), reason, "{err}");
             assert_eq!(err.is_transient(), transient, "{err}");
             assert!(err.to_string().contains("example.com"), "{err}");
         }
@@ -635,8 +635,8 @@ mod tests {
     #[test]
     fn parse_url_accepts_http_and_https_only_and_drops_the_fragment() {
         assert_eq!(parse_url(" https://Example.COM/a#b ").unwrap().as_str(), "https://example.com/a");
-        assert_eq!(parse_url("ftp://example.com/").unwrap_err().reason(), "unsupported scheme");
-        assert_eq!(parse_url("example.com/a").unwrap_err().reason(), "invalid url");
+        assert_eq!(parse_url("ftp://example.com/").unwrap_err().reason().to_string(), "unsupported scheme");
+        assert_eq!(parse_url("example.com/a").unwrap_err().reason().to_string(), "invalid url");
         assert_eq!(parse_url("http:///a").unwrap().host_str(), Some("a"));
     }
 

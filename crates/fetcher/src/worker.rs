@@ -15,8 +15,8 @@ use newspipe_discover::{
     feed_links, filter_since, parse_feed, parse_sitemap, sniff,
 };
 use newspipe_models::{
-    FeedHints, FetchJob, JobId, JobKind, Outcome, RawPage, SCHEMA_VERSION, StoreRequest, decode_json,
-    encode_json, encode_page,
+    FailureReason, FeedHints, FetchJob, JobId, JobKind, Outcome, RawPage, SCHEMA_VERSION, SkipReason,
+    StoreRequest, decode_json, encode_json, encode_page,
 };
 use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
@@ -92,7 +92,7 @@ impl Handler for FetchHandler {
                 tracing::info!(url = %job.url, %error, "refused");
                 return Disposition::Forward(vec![outcome(
                     &job,
-                    Outcome::Failed { reason: "invalid url".into() },
+                    Outcome::Failed { reason: FailureReason::InvalidUrl },
                 )]);
             }
         };
@@ -114,7 +114,7 @@ impl FetchHandler {
                 Claim::Duplicate => {
                     return Ok(Disposition::Forward(vec![outcome(
                         job,
-                        Outcome::Skipped { reason: "duplicate".into() },
+                        Outcome::Skipped { reason: SkipReason::Duplicate },
                     )]));
                 }
                 Claim::Ours(validators) => validators,
@@ -130,14 +130,18 @@ impl FetchHandler {
                 // RFC 9309: an unreachable robots.txt means "assume disallowed for now": try later, and if it
                 // stays unreachable the job fails saying so (it must not vanish with its retries).
                 let failed = outcome(job, Outcome::Failed { reason: reason.clone() });
-                return Ok(Disposition::Retry { reason, after: None, exhausted: vec![failed] });
+                return Ok(Disposition::Retry {
+                    reason: reason.to_string(),
+                    after: None,
+                    exhausted: vec![failed],
+                });
             }
         };
         if !robots.allowed(url) {
             tracing::info!(url, "disallowed by robots.txt");
             return Ok(Disposition::Forward(vec![outcome(
                 job,
-                Outcome::Skipped { reason: "robots".into() },
+                Outcome::Skipped { reason: SkipReason::Robots },
             )]));
         }
         if let Err(disposition) = self.wait_for_turn(&host, job.job_id).await? {
@@ -170,7 +174,7 @@ impl FetchHandler {
                 let failed = outcome(job, Outcome::Failed { reason: error.reason() });
                 Ok(if error.is_transient() {
                     Disposition::Retry {
-                        reason: error.reason(),
+                        reason: error.reason().to_string(),
                         after: error.retry_after(),
                         exhausted: vec![failed],
                     }
@@ -236,7 +240,9 @@ impl FetchHandler {
             // Unreachable for now (5xx, timeout, connection): ask again later.
             Err(error) if error.is_transient() => {
                 self.coordinator.unclaim_robots(host).await?;
-                return Ok(Err(RobotsUnknown::Unreachable(format!("robots.txt {}", error.reason()))));
+                return Ok(Err(RobotsUnknown::Unreachable(FailureReason::RobotsUnreachable(Box::new(
+                    error.reason(),
+                )))));
             }
             // A permanent failure (a forbidden address, a TLS error...) will be the page's own failure too:
             // let the page's fetch report it, and cache nothing.
@@ -274,7 +280,8 @@ impl FetchHandler {
             (JobKind::Site, _) => Ok(self.site_documents(job, &page, robots)),
             (JobKind::Page, _) => return Ok(forward_page(job, url, page)),
             (JobKind::Feed | JobKind::Sitemap, _) => {
-                let reason = format!("not a feed or sitemap: {}", content_type.unwrap_or("no content type"));
+                let content_type = content_type.unwrap_or("no content type").to_string();
+                let reason = FailureReason::NotAFeedOrSitemap { content_type };
                 return Ok(Disposition::Forward(vec![outcome(job, Outcome::Failed { reason })]));
             }
         };
@@ -282,7 +289,12 @@ impl FetchHandler {
             Ok((pages, documents, truncated)) => self.expand(job, pages, documents, truncated).await,
             Err(error) => {
                 tracing::info!(%error, "malformed feed or sitemap");
-                Ok(Disposition::Forward(vec![outcome(job, Outcome::Failed { reason: error.to_string() })]))
+                Ok(Disposition::Forward(vec![outcome(
+                    job,
+                    Outcome::Failed {
+                        reason: FailureReason::MalformedDocument { detail: error.to_string() },
+                    },
+                )]))
             }
         }
     }
@@ -363,9 +375,8 @@ impl FetchHandler {
             .iter()
             .map(|child| Outgoing::json(Queue::Fetch, encode_json(child)).for_job(child.job_id))
             .collect();
-        let reason = if truncated { "expanded (truncated)" } else { "expanded" };
-        let mut request =
-            StoreRequest::new(job.job_id, job.url.clone(), Outcome::Skipped { reason: reason.into() });
+        let reason = SkipReason::Expanded { truncated };
+        let mut request = StoreRequest::new(job.job_id, job.url.clone(), Outcome::Skipped { reason });
         request.parent_job_id = job.parent_job_id;
         request.children = Some(children.len() as u32);
         // The children first: the parent's outcome (what `submit --wait` counts on) only once they are queued.
@@ -379,7 +390,7 @@ enum RobotsUnknown {
     /// The host's turn to be asked is not now.
     NotYourTurn(Disposition),
     /// It could not be fetched (the reason, for the outcome if it never can).
-    Unreachable(String),
+    Unreachable(FailureReason),
 }
 
 /// What politeness and robots.txt are kept per: the host and, when not the default, the port (robots.txt
@@ -427,4 +438,35 @@ pub fn outcome(job: &FetchJob, outcome: Outcome) -> Outgoing {
     let mut request = StoreRequest::new(job.job_id, job.url.clone(), outcome);
     request.parent_job_id = job.parent_job_id;
     Outgoing::json(Queue::Store, encode_json(&request)).for_job(job.job_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use newspipe_discover::DiscoverError;
+    use newspipe_models::FailureReason;
+
+    /// A feed or sitemap that cannot be read fails with its parser's message: every message reads back as
+    /// `malformed_document`, never as `other`, so the code holds for rows read again later.
+    #[test]
+    fn every_unreadable_document_reads_back_as_a_malformed_document() {
+        let base_url = "https://news.example/feed.xml".to_string();
+        let errors = [
+            DiscoverError::InvalidBaseUrl { base_url: "nope".into(), reason: "relative URL".into() },
+            DiscoverError::MalformedFeed { base_url: base_url.clone(), message: "eof".into() },
+            DiscoverError::MalformedSitemap {
+                base_url: base_url.clone(),
+                position: 9,
+                message: "eof".into(),
+            },
+            DiscoverError::NotASitemap { base_url: base_url.clone(), root: "html".into() },
+            DiscoverError::Gzip { base_url: base_url.clone(), message: "bad header".into() },
+            DiscoverError::DecompressedTooLarge { base_url, limit: 10 },
+        ];
+        for error in errors {
+            let reason = FailureReason::MalformedDocument { detail: error.to_string() };
+            let read: FailureReason = reason.to_string().parse().unwrap();
+            assert_eq!(read, reason, "{error}");
+            assert_eq!(read.code(), "malformed_document");
+        }
+    }
 }

@@ -221,7 +221,7 @@ async fn a_redirect_chain_longer_than_the_limit_fails_with_too_many_redirects() 
         .await
         .unwrap_err();
     assert!(matches!(err, FetchError::TooManyRedirects { max: 3, .. }), "{err}");
-    assert_eq!(err.reason(), "too many redirects");
+    assert_eq!(err.reason().to_string(), "too many redirects");
     assert!(!err.is_transient());
     // The original request and 3 redirects followed; the 4th redirect is not.
     assert_eq!(server.hits(), 4);
@@ -236,7 +236,7 @@ async fn a_redirect_loop_is_detected_before_the_limit() {
     .await;
     let err = fetcher(local()).fetch(&server.url("/a")).await.unwrap_err();
     assert!(matches!(err, FetchError::RedirectLoop { .. }), "{err}");
-    assert_eq!(err.reason(), "redirect loop");
+    assert_eq!(err.reason().to_string(), "redirect loop");
     assert!(!err.is_transient());
     assert_eq!(server.hits(), 2);
 }
@@ -249,7 +249,7 @@ async fn a_redirect_to_another_scheme_is_refused() {
     .await;
     let err = fetcher(local()).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::UnsupportedScheme { .. }), "{err}");
-    assert_eq!(err.reason(), "unsupported scheme");
+    assert_eq!(err.reason().to_string(), "unsupported scheme");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +272,7 @@ async fn a_page_that_trickles_past_the_total_time_fails_with_a_timeout() {
     let started = Instant::now();
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Total, .. }), "{err}");
-    assert_eq!(err.reason(), "timeout");
+    assert_eq!(err.reason().to_string(), "timeout");
     assert!(err.is_transient());
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
@@ -385,7 +385,7 @@ async fn a_body_over_the_limit_fails_while_streaming() {
     let settings = FetcherSettings { max_body_bytes: 100_000, ..local() };
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { limit: 100_000, .. }), "{err}");
-    assert_eq!(err.reason(), "too large");
+    assert_eq!(err.reason().to_string(), "too large");
     assert!(!err.is_transient());
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
@@ -459,7 +459,7 @@ async fn a_gzip_bomb_stops_at_the_body_limit() {
     let started = Instant::now();
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { limit: 1_048_576, .. }), "{err}");
-    assert_eq!(err.reason(), "too large");
+    assert_eq!(err.reason().to_string(), "too large");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     tokio::time::sleep(Duration::from_millis(200)).await;
     // The client hung up long before the end: the server could not send it all.
@@ -477,7 +477,7 @@ async fn response_headers_over_the_byte_limit_are_refused() {
     let settings = FetcherSettings { max_header_bytes: 16 * 1024, ..local() };
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::HeadersTooLarge { .. }), "{err}");
-    assert_eq!(err.reason(), "headers too large");
+    assert_eq!(err.reason().to_string(), "headers too large");
     assert!(!err.is_transient());
 }
 
@@ -543,7 +543,7 @@ async fn non_2xx_statuses_are_classified_with_retry_after() {
     ];
     for (path, reason, transient) in expect {
         let err = f.fetch(&server.url(path)).await.unwrap_err();
-        assert_eq!(err.reason(), reason, "{err}");
+        assert_eq!(err.reason().to_string(), reason, "{err}");
         assert_eq!(err.is_transient(), transient, "{err}");
         assert_eq!(err.status(), Some(reason[5..].parse().unwrap()));
         let retry_after = err.retry_after();
@@ -567,7 +567,7 @@ async fn a_response_that_is_not_http_is_a_permanent_failure() {
     .await;
     let err = fetcher(local()).fetch(&server.url("/")).await.unwrap_err();
     assert!(matches!(err, FetchError::InvalidResponse { .. }), "{err}");
-    assert_eq!(err.reason(), "invalid response");
+    assert_eq!(err.reason().to_string(), "invalid response");
     assert!(!err.is_transient());
 }
 
@@ -585,7 +585,7 @@ async fn a_failed_tls_handshake_is_a_permanent_tls_failure() {
     });
     let err = fetcher(local()).fetch(&format!("https://{addr}/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Connect { kind: ConnectFailure::Tls, .. }), "{err}");
-    assert_eq!(err.reason(), "tls");
+    assert_eq!(err.reason().to_string(), "tls");
     assert!(!err.is_transient());
 }
 
@@ -596,7 +596,7 @@ async fn a_refused_connection_is_a_transient_failure() {
     drop(listener);
     let err = fetcher(local()).fetch(&format!("http://{addr}/")).await.unwrap_err();
     assert!(matches!(err, FetchError::Connect { kind: ConnectFailure::Refused, .. }), "{err}");
-    assert_eq!(err.reason(), "connection refused");
+    assert_eq!(err.reason().to_string(), "connection refused");
     assert!(err.is_transient());
 }
 
@@ -627,7 +627,7 @@ async fn a_corrupt_gzip_body_is_a_permanent_decode_error() {
 async fn an_unknown_host_name_is_a_dns_failure() {
     let err = fetcher(local()).fetch("http://no-such-host.invalid/").await.unwrap_err();
     assert!(matches!(err, FetchError::Dns { .. }), "{err}");
-    assert_eq!(err.reason(), "dns");
+    assert_eq!(err.reason().to_string(), "dns");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -639,7 +639,7 @@ async fn only_http_and_https_are_fetched() {
     for url in ["ftp://example.com/a", "file:///etc/passwd", "gopher://example.com/", "data:text/html,hi"] {
         let err = f.fetch(url).await.unwrap_err();
         assert!(matches!(err, FetchError::UnsupportedScheme { .. }), "{url}: {err}");
-        assert_eq!(err.reason(), "unsupported scheme");
+        assert_eq!(err.reason().to_string(), "unsupported scheme");
         assert!(!err.is_transient());
     }
 }
@@ -650,7 +650,7 @@ async fn invalid_urls_are_refused() {
     for url in ["not a url", "http://", "http://exa mple.com/", "/relative/path", ""] {
         let err = f.fetch(url).await.unwrap_err();
         assert!(matches!(err, FetchError::InvalidUrl { .. }), "{url}: {err}");
-        assert_eq!(err.reason(), "invalid url");
+        assert_eq!(err.reason().to_string(), "invalid url");
         assert!(!err.is_transient());
     }
 }
@@ -694,7 +694,7 @@ async fn loopback_targets_in_every_disguise_are_refused_without_connecting() {
     for url in &disguises {
         let err = f.fetch(url).await.unwrap_err();
         assert!(matches!(err, FetchError::ForbiddenAddress { .. }), "{url}: {err}");
-        assert_eq!(err.reason(), "forbidden address");
+        assert_eq!(err.reason().to_string(), "forbidden address");
         assert!(!err.is_transient());
     }
     assert_eq!(server.connections(), 0, "the fetcher connected to the loopback server");

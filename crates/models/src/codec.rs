@@ -85,7 +85,7 @@ fn memchr_newline(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{FetchJob, new_job_id};
+    use crate::{FailureReason, FetchJob, SkipReason, new_job_id};
 
     fn page(body: &[u8]) -> RawPage {
         RawPage {
@@ -142,8 +142,8 @@ mod tests {
             Article { title: Some("T".into()), text: "body \"quoted\"\n".into(), ..Default::default() };
         for outcome in [
             Outcome::Stored { article: Box::new(article) },
-            Outcome::Skipped { reason: "duplicate".into() },
-            Outcome::Failed { reason: "http 404".into() },
+            Outcome::Skipped { reason: SkipReason::Duplicate },
+            Outcome::Failed { reason: FailureReason::Http { status: 404 } },
             Outcome::Unchanged,
         ] {
             let request = StoreRequest::new(new_job_id(), "https://example.com/a", outcome);
@@ -158,7 +158,7 @@ mod tests {
             new_job_id()
         );
         let request = decode_json::<StoreRequest>(late_tag.as_bytes()).unwrap();
-        assert_eq!(request.outcome, Outcome::Skipped { reason: "robots".into() });
+        assert_eq!(request.outcome, Outcome::Skipped { reason: SkipReason::Robots });
     }
 
     #[test]

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Article, JobId, SCHEMA_VERSION};
+use crate::{Article, FailureReason, JobId, SCHEMA_VERSION, SkipReason};
 
 /// A request to fetch one URL: what `newspipe submit` (or any producer) publishes to the fetch queue.
 ///
@@ -174,10 +174,10 @@ pub enum Outcome {
         article: Box<Article>,
     },
     Skipped {
-        reason: String,
+        reason: SkipReason,
     },
     Failed {
-        reason: String,
+        reason: FailureReason,
     },
     /// A refresh found the page not modified (HTTP 304).
     Unchanged,
@@ -217,10 +217,12 @@ impl TryFrom<OutcomeFields> for Outcome {
                 Outcome::Stored { article: fields.article.ok_or_else(|| missing("article"))? }
             }
             OutcomeKind::Skipped => {
-                Outcome::Skipped { reason: fields.reason.ok_or_else(|| missing("reason"))? }
+                let Ok(reason) = fields.reason.ok_or_else(|| missing("reason"))?.parse();
+                Outcome::Skipped { reason }
             }
             OutcomeKind::Failed => {
-                Outcome::Failed { reason: fields.reason.ok_or_else(|| missing("reason"))? }
+                let Ok(reason) = fields.reason.ok_or_else(|| missing("reason"))?.parse();
+                Outcome::Failed { reason }
             }
             OutcomeKind::Unchanged => Outcome::Unchanged,
         })
@@ -237,10 +239,21 @@ impl Outcome {
         }
     }
 
-    pub fn reason(&self) -> Option<&str> {
+    /// The reason's text, as the `reason` column and the wire carry it (`http 404`).
+    pub fn reason(&self) -> Option<String> {
         match self {
             Outcome::Stored { .. } | Outcome::Unchanged => None,
-            Outcome::Skipped { reason } | Outcome::Failed { reason } => Some(reason),
+            Outcome::Skipped { reason } => Some(reason.to_string()),
+            Outcome::Failed { reason } => Some(reason.to_string()),
+        }
+    }
+
+    /// The reason's stable code (`http_404`), for a metric label, a filter or a JSON field.
+    pub fn reason_code(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Stored { .. } | Outcome::Unchanged => None,
+            Outcome::Skipped { reason } => Some(reason.code()),
+            Outcome::Failed { reason } => Some(reason.code()),
         }
     }
 }

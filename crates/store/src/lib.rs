@@ -276,29 +276,9 @@ pub async fn index_for_search(database: Database, batch_size: u16) {
 
 fn recorded(request: &StoreRequest, article_id: Option<i64>) {
     let kind = request.outcome.kind().as_str();
-    tracing::info!(url = %request.url, job_id = %request.job_id, outcome = kind,
+    let reason_code = request.outcome.reason_code().unwrap_or_default();
+    tracing::info!(url = %request.url, job_id = %request.job_id, outcome = kind, reason_code,
         reason = request.outcome.reason(), article_id, "recorded");
-    counter!("newspipe_outcomes_total", "outcome" => kind, "reason" => reason_class(request.outcome.reason()))
-        .increment(1);
-}
-
-/// A reason as a metric label with few values: the part before any `:` (`not html: application/pdf` is
-/// `not html`), at most 40 characters; empty for a stored article. The full reason is in the database.
-pub fn reason_class(reason: Option<&str>) -> String {
-    let reason = reason.unwrap_or_default();
-    let class = reason.split(':').next().unwrap_or_default().trim();
-    class.chars().take(40).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_reason_label_keeps_the_kind_of_reason_not_its_details() {
-        use super::reason_class;
-        assert_eq!(reason_class(Some("not html: application/pdf")), "not html");
-        assert_eq!(reason_class(Some("http 404")), "http 404");
-        assert_eq!(reason_class(Some("not an article: home page")), "not an article");
-        assert_eq!(reason_class(None), "");
-        assert_eq!(reason_class(Some(&"x".repeat(100))).len(), 40);
-    }
+    // The label is the reason's code (`http_404`, `not_html`): a bounded set, never a URL or a message.
+    counter!("newspipe_outcomes_total", "outcome" => kind, "reason" => reason_code).increment(1);
 }
