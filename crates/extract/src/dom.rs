@@ -436,7 +436,7 @@ impl Document {
 
 /// Appends `text` with runs of whitespace collapsed to one space and no leading space at the start. An empty
 /// `text` is an empty text node, which the builder makes for whitespace between tags: it adds one space.
-pub fn push_collapsed(out: &mut String, text: &str) {
+pub(crate) fn push_collapsed(out: &mut String, text: &str) {
     let mut space = out.is_empty() || out.ends_with(' ');
     // An empty text node stands for whitespace between tags.
     if text.is_empty() {
@@ -771,7 +771,7 @@ impl Builder {
     }
 }
 
-pub fn truncate_str(s: &str, max: usize) -> &str {
+pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
