@@ -155,10 +155,8 @@ impl LinkState {
                     self.hrefs.push(href);
                 }
             }
-            "base" => {
-                if self.base_href.is_none() {
-                    self.base_href = attr("href").filter(|h| !h.trim().is_empty());
-                }
+            "base" if self.base_href.is_none() => {
+                self.base_href = attr("href").filter(|h| !h.trim().is_empty());
             }
             _ => {}
         }
