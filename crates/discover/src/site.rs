@@ -1,13 +1,7 @@
 //! Finding a site's feeds: `<link rel="alternate">` feed links in a page, and the common feed and sitemap
 //! paths to try when a page names none.
 
-use std::cell::RefCell;
-
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::states::RawKind;
-use html5ever::tokenizer::{
-    BufferQueue, StartTag, Tag, TagToken, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
-};
+use newspipe_html::{Content, StartTag, Token, Tokenizer};
 use url::Url;
 
 use crate::feed::resolve;
@@ -38,13 +32,16 @@ const FEED_TYPES: &[&str] = &["application/rss+xml", "application/atom+xml", "ap
 pub fn feed_links(html: &[u8], base_url: &str) -> Vec<String> {
     let html = &html[..html.len().min(MAX_PAGE_BYTES)];
     let text = String::from_utf8_lossy(html);
-    let sink = LinkSink::default();
-    let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
-    let queue = BufferQueue::default();
-    queue.push_back(StrTendril::from_slice(&text));
-    let _ = tokenizer.feed(&queue);
-    tokenizer.end();
-    let state = tokenizer.sink.state.into_inner();
+    let mut state = LinkState::default();
+    let mut tokens = Tokenizer::with_content_rule(&text, content_of);
+    while let Some(token) = tokens.next_token() {
+        // A tag cut off by the end of the input is no tag (as the spec has it).
+        if let Token::StartTag(tag) = token
+            && tag.complete
+        {
+            state.start_tag(&tag);
+        }
+    }
 
     let page_base = Url::parse(base_url.trim()).ok();
     let base = match (&page_base, &state.base_href) {
@@ -118,27 +115,31 @@ pub fn site_candidates(
     }
 }
 
+/// The elements whose content is not markup: raw text (`<script>`, `<style>`...), RCDATA (`<title>`,
+/// `<textarea>`) and plaintext. `<noscript>` is markup here, so a feed link inside it is found.
+fn content_of(name: &str) -> Option<Content> {
+    match name {
+        "script" | "style" | "xmp" | "iframe" | "noembed" | "noframes" => Some(Content::Raw),
+        "title" | "textarea" => Some(Content::Rcdata),
+        "plaintext" => Some(Content::Plaintext),
+        _ => None,
+    }
+}
+
 #[derive(Default)]
 struct LinkState {
     base_href: Option<String>,
     hrefs: Vec<String>,
 }
 
-#[derive(Default)]
-struct LinkSink {
-    state: RefCell<LinkState>,
-}
-
-impl LinkSink {
-    fn start_tag(&self, tag: &Tag) -> TokenSinkResult<()> {
-        let attr =
-            |name: &str| tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| a.value.to_string());
+impl LinkState {
+    fn start_tag(&mut self, tag: &StartTag<'_, '_>) {
+        let attr = |name: &str| tag.attr(name).map(|v| v.into_owned());
         match &*tag.name {
             "link" => {
-                let mut state = self.state.borrow_mut();
                 // Collect a few more than returned: some may be duplicates or unusable.
-                if state.hrefs.len() >= MAX_FEED_LINKS * 4 {
-                    return TokenSinkResult::Continue;
+                if self.hrefs.len() >= MAX_FEED_LINKS * 4 {
+                    return;
                 }
                 let is_alternate = attr("rel").is_some_and(|rel| {
                     rel.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("alternate"))
@@ -151,33 +152,13 @@ impl LinkSink {
                     && is_feed
                     && let Some(href) = attr("href")
                 {
-                    state.hrefs.push(href);
+                    self.hrefs.push(href);
                 }
-                TokenSinkResult::Continue
             }
-            "base" => {
-                let mut state = self.state.borrow_mut();
-                if state.base_href.is_none() {
-                    state.base_href = attr("href").filter(|h| !h.trim().is_empty());
-                }
-                TokenSinkResult::Continue
+            "base" if self.base_href.is_none() => {
+                self.base_href = attr("href").filter(|h| !h.trim().is_empty());
             }
-            "script" => TokenSinkResult::RawData(RawKind::ScriptData),
-            "style" | "xmp" | "iframe" | "noembed" | "noframes" => TokenSinkResult::RawData(RawKind::Rawtext),
-            "title" | "textarea" => TokenSinkResult::RawData(RawKind::Rcdata),
-            "plaintext" => TokenSinkResult::Plaintext,
-            _ => TokenSinkResult::Continue,
-        }
-    }
-}
-
-impl TokenSink for LinkSink {
-    type Handle = ();
-
-    fn process_token(&self, token: Token, _line_number: u64) -> TokenSinkResult<()> {
-        match token {
-            TagToken(tag) if tag.kind == StartTag => self.start_tag(&tag),
-            _ => TokenSinkResult::Continue,
+            _ => {}
         }
     }
 }

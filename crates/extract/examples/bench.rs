@@ -50,9 +50,7 @@ fn main() {
                     let (text, _, _) = newspipe_extract::charset::decode(html, None, url);
                     let doc = newspipe_extract::dom::parse(&text, None);
                     if stage == "meta" {
-                        std::hint::black_box(newspipe_extract::metadata::extract_metadata(
-                            &doc, &text, url, None,
-                        ));
+                        std::hint::black_box(newspipe_extract::extract_metadata(&doc, &text, url, None));
                     }
                     std::hint::black_box(doc);
                 }

@@ -219,7 +219,7 @@ fn wcxb(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
             // metadata step; the article keeps only the UTC instant.
             let (decoded, _, _) = newspipe_extract::charset::decode(html, None, url);
             let doc = newspipe_extract::dom::parse(&decoded, None);
-            let local = newspipe_extract::metadata::extract_metadata(&doc, &decoded, url, None)
+            let local = newspipe_extract::extract_metadata(&doc, &decoded, url, None)
                 .published_local
                 .map(|d| d.format("%Y-%m-%d").to_string());
             if article.as_ref().is_some_and(|a| a.published_at.is_some()) && local.as_deref() == want {
@@ -360,7 +360,7 @@ fn readability(dir: &Path, verbose: bool, rows: &mut Vec<Row>) {
         let published = a.and_then(|a| a.published_at).map(|d| d.format("%Y-%m-%d").to_string());
         let want_day = meta["publishedTime"]
             .as_str()
-            .and_then(newspipe_extract::dates::parse_date)
+            .and_then(newspipe_extract::parse_date)
             .map(|d| d.format("%Y-%m-%d").to_string());
         check("publishedTime (day)", &want_day.map(Value::String).unwrap_or(Value::Null), published, true);
     }

@@ -66,7 +66,7 @@ fn label_to_encoding(label: &str) -> Option<&'static Encoding> {
 }
 
 /// The `charset` parameter of a `Content-Type` value.
-pub fn charset_param(content_type: &str) -> Option<&str> {
+pub(crate) fn charset_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
         let (key, value) = param.split_once('=')?;
         key.trim()

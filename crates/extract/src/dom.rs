@@ -1,13 +1,15 @@
-//! A small arena DOM with its own byte-level tokenizer.
+//! A small arena DOM built from the workspace's byte-level tokenizer ([`newspipe_html`]).
 //!
 //! A spec-complete parse (html5ever's char-by-char tokenizer and tree builder) costs more than everything
 //! else extraction does; extraction only needs a faithful-enough tree, so the tokenizer scans bytes (half
-//! of a modern page is `<script>` and `<style>`, skipped with one search each) and the builder applies the handful of implied-end-tag rules that real pages
-//! rely on (`<p>`, `<li>`, table cells, ...) and the spec's "stop at a special element" rule for stray end
+//! of a modern page is `<script>` and `<style>`, skipped with one search each) and the builder applies
+//! the handful of implied-end-tag rules that real pages rely on (`<p>`, `<li>`, table cells, ...) and the spec's "stop at a special element" rule for stray end
 //! tags. It is also where the bounds live: nesting is capped, attribute values are truncated, and parsing
 //! stops when the time budget runs out.
 
 use std::time::Instant;
+
+use newspipe_html::{Attribute, Content, Token, Tokenizer, decode_entities_into};
 
 /// Elements deeper than this are flattened into their deepest kept ancestor.
 pub const MAX_DEPTH: usize = 256;
@@ -434,7 +436,7 @@ impl Document {
 
 /// Appends `text` with runs of whitespace collapsed to one space and no leading space at the start. An empty
 /// `text` is an empty text node, which the builder makes for whitespace between tags: it adds one space.
-pub fn push_collapsed(out: &mut String, text: &str) {
+pub(crate) fn push_collapsed(out: &mut String, text: &str) {
     let mut space = out.is_empty() || out.ends_with(' ');
     // An empty text node stands for whitespace between tags.
     if text.is_empty() {
@@ -769,7 +771,7 @@ impl Builder {
     }
 }
 
-pub fn truncate_str(s: &str, max: usize) -> &str {
+pub(crate) fn truncate_str(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -780,179 +782,7 @@ pub fn truncate_str(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// How the text after a start tag is read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TextMode {
-    /// Raw text up to the matching end tag (`<script>`, `<style>`...); kept only for JSON-LD.
-    Raw { keep: bool },
-    /// Text with character references up to the matching end tag (`<title>`, `<textarea>`).
-    Rcdata,
-    /// Everything to the end of the input is text (`<plaintext>`).
-    Plaintext,
-}
-
-fn text_mode(tag: Tag, name: &str, attrs: &[(&'static str, Box<str>)]) -> Option<TextMode> {
-    match tag {
-        Tag::Script => {
-            let ld = attrs
-                .iter()
-                .any(|(k, v)| *k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json"));
-            Some(TextMode::Raw { keep: ld })
-        }
-        Tag::Style | Tag::Noscript | Tag::Iframe | Tag::Template => Some(TextMode::Raw { keep: false }),
-        Tag::Title | Tag::Textarea => Some(TextMode::Rcdata),
-        Tag::Other => match name {
-            "xmp" | "noembed" | "noframes" => Some(TextMode::Raw { keep: false }),
-            "plaintext" => Some(TextMode::Plaintext),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c)
-}
-
-/// Finds `</name` (ASCII case-insensitive) followed by a space, `/` or `>`, at or after `from`.
-fn find_end_tag(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
-    let name = name.as_bytes();
-    let mut at = from;
-    while let Some(p) = memchr_lt(&bytes[at..]) {
-        let i = at + p;
-        let rest = &bytes[i..];
-        if rest.len() >= 2 + name.len()
-            && rest[1] == b'/'
-            && rest[2..2 + name.len()].eq_ignore_ascii_case(name)
-            && rest.get(2 + name.len()).is_none_or(|&b| is_space(b) || b == b'/' || b == b'>')
-        {
-            return Some(i);
-        }
-        at = i + 1;
-    }
-    None
-}
-
-fn memchr_lt(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr(b'<', bytes)
-}
-
-fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
-}
-
-/// Index just past the next `>` at or after `from`, or the end of input.
-fn past_gt(bytes: &[u8], from: usize) -> usize {
-    memchr::memchr(b'>', &bytes[from..]).map_or(bytes.len(), |p| from + p + 1)
-}
-
-/// Decodes character references (`&amp;`, `&#8217;`, `&#x2019;`, legacy `&copy` without `;`) into `out`.
-/// In attribute values a legacy name followed by a letter, digit or `=` is left alone, as browsers do
-/// (`?a=1&copy=2` is a URL, not a copyright sign).
-pub fn decode_entities_into(out: &mut String, text: &str, in_attribute: bool) {
-    let bytes = text.as_bytes();
-    let mut last = 0;
-    let mut i = 0;
-    while let Some(p) = memchr::memchr(b'&', &bytes[i..]) {
-        let amp = i + p;
-        i = amp + 1;
-        let Some((decoded, consumed)) = entity_at(&text[amp + 1..], in_attribute) else { continue };
-        out.push_str(&text[last..amp]);
-        out.push_str(decoded.as_str());
-        i = amp + 1 + consumed;
-        last = i;
-    }
-    out.push_str(&text[last..]);
-}
-
-/// A decoded reference: at most two characters.
-struct Decoded {
-    buf: [u8; 8],
-    len: usize,
-}
-
-impl Decoded {
-    fn new(chars: &[char]) -> Self {
-        let mut d = Decoded { buf: [0; 8], len: 0 };
-        for c in chars {
-            let s = c.encode_utf8(&mut d.buf[d.len..]);
-            d.len += s.len();
-        }
-        d
-    }
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-fn numeric_char(code: u32) -> char {
-    // The spec's replacements: NUL, surrogates and out-of-range to U+FFFD; C1 controls as windows-1252.
-    const C1: [u32; 32] = [
-        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152,
-        0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122,
-        0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
-    ];
-    let code = if (0x80..0xA0).contains(&code) { C1[(code - 0x80) as usize] } else { code };
-    if code == 0 {
-        return '\u{FFFD}';
-    }
-    char::from_u32(code).unwrap_or('\u{FFFD}')
-}
-
-/// The reference after an `&`: what it decodes to and how many bytes (after the `&`) it used.
-fn entity_at(rest: &str, in_attribute: bool) -> Option<(Decoded, usize)> {
-    let b = rest.as_bytes();
-    if b.first() == Some(&b'#') {
-        let (hex, start) = if matches!(b.get(1), Some(b'x' | b'X')) { (true, 2) } else { (false, 1) };
-        let digits = b[start..]
-            .iter()
-            .take_while(|c| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() })
-            .count();
-        if digits == 0 {
-            return None;
-        }
-        let code = u32::from_str_radix(&rest[start..start + digits.min(8)], if hex { 16 } else { 10 })
-            .unwrap_or(0x110000);
-        let mut used = start + digits;
-        if b.get(used) == Some(&b';') {
-            used += 1;
-        }
-        return Some((Decoded::new(&[numeric_char(code)]), used));
-    }
-    let name_len = b.iter().take(32).take_while(|c| c.is_ascii_alphanumeric()).count();
-    if name_len == 0 {
-        return None;
-    }
-    let entities = &html5ever::data::NAMED_ENTITIES;
-    if b.get(name_len) == Some(&b';')
-        && let Some(&(c1, c2)) = entities.get(&rest[..name_len + 1])
-        && c1 != 0
-    {
-        return Some((to_decoded(c1, c2), name_len + 1));
-    }
-    // Legacy references without `;`: the longest known prefix.
-    for len in (2..=name_len.min(8)).rev() {
-        if let Some(&(c1, c2)) = entities.get(&rest[..len])
-            && c1 != 0
-        {
-            let next = b.get(len).copied();
-            if in_attribute && next.is_some_and(|n| n.is_ascii_alphanumeric() || n == b'=') {
-                return None;
-            }
-            return Some((to_decoded(c1, c2), len));
-        }
-    }
-    None
-}
-
-fn to_decoded(c1: u32, c2: u32) -> Decoded {
-    let first = char::from_u32(c1).unwrap_or('\u{FFFD}');
-    match char::from_u32(c2).filter(|_| c2 != 0) {
-        Some(second) => Decoded::new(&[first, second]),
-        None => Decoded::new(&[first]),
-    }
-}
-
+/// Adds a text run, with its character references decoded, NULs dropped and line ends normalised.
 fn push_text(builder: &mut Builder, text: &str, scratch: &mut String) {
     if text.is_empty() {
         return;
@@ -967,69 +797,15 @@ fn push_text(builder: &mut Builder, text: &str, scratch: &mut String) {
     }
 }
 
-/// Reads one start tag's attributes from `bytes[i..]`; returns them, whether the tag was self-closing,
-/// and the index just past the `>` (or the end of input for a truncated tag).
-fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
-    let bytes = html.as_bytes();
+/// The attributes of a start tag worth keeping: lower-cased names from [`KEPT_ATTRIBUTES`], the first of
+/// duplicates, values cut at [`MAX_ATTR_LEN`] and then decoded.
+fn kept_attributes(raw: &[Attribute<'_>]) -> Attributes {
     let mut attrs: Attributes = Vec::new();
-    let mut self_closing = false;
-    loop {
-        while i < bytes.len() && is_space(bytes[i]) {
-            i += 1;
-        }
-        if i >= bytes.len() {
-            return (attrs, self_closing, i);
-        }
-        match bytes[i] {
-            b'>' => return (attrs, self_closing, i + 1),
-            b'/' => {
-                self_closing = bytes.get(i + 1) == Some(&b'>');
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        self_closing = false;
-        let name_start = i;
-        // The first character may be `=` (the spec allows it as part of a name).
-        i += 1;
-        while i < bytes.len() && !is_space(bytes[i]) && !matches!(bytes[i], b'/' | b'>' | b'=') {
-            i += 1;
-        }
-        let name_end = i;
-        while i < bytes.len() && is_space(bytes[i]) {
-            i += 1;
-        }
-        let mut value: &str = "";
-        if i < bytes.len() && bytes[i] == b'=' {
-            i += 1;
-            while i < bytes.len() && is_space(bytes[i]) {
-                i += 1;
-            }
-            if i < bytes.len() && (bytes[i] == b'"' || bytes[i] == b'\'') {
-                let quote = bytes[i];
-                let start = i + 1;
-                let end = memchr::memchr(quote, &bytes[start..]).map_or(bytes.len(), |p| start + p);
-                value = &html[start..end];
-                i = (end + 1).min(bytes.len());
-            } else {
-                let start = i;
-                while i < bytes.len() && !is_space(bytes[i]) && bytes[i] != b'>' {
-                    i += 1;
-                }
-                value = &html[start..i];
-            }
-        }
-        let raw_name = &html[name_start..name_end];
-        let name: std::borrow::Cow<'_, str> = if raw_name.bytes().any(|b| b.is_ascii_uppercase()) {
-            raw_name.to_ascii_lowercase().into()
-        } else {
-            raw_name.into()
-        };
-        if let Some(name) = keep_attr(&name)
+    for attribute in raw {
+        if let Some(name) = keep_attr(&attribute.lower_name())
             && !attrs.iter().any(|(k, _)| *k == name)
         {
-            let value = truncate_str(value, MAX_ATTR_LEN);
+            let value = truncate_str(attribute.value, MAX_ATTR_LEN);
             let value: Box<str> = if value.contains('&') {
                 let mut decoded = String::with_capacity(value.len());
                 decode_entities_into(&mut decoded, value, true);
@@ -1040,112 +816,52 @@ fn read_attributes(html: &str, mut i: usize) -> (Attributes, bool, usize) {
             attrs.push((name, value));
         }
     }
+    attrs
 }
 
 /// Parses a decoded page. Stops early (keeping what was built) once `deadline` passes.
 ///
-/// The tokenizer is a byte scanner over the HTML syntax that matters for extraction: tags and attributes
-/// (quoted or not), comments, doctypes, raw-text elements and character references. It never backtracks,
-/// so its time is linear in the input.
+/// The tokens come from [`newspipe_html::Tokenizer`] (a byte scanner that never backtracks, so the time
+/// is linear in the input); raw text is kept only for JSON-LD scripts.
 pub fn parse(html: &str, deadline: Option<Instant>) -> Document {
     let mut b = Builder::new();
-    let bytes = html.as_bytes();
     let mut scratch = String::new();
-    let mut i = 0;
+    let mut tokens = Tokenizer::new(html);
     let mut tags = 0u32;
-    // A BOM that decoding left in place is not text.
-    if html.starts_with('\u{FEFF}') {
-        i = 3;
-    }
-    while i < bytes.len() {
-        let Some(p) = memchr_lt(&bytes[i..]) else {
-            push_text(&mut b, &html[i..], &mut scratch);
-            break;
-        };
-        let lt = i + p;
-        push_text(&mut b, &html[i..lt], &mut scratch);
-        let next = bytes.get(lt + 1).copied();
-        match next {
-            Some(b'!') => {
-                if bytes[lt..].starts_with(b"<!--") {
-                    // `<!-->` and `<!--->` are complete (empty) comments.
-                    let body = lt + 4;
-                    let end = if bytes[body..].starts_with(b">") {
-                        body + 1
-                    } else if bytes[body..].starts_with(b"->") {
-                        body + 2
-                    } else {
-                        find_bytes(&bytes[body..], b"-->").map_or(bytes.len(), |p| body + p + 3)
-                    };
-                    i = end;
-                } else {
-                    i = past_gt(bytes, lt);
-                }
-            }
-            Some(b'?') => {
-                i = past_gt(bytes, lt);
-            }
-            Some(b'/') => {
-                let name_start = lt + 2;
-                if !bytes.get(name_start).is_some_and(u8::is_ascii_alphabetic) {
-                    // `</>` is dropped; `</ x>` and the like are bogus comments.
-                    i = past_gt(bytes, lt);
-                    continue;
-                }
-                let mut j = name_start;
-                while j < bytes.len() && !is_space(bytes[j]) && !matches!(bytes[j], b'/' | b'>') {
-                    j += 1;
-                }
-                let name = html[name_start..j].to_ascii_lowercase();
-                i = past_gt(bytes, j);
-                b.end_tag(Tag::from_name(&name), &name);
-            }
-            Some(c) if c.is_ascii_alphabetic() => {
-                let name_start = lt + 1;
-                let mut j = name_start;
-                while j < bytes.len() && !is_space(bytes[j]) && !matches!(bytes[j], b'/' | b'>') {
-                    j += 1;
-                }
-                let raw_name = &html[name_start..j];
-                let name: std::borrow::Cow<'_, str> = if raw_name.bytes().any(|b| b.is_ascii_uppercase()) {
-                    raw_name.to_ascii_lowercase().into()
-                } else {
-                    raw_name.into()
-                };
-                let (attrs, self_closing, after) = read_attributes(html, j);
-                i = after;
-                let tag = Tag::from_name(&name);
-                let mode = text_mode(tag, &name, &attrs);
-                b.start_tag(tag, &name, attrs, self_closing && mode.is_none());
-                match mode {
-                    None => {}
-                    Some(TextMode::Plaintext) => {
-                        push_text(&mut b, &html[i..], &mut scratch);
-                        i = bytes.len();
-                    }
-                    Some(mode) => {
-                        let end = find_end_tag(bytes, i, &name).unwrap_or(bytes.len());
-                        match mode {
-                            TextMode::Raw { keep: true } => b.text(&html[i..end]),
-                            TextMode::Rcdata => push_text(&mut b, &html[i..end], &mut scratch),
-                            _ => {}
-                        }
-                        i = end;
-                    }
-                }
-                tags += 1;
-                if tags.is_multiple_of(1024)
-                    && let Some(deadline) = deadline
-                    && Instant::now() > deadline
-                {
+    // Whether the raw text of the element just opened is kept (`<script type="application/ld+json">`).
+    let mut keep_raw = false;
+    // The deadline is looked at every 1024 start tags, once the tag's content (if any) is read.
+    let past_deadline = |tags: &mut u32| {
+        *tags += 1;
+        tags.is_multiple_of(1024) && deadline.is_some_and(|deadline| Instant::now() > deadline)
+    };
+    while let Some(token) = tokens.next_token() {
+        match token {
+            Token::Text(text) => push_text(&mut b, text, &mut scratch),
+            Token::EndTag(name) => b.end_tag(Tag::from_name(&name), &name),
+            Token::StartTag(start) => {
+                let tag = Tag::from_name(&start.name);
+                let attrs = kept_attributes(start.attrs);
+                keep_raw = tag == Tag::Script
+                    && attrs
+                        .iter()
+                        .any(|(k, v)| *k == "type" && v.trim().eq_ignore_ascii_case("application/ld+json"));
+                b.start_tag(tag, &start.name, attrs, start.self_closing);
+                if start.content.is_none() && past_deadline(&mut tags) {
                     b.stopped = true;
                     break;
                 }
             }
-            _ => {
-                // A `<` that starts no tag is text.
-                push_text(&mut b, "<", &mut scratch);
-                i = lt + 1;
+            Token::ElementText { text, content } => {
+                match content {
+                    Content::Raw if keep_raw => b.text(text),
+                    Content::Raw => {}
+                    Content::Rcdata | Content::Plaintext => push_text(&mut b, text, &mut scratch),
+                }
+                if past_deadline(&mut tags) {
+                    b.stopped = true;
+                    break;
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 
 /// The text as compared for duplicates: lower-cased, whitespace runs collapsed to one space, trimmed.
 /// Two copies of an article that differ only in layout or case hash the same.
-pub fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     // One lower-casing of the whole text (std has an ASCII fast path), then the whitespace.
     let lower = text.to_lowercase();
     let mut out = String::with_capacity(lower.len());
@@ -18,7 +18,7 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Hex SHA-256 of [`normalize`]d text.
-pub fn content_hash(text: &str) -> String {
+pub(crate) fn content_hash(text: &str) -> String {
     let digest = Sha256::digest(normalize(text).as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
@@ -29,7 +29,7 @@ pub fn content_hash(text: &str) -> String {
 
 /// 64-bit SimHash over word 3-shingles (single words for very short texts). Near-identical texts differ in
 /// few bits; compare with `(a ^ b).count_ones()`.
-pub fn simhash(text: &str) -> u64 {
+pub(crate) fn simhash(text: &str) -> u64 {
     let lower = text.to_lowercase();
     let words: Vec<u64> = lower
         .split(|c: char| !c.is_alphanumeric())

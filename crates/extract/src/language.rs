@@ -87,7 +87,7 @@ fn iso639_1(code3: &str) -> &str {
 }
 
 /// Detects the language of `text`; `None` when the sample is too short or detection is unsure.
-pub fn detect(text: &str) -> Option<(String, bool)> {
+pub(crate) fn detect(text: &str) -> Option<(String, bool)> {
     let sample = crate::dom::truncate_str(text, 800);
     if sample.chars().filter(|c| c.is_alphabetic()).count() < 40 {
         return None;
@@ -98,7 +98,7 @@ pub fn detect(text: &str) -> Option<(String, bool)> {
 
 /// Chooses the page language: the declared one unless detection reliably says otherwise (pages keep a
 /// template's `lang="en"` on translated articles); the detected one when none is declared.
-pub fn choose(declared: Option<&str>, text: &str) -> Option<String> {
+pub(crate) fn choose(declared: Option<&str>, text: &str) -> Option<String> {
     let detected = detect(text);
     match (declared, detected) {
         (Some(declared), Some((lang, true))) => {

@@ -1,23 +1,32 @@
 //! Page bytes in, an article (or a reasoned skip) out. The extractor worker and the `newspipe extract`
 //! command both call [`extract`]; the only I/O is in [`files`], for the command line.
 //!
-//! Modules: [`charset`] (bytes to text), [`dom`] (a byte-level tokenizer and a bounded arena DOM),
-//! [`metadata`] (JSON-LD, Open Graph, meta, microdata, bylines, URL dates), [`content`] (the body, as
-//! text and Markdown), [`language`], [`fingerprint`] (content hash and SimHash), [`dates`].
+//! The public API is [`extract`] with [`Page`], [`Options`], [`Extraction`] and [`ExtractError`], and
+//! [`files`]. The stages before and beside it are public for the crate's examples (`bench`, `eval`,
+//! `tree`), which run them one at a time: [`charset::decode`] (bytes to text), [`dom::parse`] (the
+//! bounded arena tree, built from `newspipe-html`'s tokenizer), [`extract_metadata`] and [`parse_date`].
+//! They are not used elsewhere in the workspace and may change with the extractor.
+//!
+//! Inside, three rooms: `metadata` (JSON-LD, titles, authors, dates, Open Graph and meta), `content` (the
+//! body: signals, scoring, rendering as text and Markdown), and the page-level parts (`language`,
+//! `fingerprint`, `page_type`).
 
 use std::time::{Duration, Instant};
 
 use newspipe_models::{Article, FeedHints, SkipReason};
 
 pub mod charset;
-pub mod content;
-pub mod dates;
+mod content;
 pub mod dom;
 pub mod files;
-pub mod fingerprint;
-pub mod language;
-pub mod metadata;
+mod fingerprint;
+mod language;
+mod metadata;
 mod page_type;
+mod util;
+
+pub use metadata::dates::parse::parse_date;
+pub use metadata::{Metadata, extract_metadata};
 
 /// One fetched page, as the fetcher saw it.
 #[derive(Debug, Clone, Copy)]

@@ -5,12 +5,12 @@ use crate::content::Body;
 use crate::metadata::Metadata;
 
 /// The kind of non-article page this is, if it is one.
-pub fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'static str> {
+pub(crate) fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<&'static str> {
     let parsed = url::Url::parse(url).ok();
     let path = parsed.as_ref().map(|u| u.path().to_ascii_lowercase()).unwrap_or_default();
     let query = parsed.as_ref().and_then(|u| u.query().map(str::to_ascii_lowercase)).unwrap_or_default();
     let declared = meta.declared_type.as_deref().unwrap_or("");
-    let declared_article = crate::metadata::is_article_type(declared) || declared == "article";
+    let declared_article = crate::metadata::json_ld::is_article_type(declared) || declared == "article";
     let chars = body.text.chars().count();
     let title = meta.title.as_deref().unwrap_or("").to_lowercase();
     let html_title = meta.html_title.as_deref().unwrap_or("").to_lowercase();

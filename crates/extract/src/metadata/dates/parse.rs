@@ -12,7 +12,7 @@ pub fn parse_date(input: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The date with the offset the page wrote (UTC where it wrote none): its own calendar day.
-pub fn parse_date_local(input: &str) -> Option<DateTime<FixedOffset>> {
+pub(crate) fn parse_date_local(input: &str) -> Option<DateTime<FixedOffset>> {
     let s = input.trim();
     if s.is_empty() || s.len() > 200 {
         return None;
@@ -252,7 +252,7 @@ fn numeric_word(word: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A date in a URL path: `/2020/10/06/`, `/2020-10-06-`, `/20201006/`.
-pub fn date_from_url(url: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn date_from_url(url: &str) -> Option<DateTime<Utc>> {
     let path = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = path.split(['?', '#']).next().unwrap_or(path);
     let b = path.as_bytes();
