@@ -52,9 +52,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Submit article URLs, feeds, sitemaps or sites: one fetch job each (`--wait` for their outcomes).
     Submit(submit::SubmitArgs),
+    /// Queue depths, consumers, rates, outcomes and the top skip and failure reasons (`--watch` to follow).
     Status(status::StatusArgs),
+    /// Stream the stored articles out as JSON Lines or CSV, optionally filtered.
     Export(export::ExportArgs),
+    /// Extract local page files without any service: one page, or folders of them as JSON Lines.
     Extract(extract::ExtractArgs),
     /// Feeds and sitemaps polled on a schedule: add, list, remove.
     Watch(watch::WatchArgs),
@@ -83,13 +87,25 @@ enum Command {
 }
 
 /// Settings the command line reads: where the broker and the database are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub broker: BrokerSettings,
     pub database: DatabaseSettings,
+    /// A command logs warnings and errors to standard error unless `log.level` says more.
     pub log: LogSettings,
     pub canonical: newspipe_discover::CanonicalSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            broker: BrokerSettings::default(),
+            database: DatabaseSettings::default(),
+            log: LogSettings { level: "warn".into(), ..LogSettings::default() },
+            canonical: newspipe_discover::CanonicalSettings::default(),
+        }
+    }
 }
 
 impl ProcessSettings for Settings {
@@ -133,6 +149,7 @@ pub fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(error) => return fail(&Exit::usage(error.to_string())),
     };
+    newspipe_runtime::telemetry::init_command_subscriber(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
@@ -198,3 +215,21 @@ impl std::fmt::Display for Exit {
 }
 
 impl std::error::Error for Exit {}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Regression: `newspipe --help` listed `submit`, `status`, `export` and `extract` with no description.
+    #[test]
+    fn every_command_says_what_it_does_in_the_help() {
+        for command in super::Cli::command().get_subcommands() {
+            let about = command.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(
+                about.len() > 10,
+                "`newspipe {}` has no description in `newspipe --help`",
+                command.get_name()
+            );
+        }
+    }
+}

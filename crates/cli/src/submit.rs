@@ -45,18 +45,10 @@ pub struct SubmitArgs {
     /// The URLs are sites: find their feeds and sitemaps (page links, robots.txt) and expand them.
     #[arg(long)]
     site: bool,
-    /// With a feed or sitemap: keep only entries published on or after this date (`2026-11-01` or RFC 3339).
-    #[arg(long, value_parser = parse_since)]
+    /// With a feed or sitemap: keep only entries published on or after this DATE (`2026-11-01`, an RFC 3339
+    /// time, or an age back from now: `36h`, `7d`).
+    #[arg(long, value_parser = crate::common::parse_since)]
     since: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn parse_since(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(value) {
-        return Ok(time.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
-        .map_err(|_| format!("`{value}` is not a date (2026-11-01) or an RFC 3339 time"))
 }
 
 /// One URL of the input, with where it came from (for error messages).
@@ -276,14 +268,31 @@ mod tests {
         assert_eq!(urls[0].original, "https://Example.com:443/a?utm_source=x&b=2&a=1#top");
     }
 
+    /// Regression: `submit --since` had a parser of its own that refused the ages (`7d`) the README promises
+    /// for every DATE.
     #[test]
-    fn a_since_date_is_a_day_or_an_rfc_3339_time() {
-        assert_eq!(parse_since("2026-11-01").unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
-        assert_eq!(
-            parse_since("2026-11-01T10:00:00+02:00").unwrap().to_rfc3339(),
-            "2026-11-01T08:00:00+00:00"
+    fn submit_since_takes_every_form_of_date_the_other_commands_take() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            submit: SubmitArgs,
+        }
+        let since = |value: &str| {
+            Cli::try_parse_from(["submit", "--feed", "https://a.example/rss", "--since", value])
+        };
+        let day = since("2026-11-01").unwrap().submit.since.unwrap();
+        assert_eq!(day.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        let time = since("2026-11-01T10:00:00+02:00").unwrap().submit.since.unwrap();
+        assert_eq!(time.to_rfc3339(), "2026-11-01T08:00:00+00:00");
+        let week = since("7d").unwrap().submit.since.unwrap();
+        let age = chrono::Utc::now() - week;
+        assert!(
+            age >= chrono::Duration::days(7)
+                && age < chrono::Duration::days(7) + chrono::Duration::minutes(1),
+            "{age}"
         );
-        assert!(parse_since("yesterday").unwrap_err().contains("yesterday"));
+        assert!(since("yesterday").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::{LogFormat, LogSettings};
 
-/// Installs the global subscriber. `RUST_LOG` wins over `log.level`.
+/// Installs the global subscriber of a worker. `RUST_LOG` wins over `log.level`.
 pub fn init_subscriber<W>(settings: &LogSettings, sink: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
@@ -15,6 +15,21 @@ where
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    install(settings, filter, sink);
+}
+
+/// Installs the global subscriber of a command (the `newspipe` CLI), writing to standard error so standard
+/// output stays the command's own. Only `log.level` decides (`NEWSPIPE__LOG__LEVEL=debug` for more): a
+/// `RUST_LOG` set in the shell for the workers must not fill a command's output.
+pub fn init_command_subscriber(settings: &LogSettings) {
+    let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("warn"));
+    install(settings, filter, std::io::stderr);
+}
+
+fn install<W>(settings: &LogSettings, filter: EnvFilter, sink: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     // Colours only for a person at a terminal, never in files or collectors.
     let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(sink).with_ansi(ansi);
