@@ -22,6 +22,7 @@ pub mod search;
 mod settings;
 pub mod watches;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -67,6 +68,18 @@ impl Database {
             }
             other => other,
         })?;
+        Ok(database)
+    }
+
+    /// What a worker does at start: connects lazily, applies the migrations once the database answers
+    /// (waiting for it, see [`migrate_when_reachable`]), then raises `ready` (its health's `database`).
+    pub async fn open_when_reachable(
+        settings: &DatabaseSettings,
+        ready: &AtomicBool,
+    ) -> Result<Database, DbError> {
+        let database = Database::connect_lazy(settings)?;
+        migrate_when_reachable(&database).await?;
+        ready.store(true, Ordering::Relaxed);
         Ok(database)
     }
 
