@@ -10,8 +10,9 @@
 //! | `watches` | `newspipe watch` | the fetchers' watch scheduler: see [`watches`] |
 //!
 //! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`search`] and
-//! [`read`] (the command line's reads).
+//! [`read`] (the command line's reads); [`admin`] creates and drops whole databases (tests, benchmarks).
 
+pub mod admin;
 pub mod claims;
 mod error;
 pub mod hosts;
