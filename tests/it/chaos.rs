@@ -61,13 +61,7 @@ impl PrivateServices {
         // A run that was killed before its clean-up (a test runner's timeout) leaves its instance running.
         this.script(&["destroy"]).expect("destroy a leftover chaos instance");
         this.script(&["start"]).expect("start the private RabbitMQ and PostgreSQL");
-        let env = std::fs::read_to_string(this.dir.join("env")).expect("read the private services' env file");
-        let get = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_string))
-                .unwrap_or_else(|| panic!("{key} missing from {}/env", this.dir.display()))
-        };
-        this.services = Services { amqp_url: get("AMQP_URL"), database_url: get("DATABASE_URL") };
+        this.services = Services::in_dir(&this.dir).unwrap_or_else(|e| panic!("{e}"));
         this
     }
 
@@ -366,8 +360,7 @@ async fn under_kills_restarts_and_a_freeze_every_url_ends_with_exactly_one_outco
 
     // Stop every worker at once: whatever one still held unacked goes back to its queue and is counted below.
     for worker in &mut app.workers {
-        let _ = worker.child.kill();
-        let _ = worker.child.wait();
+        newspipe_testkit::kill_and_reap(&mut worker.child);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stats = app.topology().stats(&channel).await.unwrap();

@@ -13,14 +13,10 @@ use crate::support::{TestApp, Worker, spawn_app};
 /// The URL of a worker role (`STORE_DATABASE_URL` or `FETCHER_DATABASE_URL` of the services' env file),
 /// pointed at this test's database.
 fn role_url(app: &TestApp, key: &str) -> String {
-    let dir = std::env::var("NEWSPIPE_SERVICES_DIR").unwrap_or_else(|_| "/tmp/newspipe-services".into());
-    let env = std::fs::read_to_string(format!("{dir}/env")).unwrap_or_default();
-    let url = std::env::var(key)
-        .ok()
-        .or_else(|| env.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=').map(str::to_string)))
-        .unwrap_or_else(|| {
-            panic!("{key} is not in {dir}/env: run `deploy/services.sh start` to make the roles")
-        });
+    let url = newspipe_testkit::shared_setting(key).unwrap_or_else(|| {
+        let dir = newspipe_testkit::services_dir();
+        panic!("{key} is not in {}/env: run `deploy/services.sh start` to make the roles", dir.display())
+    });
     let mut url = url::Url::parse(&url).unwrap();
     url.set_path(&format!("/{}", app.database_name));
     url.to_string()

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use newspipe_cli::CSV_HEADER;
+
 use crate::support::web::{SEED_PATH, article_content};
 use crate::support::{shared_dir, spawn_app};
 
@@ -88,23 +90,8 @@ async fn export_streams_every_stored_article_as_json_lines_and_as_csv() {
     let lines: Vec<serde_json::Value> =
         String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
-    for field in [
-        "url",
-        "canonical_url",
-        "title",
-        "authors",
-        "published_at",
-        "modified_at",
-        "language",
-        "site_name",
-        "description",
-        "image",
-        "tags",
-        "text",
-        "word_count",
-        "content_hash",
-        "fetched_at",
-    ] {
+    // Every CSV column is a field of the JSON lines too.
+    for field in CSV_HEADER {
         assert!(lines[0].get(field).is_some(), "export lacks `{field}`: {}", lines[0]);
     }
     let mut exported: Vec<&str> = lines.iter().map(|l| l["url"].as_str().unwrap()).collect();
@@ -115,7 +102,7 @@ async fn export_streams_every_stored_article_as_json_lines_and_as_csv() {
     let output = app.cli(&["export", "--format", "csv", "--output", csv_path.to_str().unwrap()], None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
-    assert_eq!(&reader.headers().unwrap()[0], "url");
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), CSV_HEADER);
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 3);
     let text_column = reader.headers().unwrap().iter().position(|h| h == "text").unwrap();

@@ -43,23 +43,26 @@ async fn a_bad_setting_stops_the_worker_at_start_with_exit_code_2_naming_the_key
     assert!(log.contains("broker.prefetch") && log.contains("lots"), "{log}");
 }
 
-/// The whole pipeline, its fetcher reaching the broker through a proxy the test can cut; returns the app,
-/// the proxy, the fetcher's index and its ops address, once the fetcher is ready.
-async fn pipeline_with_fetcher_behind_a_proxy() -> (TestApp, Proxy, usize, String) {
+/// The whole pipeline, one worker of it (started last) reaching a service through a proxy the test can cut:
+/// `key` is `AMQP_URL` or `DATABASE_URL`. Returns the app, the proxy, that worker's index and its ops
+/// address, once it is ready.
+async fn pipeline_with_one_behind_a_proxy(behind: Worker, key: &str) -> (TestApp, Proxy, usize, String) {
     let mut app = spawn_app().await;
-    let proxy = Proxy::start(target_of(&app.amqp_url)).await;
-    let proxied = through(&app.amqp_url, &proxy);
-    app.start_worker(Worker::Extractor);
-    app.start_worker(Worker::Store);
-    let fetcher = app.start_worker_with(Worker::Fetcher, &[("AMQP_URL", &proxied)]);
-    let address = app.workers[fetcher].ops_address().await;
+    let url = if key == "AMQP_URL" { app.amqp_url.clone() } else { app.database_url.clone() };
+    let proxy = Proxy::start(target_of(&url)).await;
+    let proxied = through(&url, &proxy);
+    for kind in Worker::ALL.into_iter().filter(|kind| *kind != behind) {
+        app.start_worker(kind);
+    }
+    let worker = app.start_worker_with(behind, &[(key, &proxied)]);
+    let address = app.workers[worker].ops_address().await;
     wait_for_health(&address, 200, Duration::from_secs(20)).await;
-    (app, proxy, fetcher, address)
+    (app, proxy, worker, address)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_rides_out_a_broker_outage_and_resumes() {
-    let (app, proxy, fetcher, address) = pipeline_with_fetcher_behind_a_proxy().await;
+    let (app, proxy, fetcher, address) = pipeline_with_one_behind_a_proxy(Worker::Fetcher, "AMQP_URL").await;
 
     proxy.cut();
     wait_for_health(&address, 503, Duration::from_secs(20)).await;
@@ -76,14 +79,7 @@ async fn a_worker_rides_out_a_broker_outage_and_resumes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_store_holds_its_messages_while_the_database_is_away() {
-    let mut app = spawn_app().await;
-    let proxy = Proxy::start(target_of(&app.database_url)).await;
-    let proxied = through(&app.database_url, &proxy);
-    app.start_worker(Worker::Fetcher);
-    app.start_worker(Worker::Extractor);
-    let store = app.start_worker_with(Worker::Store, &[("DATABASE_URL", &proxied)]);
-    let address = app.workers[store].ops_address().await;
-    wait_for_health(&address, 200, Duration::from_secs(20)).await;
+    let (app, proxy, _, address) = pipeline_with_one_behind_a_proxy(Worker::Store, "DATABASE_URL").await;
 
     proxy.cut();
     let urls: Vec<String> = (1..=3).map(|n| app.web.url(&format!("/articles/{n}"))).collect();
@@ -139,7 +135,7 @@ async fn a_worker_refuses_the_guest_password_for_a_broker_beyond_this_machine() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fetch_in_flight_when_the_broker_goes_away_is_redone_and_not_left_counted_in_flight() {
-    let (app, proxy, _fetcher, address) = pipeline_with_fetcher_behind_a_proxy().await;
+    let (app, proxy, _fetcher, address) = pipeline_with_one_behind_a_proxy(Worker::Fetcher, "AMQP_URL").await;
 
     // Cut the broker while the fetcher is downloading a slow page (1.5 s): it cannot publish the page nor
     // ack the job, so the job comes back and is fetched again once the broker is back.

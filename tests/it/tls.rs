@@ -102,8 +102,20 @@ impl TlsPostgres {
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
+        let output = self.tool(tool, args).unwrap_or_else(|e| panic!("run {tool}: {e}"));
+        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
+        assert!(
+            output.status.success(),
+            "{tool} {args:?}: {}{}\n{log}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs a PostgreSQL tool: as `postgres` when this is root (the server refuses to run as root).
+    fn tool(&self, tool: &str, args: &[&str]) -> std::io::Result<std::process::Output> {
         let program = self.bin.join(tool);
-        let output = if is_root() {
+        if is_root() {
             Command::new("runuser")
                 .args(["-u", "postgres", "--"])
                 .arg(&program)
@@ -113,14 +125,6 @@ impl TlsPostgres {
         } else {
             Command::new(&program).args(args).output()
         }
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"));
-        let log = std::fs::read_to_string(self.dir.join("postgres.log")).unwrap_or_default();
-        assert!(
-            output.status.success(),
-            "{tool} {args:?}: {}{}\n{log}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
     }
 
     fn url(&self, query: &str) -> String {
@@ -131,18 +135,7 @@ impl TlsPostgres {
 impl Drop for TlsPostgres {
     fn drop(&mut self) {
         let data = self.dir.join("data").display().to_string();
-        let program = self.bin.join("pg_ctl");
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .current_dir("/")
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
+        let _ = self.tool("pg_ctl", &["-D", data.as_str(), "-m", "immediate", "-w", "stop"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -42,8 +42,8 @@ pub struct ExportArgs {
     lang: Option<String>,
 }
 
-/// CSV columns, in order; list fields are joined with `; `.
-const CSV_HEADER: [&str; 19] = [
+/// CSV columns, in order; list fields are joined with `; `. Each is also a field of every JSON line.
+pub const CSV_HEADER: [&str; 19] = [
     "url",
     "canonical_url",
     "title",

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+pub use export::CSV_HEADER;
 use newspipe_broker::BrokerSettings;
 use newspipe_db::DatabaseSettings;
 use newspipe_runtime::{LogSettings, ProcessSettings, load_settings};

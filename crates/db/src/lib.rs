@@ -10,8 +10,9 @@
 //! | `watches` | `newspipe watch` | the fetchers' watch scheduler: see [`watches`] |
 //!
 //! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`search`] and
-//! [`read`] (the command line's reads).
+//! [`read`] (the command line's reads); [`admin`] creates and drops whole databases (tests, benchmarks).
 
+pub mod admin;
 pub mod claims;
 mod error;
 pub mod hosts;
@@ -22,6 +23,7 @@ pub mod search;
 mod settings;
 pub mod watches;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -67,6 +69,18 @@ impl Database {
             }
             other => other,
         })?;
+        Ok(database)
+    }
+
+    /// What a worker does at start: connects lazily, applies the migrations once the database answers
+    /// (waiting for it, see [`migrate_when_reachable`]), then raises `ready` (its health's `database`).
+    pub async fn open_when_reachable(
+        settings: &DatabaseSettings,
+        ready: &AtomicBool,
+    ) -> Result<Database, DbError> {
+        let database = Database::connect_lazy(settings)?;
+        migrate_when_reachable(&database).await?;
+        ready.store(true, Ordering::Relaxed);
         Ok(database)
     }
 

@@ -57,10 +57,7 @@ impl ProcessSettings for Settings {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let health = Health::default();
-    let database_ready = health.component("database");
-    let database = Database::connect_lazy(&settings.database)?;
-    newspipe_db::migrate_when_reachable(&database).await?;
-    database_ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    let database = Database::open_when_reachable(&settings.database, &health.component("database")).await?;
     let coordinator = Coordinator::new(database.clone(), settings.politeness.clone());
     tokio::spawn(crate::watch::run_scheduler(database.clone(), settings.broker.clone()));
     let handler = FetchHandler {

@@ -255,66 +255,55 @@ async fn a_redirect_to_another_scheme_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // Time limits.
 
-#[tokio::test]
-async fn a_page_that_trickles_past_the_total_time_fails_with_a_timeout() {
-    // A byte every 100 ms keeps the read timeout happy; only the total limit can stop it.
-    let server = serve("127.0.0.1", |_, mut s| async move {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").await;
-        for _ in 0..100 {
+/// A server that writes `head`, then one byte `x` every `every`, `times` times (or until the client hangs up).
+async fn trickle(head: &'static [u8], times: usize, every: Duration) -> Server {
+    serve("127.0.0.1", move |_, mut s| async move {
+        let _ = s.write_all(head).await;
+        for _ in 0..times {
             if s.write_all(b"x").await.is_err() {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(every).await;
         }
     })
-    .await;
-    let settings = FetcherSettings { timeout_ms: 700, read_timeout_ms: 1_000, ..local() };
+    .await
+}
+
+/// Fetches `/` of `server` with `settings` and asserts that it failed with a timeout in `phase`, transient,
+/// within 3 s.
+async fn assert_times_out(server: &Server, settings: FetcherSettings, phase: TimeoutPhase) -> FetchError {
     let started = Instant::now();
     let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
-    assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Total, .. }), "{err}");
+    assert!(matches!(&err, FetchError::Timeout { phase: p, .. } if *p == phase), "{err}");
     assert_eq!(err.reason().to_string(), "timeout");
     assert!(err.is_transient());
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    err
+}
+
+#[tokio::test]
+async fn a_page_that_trickles_past_the_total_time_fails_with_a_timeout() {
+    // A byte every 100 ms keeps the read timeout happy; only the total limit can stop it.
+    let server =
+        trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 100, Duration::from_millis(100)).await;
+    let settings = FetcherSettings { timeout_ms: 700, read_timeout_ms: 1_000, ..local() };
+    let err = assert_times_out(&server, settings, TimeoutPhase::Total).await;
+    assert_eq!(err.reason().to_string(), "timeout");
 }
 
 #[tokio::test]
 async fn a_slow_loris_body_trips_the_read_timeout() {
     // A byte every 2 s: well within the total time, but too slow between bytes.
-    let server = serve("127.0.0.1", |_, mut s| async move {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n").await;
-        for _ in 0..50 {
-            if s.write_all(b"x").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    })
-    .await;
+    let server = trickle(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", 50, Duration::from_secs(2)).await;
     let settings = FetcherSettings { timeout_ms: 4_000, read_timeout_ms: 500, ..local() };
-    let started = Instant::now();
-    let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
-    assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Read, .. }), "{err}");
-    assert!(err.is_transient());
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_times_out(&server, settings, TimeoutPhase::Read).await;
 }
 
 #[tokio::test]
 async fn slow_loris_headers_trip_the_read_timeout() {
-    let server = serve("127.0.0.1", |_, mut s| async move {
-        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ").await;
-        for _ in 0..50 {
-            if s.write_all(b"x").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
-    })
-    .await;
+    let server = trickle(b"HTTP/1.1 200 OK\r\nX-Slow: ", 50, Duration::from_secs(2)).await;
     let settings = FetcherSettings { timeout_ms: 4_000, read_timeout_ms: 500, ..local() };
-    let started = Instant::now();
-    let err = fetcher(settings).fetch(&server.url("/")).await.unwrap_err();
-    assert!(matches!(err, FetchError::Timeout { phase: TimeoutPhase::Read, .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_times_out(&server, settings, TimeoutPhase::Read).await;
 }
 
 #[tokio::test]

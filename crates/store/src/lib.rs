@@ -12,7 +12,7 @@ use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
-use newspipe_db::{Database, DatabaseSettings, DbError, migrate_when_reachable};
+use newspipe_db::{Database, DatabaseSettings, DbError};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -73,9 +73,7 @@ impl ProcessSettings for Settings {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let health = Health::default();
     let database_ready = health.component("database");
-    let database = Database::connect_lazy(&settings.database)?;
-    migrate_when_reachable(&database).await?;
-    database_ready.store(true, Ordering::Relaxed);
+    let database = Database::open_when_reachable(&settings.database, &database_ready).await?;
     if settings.store.index_batch_size > 0 {
         tokio::spawn(index_for_search(database.clone(), settings.store.index_batch_size));
     }

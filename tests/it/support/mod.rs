@@ -14,63 +14,27 @@ use std::time::{Duration, Instant};
 use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use newspipe_broker::{BrokerSettings, Topology};
-use sqlx::{Connection as _, PgConnection, PgPool};
-use uuid::Uuid;
+use newspipe_db::{Database, DatabaseSettings};
+use newspipe_testkit::{Binaries, Scratch, ScratchKind};
+use sqlx::PgPool;
 
+pub use newspipe_testkit::{Services, Worker};
 pub use web::TestWeb;
 
-/// Where the test services are: `AMQP_URL`/`DATABASE_URL`, else the file `deploy/services.sh` writes.
-pub struct Services {
-    pub amqp_url: String,
-    pub database_url: String,
-}
-
+/// The shared services (see [`newspipe_testkit::services`]); panics when there are none.
 pub fn services() -> &'static Services {
     static SERVICES: OnceLock<Services> = OnceLock::new();
-    SERVICES.get_or_init(|| {
-        let dir = std::env::var("NEWSPIPE_SERVICES_DIR").unwrap_or_else(|_| "/tmp/newspipe-services".into());
-        let file: HashMap<String, String> = std::fs::read_to_string(format!("{dir}/env"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        let get = |key: &str| {
-            std::env::var(key).ok().or_else(|| file.get(key).cloned()).unwrap_or_else(|| {
-                panic!("{key} is not set and {dir}/env has none: start the services with `deploy/services.sh start`")
-            })
-        };
-        Services { amqp_url: get("AMQP_URL"), database_url: get("DATABASE_URL") }
-    })
+    SERVICES.get_or_init(|| Services::find().unwrap_or_else(|e| panic!("{e}")))
 }
 
+fn binaries() -> &'static Binaries {
+    static BINARIES: OnceLock<Binaries> = OnceLock::new();
+    BINARIES.get_or_init(|| newspipe_testkit::binaries!())
+}
+
+/// A binary of the root package by its name: `newspipe`, `newspipe-fetcher`...
 pub fn bin(name: &str) -> PathBuf {
-    match name {
-        "newspipe" => env!("CARGO_BIN_EXE_newspipe").into(),
-        "newspipe-fetcher" => env!("CARGO_BIN_EXE_newspipe-fetcher").into(),
-        "newspipe-extractor" => env!("CARGO_BIN_EXE_newspipe-extractor").into(),
-        "newspipe-store" => env!("CARGO_BIN_EXE_newspipe-store").into(),
-        other => panic!("no binary {other}"),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Worker {
-    Fetcher,
-    Extractor,
-    Store,
-}
-
-impl Worker {
-    pub const ALL: [Worker; 3] = [Worker::Fetcher, Worker::Extractor, Worker::Store];
-
-    pub fn binary(self) -> &'static str {
-        match self {
-            Worker::Fetcher => "newspipe-fetcher",
-            Worker::Extractor => "newspipe-extractor",
-            Worker::Store => "newspipe-store",
-        }
-    }
+    binaries().by_name(name).to_path_buf()
 }
 
 /// A worker process; killed when dropped.
@@ -86,8 +50,7 @@ impl WorkerProcess {
     }
 
     pub fn signal(&self, signal: &str) {
-        let status =
-            Command::new("kill").arg(format!("-{signal}")).arg(self.pid().to_string()).status().unwrap();
+        let status = newspipe_testkit::signal(self.pid(), signal).unwrap();
         assert!(status.success(), "kill -{signal} {}", self.pid());
     }
 
@@ -126,8 +89,7 @@ impl WorkerProcess {
 
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        newspipe_testkit::kill_and_reap(&mut self.child);
     }
 }
 
@@ -136,12 +98,15 @@ pub struct TestApp {
     pub database_name: String,
     pub database_url: String,
     pub amqp_url: String,
+    /// This app's database, for the tests' own queries on its tables.
     pub db: PgPool,
+    /// The same connections, for the queries `newspipe_db` has.
+    pub database: Database,
     pub web: TestWeb,
     pub dir: PathBuf,
     pub workers: Vec<WorkerProcess>,
-    /// The services' own database URL, to create and drop this app's database.
-    admin_url: String,
+    /// This app's database and queue prefix on the services, removed when it is dropped.
+    scratch: Scratch,
     /// Extra environment for every process this app starts.
     pub env: Vec<(String, String)>,
 }
@@ -153,31 +118,24 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] on other services than the shared ones (the chaos test's private instance).
 pub async fn spawn_app_on(services: &Services) -> TestApp {
-    let id = Uuid::new_v4().simple().to_string();
-    let prefix = format!("t{}", &id[..12]);
-    let database_name = format!("newspipe_test_{}", &id[..16]);
-    let mut admin =
-        PgConnection::connect(&services.database_url).await.expect("connect to the test PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{database_name}\"")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test database");
-    let mut url = url::Url::parse(&services.database_url).unwrap();
-    url.set_path(&format!("/{database_name}"));
-    let database_url = url.to_string();
-    let db = PgPool::connect(&database_url).await.expect("connect to the test database");
-    let dir = std::env::temp_dir().join(format!("newspipe-it-{prefix}"));
+    let scratch = Scratch::create(services, ScratchKind::Test).await.expect("create the test database");
+    // As many connections, and as long a wait for one, as a `PgPool::connect` pool.
+    let settings =
+        DatabaseSettings { url: scratch.database_url.clone(), max_connections: 10, acquire_timeout_secs: 30 };
+    let database = Database::connect(&settings).await.expect("connect to the test database");
+    let dir = std::env::temp_dir().join(format!("newspipe-it-{}", scratch.prefix));
     std::fs::create_dir_all(&dir).unwrap();
     TestApp {
-        prefix,
-        database_name,
-        database_url,
-        amqp_url: services.amqp_url.clone(),
-        db,
+        prefix: scratch.prefix.clone(),
+        database_name: scratch.database_name.clone(),
+        database_url: scratch.database_url.clone(),
+        amqp_url: scratch.amqp_url.clone(),
+        db: database.pool().clone(),
+        database,
         web: TestWeb::start().await,
         dir,
         workers: Vec::new(),
-        admin_url: services.database_url.clone(),
+        scratch,
         env: Vec::new(),
     }
 }
@@ -185,24 +143,19 @@ pub async fn spawn_app_on(services: &Services) -> TestApp {
 impl TestApp {
     /// The environment every process of this app gets.
     pub fn base_env(&self) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = [
-            ("AMQP_URL", self.amqp_url.as_str()),
-            ("DATABASE_URL", self.database_url.as_str()),
-            ("NEWSPIPE__BROKER__PREFIX", self.prefix.as_str()),
-            ("NEWSPIPE__BROKER__RETRY__BASE_DELAY_MS", "200"),
-            ("NEWSPIPE__BROKER__RETRY__MAX_ATTEMPTS", "3"),
-            ("NEWSPIPE__BROKER__SHUTDOWN_GRACE_SECS", "5"),
-            ("NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES", "true"),
-            ("NEWSPIPE__FETCHER__TIMEOUT_MS", "5000"),
-            // Every test page is on one host; tests of politeness set their own interval.
-            ("NEWSPIPE__POLITENESS__INTERVAL_MS", "0"),
-            ("NEWSPIPE__POLITENESS__SLACK_MS", "0"),
-            ("NEWSPIPE__METRICS__PORT", "0"),
-            ("RUST_LOG", "info"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let mut env = self.scratch.worker_env();
+        env.extend(
+            [
+                ("NEWSPIPE__BROKER__RETRY__BASE_DELAY_MS", "200"),
+                ("NEWSPIPE__BROKER__RETRY__MAX_ATTEMPTS", "3"),
+                ("NEWSPIPE__BROKER__SHUTDOWN_GRACE_SECS", "5"),
+                ("NEWSPIPE__FETCHER__TIMEOUT_MS", "5000"),
+                // Every test page is on one host; tests of politeness set their own interval.
+                ("NEWSPIPE__POLITENESS__INTERVAL_MS", "0"),
+                ("RUST_LOG", "info"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         env.extend(self.env.iter().cloned());
         env
     }
@@ -244,11 +197,8 @@ impl TestApp {
     fn spawn_worker(&mut self, kind: Worker, env: Vec<(String, String)>) -> usize {
         let n = self.workers.len();
         let log = self.dir.join(format!("{}-{n}.log", kind.binary()));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(bin(kind.binary()));
-        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(env);
-        command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
-        let child = command.spawn().unwrap_or_else(|e| panic!("start {}: {e}", kind.binary()));
+        let child = newspipe_testkit::spawn_logged(binaries().worker(kind), env, &log)
+            .unwrap_or_else(|e| panic!("start {}: {e}", kind.binary()));
         self.workers.push(WorkerProcess { kind, child, log });
         n
     }
@@ -309,15 +259,15 @@ impl TestApp {
         }
     }
 
+    /// How many outcomes are recorded; 0 while the database is unreachable (or not migrated yet).
     pub async fn outcome_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM outcomes").fetch_one(&self.db).await.unwrap_or(0)
+        self.database.outcome_count().await.unwrap_or(0)
     }
 
     /// url -> (outcome, reason)
     pub async fn outcomes(&self) -> HashMap<String, (String, Option<String>)> {
-        let rows: Vec<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT url, outcome, reason FROM outcomes").fetch_all(&self.db).await.unwrap();
-        rows.into_iter().map(|(url, outcome, reason)| (url, (outcome, reason))).collect()
+        let rows = self.database.all_outcomes().await.unwrap();
+        rows.into_iter().map(|row| (row.url, (row.outcome, row.reason))).collect()
     }
 
     pub fn logs(&self) -> String {
@@ -341,13 +291,26 @@ impl TestApp {
 
     /// Publishes bytes as a producer outside newspipe would, with the properties given (persistent).
     pub async fn publish_raw_with(&self, routing_key: &str, body: &[u8], properties: BasicProperties) {
+        let routed = self.publish_confirmed(&self.prefix, routing_key, body, properties).await;
+        assert!(routed, "raw publish to {routing_key} not routed");
+    }
+
+    /// Publishes bytes, persistent, to an exchange of this app's topology (declared first) and waits for the
+    /// broker's confirm; true if it was confirmed and routed to a queue.
+    pub async fn publish_confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> bool {
         let connection = self.amqp().await;
         let channel = connection.create_channel().await.unwrap();
         self.topology().declare(&channel).await.unwrap();
         channel.confirm_select(Default::default()).await.unwrap();
         let confirm = channel
             .basic_publish(
-                self.prefix.as_str().into(),
+                exchange.into(),
                 routing_key.into(),
                 BasicPublishOptions { mandatory: true, ..Default::default() },
                 body,
@@ -357,45 +320,26 @@ impl TestApp {
             .unwrap()
             .await
             .unwrap();
-        assert!(
-            confirm.is_ack() && confirm.take_message().is_none(),
-            "raw publish to {routing_key} not routed"
-        );
         let _ = connection.close(200, "bye".into()).await;
+        confirm.is_ack() && confirm.take_message().is_none()
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         for worker in &mut self.workers {
-            let _ = worker.child.kill();
-            let _ = worker.child.wait();
+            newspipe_testkit::kill_and_reap(&mut worker.child);
         }
         // Best effort: leave the shared broker and database as we found them.
         let topology = self.topology();
-        let amqp_url = self.amqp_url.clone();
-        let admin_url = self.admin_url.clone();
-        let database_name = self.database_name.clone();
+        let scratch = self.scratch.clone();
         let db = self.db.clone();
         let dir = self.dir.clone();
         let cleanup = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async move {
                 db.close().await;
-                if let Ok(connection) = Connection::connect(&amqp_url, ConnectionProperties::default()).await
-                {
-                    if let Ok(channel) = connection.create_channel().await {
-                        let _ = topology.delete(&channel).await;
-                    }
-                    let _ = connection.close(200, "bye".into()).await;
-                }
-                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS \"{database_name}\" WITH (FORCE)"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
+                scratch.remove(&topology).await;
             });
         });
         let _ = cleanup.join();

@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use lapin::BasicProperties;
-use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, LongString};
 
 use super::TestApp;
@@ -14,27 +13,10 @@ pub fn text(value: &str) -> AMQPValue {
 
 /// Publishes a message straight to the dead-letter exchange, as if it had been dead-lettered.
 pub async fn publish_dead_letter(app: &TestApp, body: &[u8], headers: FieldTable) {
-    let connection = app.amqp().await;
-    let channel = connection.create_channel().await.unwrap();
-    app.topology().declare(&channel).await.unwrap();
-    channel.confirm_select(Default::default()).await.unwrap();
-    let confirm = channel
-        .basic_publish(
-            app.topology().dead_exchange().as_str().into(),
-            "".into(),
-            BasicPublishOptions { mandatory: true, ..Default::default() },
-            body,
-            BasicProperties::default()
-                .with_delivery_mode(2)
-                .with_content_type("application/json".into())
-                .with_headers(headers),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
-    assert!(confirm.is_ack() && confirm.take_message().is_none(), "dead letter not routed");
-    let _ = connection.close(200, "bye".into()).await;
+    let properties =
+        BasicProperties::default().with_content_type("application/json".into()).with_headers(headers);
+    let routed = app.publish_confirmed(app.topology().dead_exchange().as_str(), "", body, properties).await;
+    assert!(routed, "dead letter not routed");
 }
 
 /// Messages in a queue (ready ones; a passive declaration).
