@@ -34,12 +34,13 @@ impl Bench {
     ) -> anyhow::Result<Report> {
         let settings = self.broker_settings();
         let topology = Topology::new(&settings);
-        let connection = newspipe_broker::connect(&self.scratch.amqp_url, "newspipe-bench").await?;
+        let connection =
+            newspipe_broker::connect(&self.scratch.amqp_url.as_str().into(), "newspipe-bench").await?;
         let channel = connection.create_channel().await?;
         topology.declare(&channel).await?;
         let publisher = Publisher::open(&connection, topology.clone(), Duration::from_secs(60)).await?;
         let db = Database::connect(&DatabaseSettings {
-            url: self.scratch.database_url.clone(),
+            url: self.scratch.database_url.clone().into(),
             ..DatabaseSettings::default()
         })
         .await?;

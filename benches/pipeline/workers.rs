@@ -48,7 +48,7 @@ impl Bench {
 
     pub fn broker_settings(&self) -> BrokerSettings {
         BrokerSettings {
-            url: self.scratch.amqp_url.clone(),
+            url: self.scratch.amqp_url.clone().into(),
             prefix: self.scratch.prefix.clone(),
             ..BrokerSettings::default()
         }

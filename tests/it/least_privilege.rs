@@ -24,10 +24,12 @@ fn role_url(app: &TestApp, key: &str) -> String {
 
 async fn migrated_app() -> TestApp {
     let app = spawn_app().await;
-    let owner =
-        Database::connect(&DatabaseSettings { url: app.database_url.clone(), ..DatabaseSettings::default() })
-            .await
-            .unwrap();
+    let owner = Database::connect(&DatabaseSettings {
+        url: app.database_url.clone().into(),
+        ..DatabaseSettings::default()
+    })
+    .await
+    .unwrap();
     owner.migrate().await.expect("the owner applies the migrations");
     app
 }
@@ -66,9 +68,10 @@ async fn the_store_role_records_articles_and_outcomes_and_can_neither_drop_delet
  {
     let app = migrated_app().await;
     let url = role_url(&app, "STORE_DATABASE_URL");
-    let store = Database::connect(&DatabaseSettings { url: url.clone(), ..DatabaseSettings::default() })
-        .await
-        .unwrap();
+    let store =
+        Database::connect(&DatabaseSettings { url: url.clone().into(), ..DatabaseSettings::default() })
+            .await
+            .unwrap();
     store.migrate().await.expect("the store's start-up check passes: every migration is applied");
 
     let article = stored("https://example.com/news/1");
@@ -106,9 +109,10 @@ async fn the_store_role_records_articles_and_outcomes_and_can_neither_drop_delet
 async fn the_fetcher_role_coordinates_through_its_tables_and_cannot_write_or_read_articles() {
     let app = migrated_app().await;
     let url = role_url(&app, "FETCHER_DATABASE_URL");
-    let database = Database::connect(&DatabaseSettings { url: url.clone(), ..DatabaseSettings::default() })
-        .await
-        .unwrap();
+    let database =
+        Database::connect(&DatabaseSettings { url: url.clone().into(), ..DatabaseSettings::default() })
+            .await
+            .unwrap();
     database.migrate().await.expect("the fetcher's start-up check passes");
 
     // The fetchers' real coordination code, as the fetcher role.
@@ -139,7 +143,9 @@ async fn the_fetcher_role_coordinates_through_its_tables_and_cannot_write_or_rea
 async fn a_worker_role_on_a_database_the_owner_has_not_migrated_says_so_instead_of_migrating() {
     let app = spawn_app().await; // not migrated
     let url = role_url(&app, "STORE_DATABASE_URL");
-    let store = Database::connect(&DatabaseSettings { url, ..DatabaseSettings::default() }).await.unwrap();
+    let store = Database::connect(&DatabaseSettings { url: url.into(), ..DatabaseSettings::default() })
+        .await
+        .unwrap();
     let error = store.migrate().await.expect_err("the store role may not create the tables").to_string();
     assert!(error.contains("newspipe_store may not change the schema") && error.contains("owner"), "{error}");
     let tables: i64 =
@@ -243,7 +249,8 @@ async fn the_pipeline_runs_with_each_worker_on_its_own_roles_and_a_worker_cannot
     assert_eq!(outcomes[&missing], ("failed".into(), Some("http 404".into())));
 
     // The same user cannot declare (nor so publish to or consume) another pipeline's queues.
-    let connection = newspipe_broker::connect(&amqp[0], "least privilege test").await.unwrap();
+    let connection =
+        newspipe_broker::connect(&amqp[0].as_str().into(), "least privilege test").await.unwrap();
     let channel = connection.create_channel().await.unwrap();
     let other = newspipe_broker::Topology::new(&newspipe_broker::BrokerSettings {
         prefix: format!("{}x", app.prefix),

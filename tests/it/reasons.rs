@@ -7,7 +7,7 @@ use newspipe_models::{FailureReason, Outcome, SkipReason, StoreRequest, every_re
 use crate::support::spawn_app;
 
 async fn database(url: &str) -> Database {
-    let settings = DatabaseSettings { url: url.to_string(), ..DatabaseSettings::default() };
+    let settings = DatabaseSettings { url: url.into(), ..DatabaseSettings::default() };
     let database = Database::connect(&settings).await.expect("connect to the test database");
     database.migrate().await.expect("migrate the test database");
     database

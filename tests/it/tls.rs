@@ -167,7 +167,7 @@ async fn postgresql_over_tls_verifies_the_server_against_sslrootcert_and_the_sto
     connection.close().await.unwrap();
 
     // The store's own connection code, migrations included, over the same URL.
-    let settings = DatabaseSettings { url: verified.clone(), ..DatabaseSettings::default() };
+    let settings = DatabaseSettings { url: verified.clone().into(), ..DatabaseSettings::default() };
     let database = Database::connect(&settings).await.expect("the store's database over TLS");
     database.migrate().await.expect("migrations over TLS");
     let tables: i64 =
@@ -237,7 +237,9 @@ async fn amqps_with_a_ca_file_publishes_and_consumes_through_tls_and_an_unknown_
     let without_ca = secure.to_string();
     secure.set_query(Some(&format!("cacertfile={}", certificates.path("ca.pem"))));
 
-    let error = newspipe_broker::connect(&without_ca, "tls test").await.expect_err("an unknown authority");
+    let error = newspipe_broker::connect(&without_ca.as_str().into(), "tls test")
+        .await
+        .expect_err("an unknown authority");
     assert!(!error.to_string().contains(plain.password().unwrap()), "no password in {error}");
     assert_eq!(
         handshakes.load(Ordering::SeqCst),
@@ -245,7 +247,8 @@ async fn amqps_with_a_ca_file_publishes_and_consumes_through_tls_and_an_unknown_
         "the handshake failed: the certificate was checked ({error})"
     );
 
-    let connection = newspipe_broker::connect(secure.as_str(), "tls test").await.expect("connect with amqps");
+    let connection =
+        newspipe_broker::connect(&secure.as_str().into(), "tls test").await.expect("connect with amqps");
     assert!(handshakes.load(Ordering::SeqCst) >= 1, "the connection went through the TLS proxy");
     let topology = Topology::new(&app.broker_settings());
     let channel = connection.create_channel().await.unwrap();

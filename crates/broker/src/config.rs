@@ -1,16 +1,17 @@
 use std::time::Duration;
 
+use newspipe_runtime::SecretUrl;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BrokerSettings {
     /// AMQP URL of RabbitMQ; `AMQP_URL` overrides it.
-    pub url: String,
+    pub url: SecretUrl,
     /// RabbitMQ's management API, where `newspipe status` reads each queue's publish and deliver rates:
     /// `http://host:port`. Empty: the host of `url` on port 15672 (`https` on 15671 for `amqps`). A URL
     /// without credentials uses those of `url`.
-    pub management_url: String,
+    pub management_url: SecretUrl,
     /// Prefix of every exchange and queue name, so several pipelines (or tests) can share one broker.
     pub prefix: String,
     /// How many unacked messages a worker holds at once; this bounds its memory.
@@ -36,7 +37,7 @@ impl Default for BrokerSettings {
     fn default() -> Self {
         BrokerSettings {
             url: "amqp://127.0.0.1:5672/%2f".into(),
-            management_url: String::new(),
+            management_url: SecretUrl::default(),
             prefix: "newspipe".into(),
             prefetch: 16,
             publish_timeout_secs: 30,

@@ -1,6 +1,8 @@
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::{Connection, ConnectionProperties, DefaultConnectionBuilder};
 
+use newspipe_runtime::SecretUrl;
+
 use crate::BrokerError;
 
 /// Opens a connection named after the process and its role, as shown in RabbitMQ's connection list.
@@ -9,7 +11,8 @@ use crate::BrokerError;
 /// plus, if given, the CA certificates of the URL's `cacertfile` query parameter (a PEM file). `certfile`
 /// and `keyfile` (PEM) add a client certificate. These are the parameter names of RabbitMQ's own URI
 /// specification; they are read here and not sent to the broker.
-pub async fn connect(url: &str, name: &str) -> Result<Connection, BrokerError> {
+pub async fn connect(url: &SecretUrl, name: &str) -> Result<Connection, BrokerError> {
+    let url = url.expose();
     let connect_error = |source| BrokerError::Connect { url: redact(url), source };
     let tls = tls_config(url).map_err(|why| BrokerError::Tls { url: redact(url), why })?;
     let properties = ConnectionProperties::default().with_connection_name(name.to_string().into());
@@ -119,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_tls_error_names_the_url_without_its_password() {
-        let error = connect("amqps://u:secret@127.0.0.1:1/%2f?cacertfile=/nonexistent.pem", "test")
+        let error = connect(&"amqps://u:secret@127.0.0.1:1/%2f?cacertfile=/nonexistent.pem".into(), "test")
             .await
             .expect_err("an unreadable CA file")
             .to_string();

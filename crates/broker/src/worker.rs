@@ -21,7 +21,7 @@ pub async fn run_worker<H: Handler>(
     let shutdown = shutdown_on_signals();
     tracing::info!(
         queue = queue.routing_key(),
-        broker = %newspipe_runtime::redact_url(&broker.url),
+        broker = %broker.url,
         metrics = %ops.local_addr,
         "worker started"
     );

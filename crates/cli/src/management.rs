@@ -58,7 +58,7 @@ struct Rate {
 impl Management {
     /// The API of `broker.management_url`, or of the AMQP host on the default management port.
     pub fn new(broker: &BrokerSettings) -> Result<Management, String> {
-        let (base, vhost) = endpoint(&broker.url, &broker.management_url)?;
+        let (base, vhost) = endpoint(broker.url.expose(), broker.management_url.expose())?;
         let mut address = base.clone();
         let _ = address.set_username("");
         let _ = address.set_password(None);

@@ -52,11 +52,8 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
-            .connect_lazy(&settings.url)
-            .map_err(|source| DbError::Connect {
-                url: newspipe_runtime::redact_url(&settings.url),
-                source,
-            })?;
+            .connect_lazy(settings.url.expose())
+            .map_err(|source| DbError::Connect { url: settings.url.to_string(), source })?;
         Ok(Database { pool })
     }
 
@@ -64,9 +61,7 @@ impl Database {
     pub async fn connect(settings: &DatabaseSettings) -> Result<Database, DbError> {
         let database = Database::connect_lazy(settings)?;
         database.ping().await.map_err(|e| match e {
-            DbError::Query { source, .. } => {
-                DbError::Connect { url: newspipe_runtime::redact_url(&settings.url), source }
-            }
+            DbError::Query { source, .. } => DbError::Connect { url: settings.url.to_string(), source },
             other => other,
         })?;
         Ok(database)

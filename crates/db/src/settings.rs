@@ -1,12 +1,13 @@
 //! Where the database is and how many connections each process keeps to it.
 
+use newspipe_runtime::SecretUrl;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// PostgreSQL URL; `DATABASE_URL` overrides it.
-    pub url: String,
+    pub url: SecretUrl,
     /// Connections in the pool of each process.
     pub max_connections: u32,
     /// How long to wait for a free connection (or a connection to a database that is down) per try.

@@ -40,6 +40,52 @@ pub fn load_settings<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, Sett
     Ok(builder.build()?.try_deserialize()?)
 }
 
+/// A service URL with a password in it (`amqp://user:PASSWORD@host/`, `postgres://...`): `Debug` and
+/// `Display` show it with the password replaced, so settings can be logged and printed; only
+/// [`SecretUrl::expose`] gives the whole URL, to the client library that connects with it.
+#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    pub fn new(url: impl Into<String>) -> SecretUrl {
+        SecretUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting. Never log this.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for SecretUrl {
+    fn from(url: String) -> Self {
+        SecretUrl(url)
+    }
+}
+
+impl From<&str> for SecretUrl {
+    fn from(url: &str) -> Self {
+        SecretUrl(url.to_string())
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
 /// The URL with its password replaced, for logs and status output.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -54,7 +100,8 @@ pub fn redact_url(url: &str) -> String {
 
 /// Refuses a service URL that reaches beyond this machine with no password or RabbitMQ's well-known `guest`:
 /// such a setting only belongs to local development, where the services listen on loopback.
-pub fn check_credentials(key: &'static str, url: &str) -> Result<(), SettingsError> {
+pub fn check_credentials(key: &'static str, url: &SecretUrl) -> Result<(), SettingsError> {
+    let url = url.expose();
     let Ok(parsed) = url::Url::parse(url) else {
         return Err(SettingsError::Invalid { key, value: redact_url(url), why: "not a URL" });
     };
@@ -149,17 +196,30 @@ mod tests {
     }
 
     #[test]
+    fn a_service_url_prints_and_debugs_without_its_password() {
+        let url = SecretUrl::from("postgres://newspipe:s3cret@db.example:5432/newspipe");
+        for shown in [format!("{url}"), format!("{url:?}")] {
+            assert!(shown.contains("newspipe:***@db.example") && !shown.contains("s3cret"), "{shown}");
+        }
+        assert_eq!(url.expose(), "postgres://newspipe:s3cret@db.example:5432/newspipe");
+    }
+
+    #[test]
     fn weak_credentials_are_refused_only_beyond_this_machine() {
-        assert!(check_credentials("broker.url", "amqp://guest:guest@127.0.0.1:5672/%2f").is_ok());
-        assert!(check_credentials("broker.url", "amqp://localhost/%2f").is_ok());
-        assert!(check_credentials("broker.url", "amqp://newspipe:s3cret@rabbitmq:5672/%2f").is_ok());
-        let error = check_credentials("broker.url", "amqp://guest:guest@rabbitmq:5672/%2f").unwrap_err();
+        assert!(check_credentials("broker.url", &"amqp://guest:guest@127.0.0.1:5672/%2f".into()).is_ok());
+        assert!(check_credentials("broker.url", &"amqp://localhost/%2f".into()).is_ok());
+        assert!(check_credentials("broker.url", &"amqp://newspipe:s3cret@rabbitmq:5672/%2f".into()).is_ok());
+        let error =
+            check_credentials("broker.url", &"amqp://guest:guest@rabbitmq:5672/%2f".into()).unwrap_err();
         assert!(
             error.to_string().contains("broker.url") && !error.to_string().contains("guest:guest"),
             "{error}"
         );
-        assert!(check_credentials("database.url", "postgres://newspipe@db.example:5432/newspipe").is_err());
-        assert!(check_credentials("database.url", "postgres://newspipe:@10.0.0.5/newspipe").is_err());
+        assert!(
+            check_credentials("database.url", &"postgres://newspipe@db.example:5432/newspipe".into())
+                .is_err()
+        );
+        assert!(check_credentials("database.url", &"postgres://newspipe:@10.0.0.5/newspipe".into()).is_err());
     }
 
     #[test]

@@ -10,7 +10,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use configuration::{
-    LogFormat, LogSettings, MetricsSettings, SettingsError, check_credentials, load_settings, redact_url,
+    LogFormat, LogSettings, MetricsSettings, SecretUrl, SettingsError, check_credentials, load_settings,
+    redact_url,
 };
 pub use health::Health;
 pub use ops_server::{OpsServer, install_metrics_recorder};

@@ -66,7 +66,9 @@ impl Scratch {
     /// Best effort, nothing reported: deletes the queues of `topology` (this scratch's prefix) and drops the
     /// database, leaving the shared services as they were found. Close pools on the database first.
     pub async fn remove(&self, topology: &Topology) {
-        if let Ok(connection) = newspipe_broker::connect(&self.amqp_url, "newspipe-scratch-cleanup").await {
+        if let Ok(connection) =
+            newspipe_broker::connect(&self.amqp_url.as_str().into(), "newspipe-scratch-cleanup").await
+        {
             if let Ok(channel) = connection.create_channel().await {
                 let _ = topology.delete(&channel).await;
             }

@@ -120,8 +120,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_on(services: &Services) -> TestApp {
     let scratch = Scratch::create(services, ScratchKind::Test).await.expect("create the test database");
     // As many connections, and as long a wait for one, as a `PgPool::connect` pool.
-    let settings =
-        DatabaseSettings { url: scratch.database_url.clone(), max_connections: 10, acquire_timeout_secs: 30 };
+    let settings = DatabaseSettings {
+        url: scratch.database_url.clone().into(),
+        max_connections: 10,
+        acquire_timeout_secs: 30,
+    };
     let database = Database::connect(&settings).await.expect("connect to the test database");
     let dir = std::env::temp_dir().join(format!("newspipe-it-{}", scratch.prefix));
     std::fs::create_dir_all(&dir).unwrap();
@@ -162,7 +165,7 @@ impl TestApp {
 
     pub fn broker_settings(&self) -> BrokerSettings {
         BrokerSettings {
-            url: self.amqp_url.clone(),
+            url: self.amqp_url.clone().into(),
             prefix: self.prefix.clone(),
             retry: newspipe_broker::RetrySettings {
                 base_delay_ms: 200,
