@@ -7,8 +7,9 @@
 #   deploy/test.sh [ARGS...]     ARGS go to the test runner, e.g. a filter:
 #                                deploy/test.sh crash
 #
-# cargo-nextest runs the tests when installed (in parallel, per test),
-# `cargo test` otherwise. Every step runs even after an earlier one failed
+# cargo-nextest runs the tests (in parallel, per test, no retries: see
+# .config/nextest.toml), installed when missing; `cargo test` only if it
+# cannot be. Every step runs even after an earlier one failed
 # (one CI run tells everything), and the exit code is non-zero if any did.
 # NEWSPIPE_SKIP_LINT=1 skips fmt and clippy, for a quicker local loop.
 set -euo pipefail
@@ -62,9 +63,19 @@ ensure_python_pika() {
     python3 -c 'import pika' || die "cannot install the Python package pika (pip install pika)"
 }
 
+# The test runner and the unused-dependency check are cargo tools: installed from crates.io when missing
+# (built from source, a few minutes on a fresh machine, once).
+ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
+    cargo "$1" --version >/dev/null 2>&1 && return 0
+    log "installing $2 (cargo install --locked $2)"
+    cargo install --locked --quiet "$2" || die "cannot install $2 (cargo install --locked $2)"
+}
+
 section "packages"
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl
 ensure_python_pika
+ensure_cargo_tool nextest cargo-nextest
+ensure_cargo_tool machete cargo-machete
 log "packages present"
 
 section "services"
@@ -104,6 +115,13 @@ EOF
 
 have_cargo_subcommand() { cargo "$1" --version >/dev/null 2>&1; }
 
+unused_dependencies() {
+    # cargo-machete reads the sources for each dependency's name; it needs no nightly toolchain (cargo-udeps
+    # does). A dependency it cannot see used (a macro's, a feature's) is named in that crate's
+    # [package.metadata.cargo-machete] ignored list, with the reason.
+    cargo machete
+}
+
 fmt_check() {
     have_cargo_subcommand fmt || { log "rustfmt not installed: skipped"; return 0; }
     cargo fmt --all -- --check
@@ -141,6 +159,7 @@ run_tests() {
 step compose compose_config
 if [ "${NEWSPIPE_SKIP_LINT:-0}" != 1 ]; then
     step fmt fmt_check
+    step "unused deps" unused_dependencies
     step clippy clippy_check
 fi
 step build build_tests

@@ -202,6 +202,6 @@ echo "\$ newspipe submit --wait ${urls[*]}"
 rc=0
 timeout 600 newspipe submit --wait "${urls[@]}" || rc=$?
 echo
-echo "\$ newspipe export --format jsonl"
-newspipe export --format jsonl
+echo "\$ newspipe export --format table"
+newspipe export --format table
 [ "$rc" -eq 0 ] || die "newspipe submit --wait exited $rc"

@@ -25,6 +25,9 @@
 //! server), `workers` (the scratch database and queues, the worker processes), `fill` (queues filled before a
 //! one-stage run), `measure` (one run), `report` (its table), `procstat` (CPU and memory from `/proc`).
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 mod args;
 mod corpus;
 mod fill;

@@ -258,9 +258,11 @@ async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_
     let base = app.web.url("/batch");
     // Queued before the store starts, so they arrive together and are written as one batch.
     let mut requests: Vec<StoreRequest> =
-        (0..40).map(|n| store_request(&format!("{base}/{n}"), &format!("article number {n}"))).collect();
-    // The same URL again from another job, later: one article, as the later job wrote it.
-    requests.push(store_request(&format!("{base}/7"), "article seven, rewritten"));
+        (0..40).map(|n| fetched_request(&format!("{base}/{n}"), &format!("article number {n}"), 0)).collect();
+    // The same URL again from another job, fetched a minute later: one article, the one fetched last. (Not
+    // the one queued last: the store's deliveries are handled concurrently, so arrival order is not
+    // promised. Regression: without fetch times this test asserted that order and failed now and then.)
+    requests.push(fetched_request(&format!("{base}/7"), "article seven, rewritten", 1));
     requests.push(StoreRequest::new(
         new_job_id(),
         format!("{base}/gone"),

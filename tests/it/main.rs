@@ -19,6 +19,9 @@
 //! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
 //!   every URL still ends with exactly one outcome; prints one line of figures.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 mod backpressure;
 mod broker;
 mod chaos;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
+use newspipe_runtime::InternalEvent;
 
 pub(crate) struct MessageReceived<'a> {
     pub queue: &'a str,
@@ -11,8 +12,8 @@ pub(crate) struct MessageReceived<'a> {
     pub redelivered: bool,
 }
 
-impl MessageReceived<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for MessageReceived<'_> {
+    fn emit(self) {
         tracing::debug!(attempt = self.attempt, redelivered = self.redelivered, "message received");
         counter!("newspipe_messages_consumed_total", "queue" => self.queue.to_string()).increment(1);
     }
@@ -25,8 +26,8 @@ pub(crate) struct MessageSettled<'a> {
     pub elapsed: Duration,
 }
 
-impl MessageSettled<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for MessageSettled<'_> {
+    fn emit(self) {
         tracing::debug!(
             disposition = self.disposition,
             elapsed_ms = self.elapsed.as_millis() as u64,
@@ -67,8 +68,8 @@ pub(crate) struct MessageRetried<'a> {
     pub reason: &'a str,
 }
 
-impl MessageRetried<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for MessageRetried<'_> {
+    fn emit(self) {
         tracing::info!(
             attempt = self.attempt,
             delay_ms = self.delay.as_millis() as u64,
@@ -84,8 +85,8 @@ pub(crate) struct MessageDeferred<'a> {
     pub delay: Duration,
 }
 
-impl MessageDeferred<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for MessageDeferred<'_> {
+    fn emit(self) {
         tracing::debug!(delay_ms = self.delay.as_millis() as u64, "deferred");
         counter!("newspipe_messages_deferred_total", "queue" => self.queue.to_string()).increment(1);
     }
@@ -96,8 +97,8 @@ pub(crate) struct MessageDeadLettered<'a> {
     pub reason: &'a str,
 }
 
-impl MessageDeadLettered<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for MessageDeadLettered<'_> {
+    fn emit(self) {
         tracing::warn!(reason = self.reason, "message dead-lettered");
         counter!("newspipe_messages_dead_lettered_total", "queue" => self.queue.to_string()).increment(1);
     }
@@ -110,9 +111,9 @@ pub(crate) struct PublishRefused<'a> {
     pub refusals: u32,
 }
 
-impl PublishRefused<'_> {
+impl InternalEvent for PublishRefused<'_> {
     /// Warns on a message's first refusal only: a full queue refuses every attempt until it drains.
-    pub fn emit(&self) {
+    fn emit(self) {
         if self.refusals == 1 {
             tracing::warn!(
                 exchange = self.exchange,
@@ -137,9 +138,9 @@ pub(crate) struct PublishAccepted<'a> {
     pub waited: Duration,
 }
 
-impl PublishAccepted<'_> {
+impl InternalEvent for PublishAccepted<'_> {
     /// A message refused by a full queue got in after all.
-    pub fn emit(&self) {
+    fn emit(self) {
         tracing::info!(
             routing_key = self.routing_key,
             refusals = self.refusals,
@@ -154,8 +155,8 @@ pub(crate) struct BrokerConnected<'a> {
     pub prefetch: u16,
 }
 
-impl BrokerConnected<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for BrokerConnected<'_> {
+    fn emit(self) {
         tracing::info!(queue = self.queue, prefetch = self.prefetch, "connected to the broker; consuming");
         gauge!("newspipe_broker_connected").set(1.0);
     }
@@ -166,8 +167,8 @@ pub(crate) struct BrokerLost<'a> {
     pub retry_in: Duration,
 }
 
-impl BrokerLost<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for BrokerLost<'_> {
+    fn emit(self) {
         tracing::warn!(error = %self.error, retry_in_ms = self.retry_in.as_millis() as u64, "broker connection lost; reconnecting");
         counter!("newspipe_broker_reconnects_total").increment(1);
         gauge!("newspipe_broker_connected").set(0.0);

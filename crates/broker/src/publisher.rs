@@ -8,6 +8,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection};
 use newspipe_models::JobId;
+use newspipe_runtime::InternalEvent;
 
 use crate::topology::{Queue, Topology};
 use crate::{BrokerError, events};

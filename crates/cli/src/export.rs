@@ -15,8 +15,12 @@ use crate::common::parse_since;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
+    /// One JSON object a line, every field.
     Jsonl,
+    /// One row an article, every field (see `CSV_HEADER`).
     Csv,
+    /// For people: a line an article with its title, authors, publish date and words.
+    Table,
 }
 
 #[derive(clap::Args)]
@@ -109,6 +113,25 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
             }
             writer.flush()?;
         }
+        Format::Table => {
+            writeln!(sink, "{}", table_row("TITLE", "AUTHORS", "PUBLISHED", "WORDS"))?;
+            while let Some(article) = articles.next().await {
+                let article = article?;
+                let published = article.published_at.map(|t| t.format("%Y-%m-%d").to_string());
+                writeln!(
+                    sink,
+                    "{}",
+                    table_row(
+                        article.title.as_deref().unwrap_or("(no title)"),
+                        &article.authors.join(", "),
+                        published.as_deref().unwrap_or("-"),
+                        &article.word_count.to_string(),
+                    )
+                )?;
+                count += 1;
+                bar.inc(1);
+            }
+        }
     }
     sink.flush()?;
     bar.finish_and_clear();
@@ -116,6 +139,20 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         eprintln!("exported {count} article(s)");
     }
     Ok(())
+}
+
+/// A row of `--format table`: the title and authors cut to their columns (with `…`), on one line.
+fn table_row(title: &str, authors: &str, published: &str, words: &str) -> String {
+    fn fit(text: &str, width: usize) -> String {
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.chars().count() <= width {
+            format!("{text:<width$}")
+        } else {
+            let cut: String = text.chars().take(width - 1).collect();
+            format!("{cut}…")
+        }
+    }
+    format!("{}  {}  {published:<10}  {words:>6}", fit(title, 56), fit(authors, 28))
 }
 
 fn csv_record(a: &Article) -> Vec<String> {
@@ -142,4 +179,23 @@ fn csv_record(a: &Article) -> Vec<String> {
         a.text.clone(),
         opt(&a.markdown),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_row;
+
+    #[test]
+    fn a_table_row_keeps_its_columns_whatever_the_title() {
+        let short = table_row("A headline", "Ada Lovelace", "2026-11-30", "812");
+        let long = table_row(
+            &"A very long headline\nover lines ".repeat(10),
+            "Ada Lovelace, Charles Babbage, Alan Turing",
+            "-",
+            "12",
+        );
+        assert_eq!(short.chars().count(), long.chars().count(), "{short}\n{long}");
+        assert!(long.contains('…') && !long.contains('\n'), "{long}");
+        assert!(short.starts_with("A headline ") && short.ends_with("   812"), "{short}");
+    }
 }

@@ -2,6 +2,9 @@
 //! nesting and an entity-expansion ("billion laughs") document. None may panic, overflow the stack or
 //! expand an entity; each either returns an error or a bounded, harmless result.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use newspipe_discover::{
     CanonicalSettings, DiscoverError, DiscoveryLimits, DocumentKind, RobotsTxt, Sitemap, canonicalize,
     feed_links, parse_feed, parse_sitemap, sniff,

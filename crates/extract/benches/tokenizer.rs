@@ -7,6 +7,9 @@
 //!
 //! Without `../shared` (or `NEWSPIPE_SHARED`) it says so and measures nothing.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::cell::Cell;
 use std::io::Read;
 use std::path::{Path, PathBuf};

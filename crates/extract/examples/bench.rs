@@ -3,6 +3,9 @@
 //!
 //! `CARGO_TARGET_DIR=/work/target-extract cargo run --release -p newspipe-extract --example bench`
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;

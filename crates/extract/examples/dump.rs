@@ -5,6 +5,9 @@
 //!
 //! wcxb pages get their URL from the ground truth; every other page a stable made-up URL from its path.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use newspipe_extract::files::{is_page_file, read_page};

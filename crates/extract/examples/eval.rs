@@ -13,6 +13,9 @@
 //!
 //! Set `NEWSPIPE_SHARED` to use another `shared/` folder; `EVAL_VERBOSE=1` lists the worst pages.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,8 @@
 //! Prints what the extractor makes of one saved page: `cargo run -p newspipe-extract --example show -- FILE [URL]`.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use newspipe_extract::{Extraction, Options, Page, extract, files};

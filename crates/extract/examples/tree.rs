@@ -1,6 +1,9 @@
 //! Prints the element tree of a saved page to a given depth (a debugging aid):
 //! `cargo run -p newspipe-extract --example tree -- FILE [DEPTH]`.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use newspipe_extract::dom::{self, Document, NodeId};

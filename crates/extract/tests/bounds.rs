@@ -1,5 +1,8 @@
 //! No input hangs, crashes or exhausts memory: each bound has a test here.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, Instant};
 
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};

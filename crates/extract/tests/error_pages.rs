@@ -1,5 +1,8 @@
 //! Error pages are told by their title: "404", "not found"... as words, not inside a number or a word.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use newspipe_extract::{Extraction, Options, Page, extract};
 
 /// A short article titled `title` (its `<title>` adds " - The Test Gazette"): under the 1,200 characters

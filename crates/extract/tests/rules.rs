@@ -1,5 +1,8 @@
 //! Each extraction rule, pinned with a small authored page.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use newspipe_extract::{Extraction, Options, Page, extract};
 use newspipe_models::Article;
 

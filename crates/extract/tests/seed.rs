@@ -1,5 +1,8 @@
 //! The seed fixture from `../shared/fixtures/seed`, checked exactly. Skips (with a note) when absent.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 #[path = "support/seed_check.rs"]
 mod seed_check;
 

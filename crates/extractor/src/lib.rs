@@ -1,14 +1,15 @@
 //! The extractor worker: raw pages in, store requests (an article, or a skip with its reason) out.
 //! The extraction itself is `newspipe-extract`; this crate only carries pages to it and results away.
 
+mod events;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use metrics::{counter, histogram};
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
 use newspipe_models::{FailureReason, Outcome, RawPage, StoreRequest, decode_page, encode_json};
-use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
+use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
@@ -108,7 +109,7 @@ impl Handler for ExtractHandler {
             Ok(outcome) => outcome,
             Err(error) => return Disposition::DeadLetter { reason: format!("extraction panicked: {error}") },
         };
-        events_extracted(&url, &outcome, started.elapsed());
+        events::PageExtracted { url: &url, outcome: &outcome, elapsed: started.elapsed() }.emit();
         let mut request = StoreRequest::new(job_id, url, outcome);
         request.parent_job_id = parent_job_id;
         request.etag = etag;
@@ -151,17 +152,4 @@ fn failure_reason(error: &ExtractError) -> FailureReason {
         ExtractError::TimeBudget(_) => FailureReason::ExtractionTimeBudget,
         ExtractError::Internal(_) => FailureReason::ExtractorError,
     }
-}
-
-fn events_extracted(url: &str, outcome: &Outcome, elapsed: Duration) {
-    let kind = outcome.kind().as_str();
-    tracing::info!(
-        url,
-        outcome = kind,
-        reason = outcome.reason(),
-        elapsed_ms = elapsed.as_millis() as u64,
-        "extracted"
-    );
-    counter!("newspipe_extractions_total", "outcome" => kind).increment(1);
-    histogram!("newspipe_stage_seconds", "stage" => "extract").record(elapsed.as_secs_f64());
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use metrics::{counter, histogram};
+use newspipe_runtime::InternalEvent;
 
 use crate::FetchError;
 
@@ -12,8 +13,8 @@ pub(crate) struct PageFetched {
     pub elapsed: Duration,
 }
 
-impl PageFetched {
-    pub fn emit(&self) {
+impl InternalEvent for PageFetched {
+    fn emit(self) {
         tracing::info!(
             bytes = self.bytes,
             status = self.status,
@@ -32,8 +33,8 @@ pub(crate) struct FetchFailed<'a> {
     pub attempt: u32,
 }
 
-impl FetchFailed<'_> {
-    pub fn emit(&self) {
+impl InternalEvent for FetchFailed<'_> {
+    fn emit(self) {
         tracing::info!(
             url = self.url,
             attempt = self.attempt,
@@ -51,8 +52,8 @@ pub(crate) struct DocumentExpanded {
     pub truncated: bool,
 }
 
-impl DocumentExpanded {
-    pub fn emit(&self) {
+impl InternalEvent for DocumentExpanded {
+    fn emit(self) {
         tracing::info!(
             jobs = self.jobs,
             already_known = self.already_known,
@@ -60,5 +61,29 @@ impl DocumentExpanded {
             "feed or sitemap expanded"
         );
         counter!("newspipe_discovered_urls_total").increment(self.jobs as u64);
+    }
+}
+
+/// A job waited for its host's turn (politeness): how long.
+pub(crate) struct HostTurnWaited {
+    pub wait: Duration,
+}
+
+impl InternalEvent for HostTurnWaited {
+    fn emit(self) {
+        histogram!("newspipe_host_wait_seconds").record(self.wait.as_secs_f64());
+    }
+}
+
+/// The watch scheduler queued a poll of a watched feed or sitemap.
+pub(crate) struct WatchPolled<'a> {
+    pub url: &'a str,
+    pub job_id: newspipe_models::JobId,
+}
+
+impl InternalEvent for WatchPolled<'_> {
+    fn emit(self) {
+        tracing::info!(url = self.url, job_id = %self.job_id, "watched feed polled");
+        counter!("newspipe_watch_polls_total").increment(1);
     }
 }

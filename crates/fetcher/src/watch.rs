@@ -9,6 +9,7 @@ use std::time::Duration;
 use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology, connect};
 use newspipe_db::Database;
 use newspipe_models::{FetchJob, JobKind, encode_json, new_job_id};
+use newspipe_runtime::InternalEvent;
 
 const TICK: Duration = Duration::from_secs(1);
 
@@ -38,8 +39,7 @@ async fn schedule_while_leader(database: &Database, broker: &BrokerSettings) -> 
             // Queue first, then move the due time: a crash in between polls twice, never zero times.
             publisher.publish(&Outgoing::json(Queue::Fetch, encode_json(&job)).for_job(job.job_id)).await?;
             scheduler.polled(id).await?;
-            tracing::info!(url, job_id = %job.job_id, "watched feed polled");
-            metrics::counter!("newspipe_watch_polls_total").increment(1);
+            crate::events::WatchPolled { url: &url, job_id: job.job_id }.emit();
         }
         tokio::time::sleep(TICK).await;
     }

@@ -18,7 +18,7 @@ use newspipe_models::{
     FailureReason, FeedHints, FetchJob, JobId, JobKind, Outcome, RawPage, SCHEMA_VERSION, SkipReason,
     StoreRequest, decode_json, encode_json, encode_page,
 };
-use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
+use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
 
 use crate::coordination::{Claim, Coordinator, PolitenessSettings, Turn};
@@ -26,6 +26,9 @@ use crate::{FetchError, FetchedPage, FetcherSettings, HttpFetcher, Validators};
 
 /// The content type of a raw page message (see `newspipe_models::encode_page`).
 pub const PAGE_CONTENT_TYPE: &str = "application/x-newspipe-page";
+
+/// Turns a job takes in a row, each lost by waking too late for it, before it comes back later instead.
+const MAX_LATE_TURNS: usize = 3;
 
 /// How long a job waits before trying again while the database is unreachable.
 const DATABASE_DOWN_RETRY: Duration = Duration::from_secs(5);
@@ -184,17 +187,41 @@ impl FetchHandler {
 
     /// Waits for the host's turn if it is near; otherwise the job comes back when it is due. A turn holds a
     /// lease on one of the host's concurrent requests until [`Coordinator::release`].
+    ///
+    /// Slots are `interval + slack` apart, so a request may leave up to `slack` after its slot and still be
+    /// an interval after the one before. A fetcher that wakes later than that (a busy machine) could send
+    /// too close to the next slot's request: it gives its slot up and takes a new one instead.
     async fn wait_for_turn(&self, host: &str, job_id: JobId) -> Result<Result<(), Disposition>, DbError> {
         // A lease outlives the longest request, so a fetcher that dies mid-request frees it soon after.
         let lease = self.fetcher.settings().timeout() + Duration::from_secs(5);
-        match self.coordinator.take_turn(host, job_id, lease).await? {
-            Turn::WaitThenFetch(wait) => {
-                metrics::histogram!("newspipe_host_wait_seconds").record(wait.as_secs_f64());
-                tokio::time::sleep(wait).await;
-                Ok(Ok(()))
+        let politeness = self.coordinator.settings();
+        let slack = Duration::from_millis(politeness.slack_ms);
+        // Without an interval (or without slack to spend) there is nothing to keep apart.
+        let check_lateness = politeness.interval_ms > 0 && politeness.slack_ms > 0;
+        for _ in 0..MAX_LATE_TURNS {
+            match self.coordinator.take_turn(host, job_id, lease).await? {
+                Turn::WaitThenFetch(wait) => {
+                    crate::events::HostTurnWaited { wait }.emit();
+                    // Sleeping `wait` from the answer never wakes before the slot; what it oversleeps is how
+                    // late the request leaves.
+                    let slot = tokio::time::Instant::now() + wait;
+                    tokio::time::sleep_until(slot).await;
+                    let late = slot.elapsed();
+                    if !check_lateness || late <= slack {
+                        return Ok(Ok(()));
+                    }
+                    tracing::debug!(
+                        host,
+                        late_ms = late.as_millis() as u64,
+                        "woke too late for the host's turn"
+                    );
+                    self.coordinator.release(job_id).await?;
+                }
+                Turn::ComeBack(after) => return Ok(Err(Disposition::Defer { after })),
             }
-            Turn::ComeBack(after) => Ok(Err(Disposition::Defer { after })),
         }
+        // Too busy to keep a slot now: the job comes back shortly, through a delay queue, holding nothing.
+        Ok(Err(Disposition::Defer { after: Duration::from_millis(500) }))
     }
 
     /// The host's robots.txt: remembered by this fetcher, else cached in the database, else fetched (in the

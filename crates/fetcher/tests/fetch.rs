@@ -1,6 +1,9 @@
 //! The fetcher against local servers that behave, and servers that misbehave in every way a
 //! limit exists for. Every server listens on loopback only and every loop is bounded.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;

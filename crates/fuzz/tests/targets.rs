@@ -1,6 +1,9 @@
 //! Each target feeds arbitrary bytes to one parser. The property is the same everywhere: it returns (an
 //! answer or an error) and never panics, hangs or runs away with memory.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use bolero::check;

@@ -179,6 +179,8 @@ mod tests {
     /// Regression: the list key named a section that does not exist, so the README's comma-separated
     /// `NEWSPIPE__CANONICAL__TRACKING_PARAMETERS` was read as one string and failed to load.
     #[test]
+    // Setting a variable is unsafe with other threads reading the environment; see the SAFETY note.
+    #[allow(unsafe_code)]
     fn tracking_parameters_are_a_comma_separated_list_in_the_environment() {
         #[derive(Debug, Deserialize)]
         struct Canonical {

@@ -1,7 +1,8 @@
-//! What every newspipe process shares: typed settings, telemetry, the health and metrics endpoint, and
-//! shutdown on signals.
+//! What every newspipe process shares: typed settings, telemetry and its events, the health and metrics
+//! endpoint, and shutdown on signals.
 
 pub mod configuration;
+pub mod events;
 pub mod health;
 pub mod memory;
 pub mod ops_server;
@@ -13,6 +14,7 @@ pub use configuration::{
     LogFormat, LogSettings, MetricsSettings, SecretUrl, SettingsError, check_credentials, load_settings,
     redact_url,
 };
+pub use events::InternalEvent;
 pub use health::Health;
 pub use ops_server::{OpsServer, install_metrics_recorder};
 pub use process::{ProcessSettings, run_process};

@@ -30,6 +30,8 @@ pub enum Allocator {
 }
 
 /// Applies `policy`. Call once at start, before any other thread exists.
+// The one call into C newspipe makes: glibc's mallopt has no safe wrapper in a maintained crate.
+#[allow(unsafe_code)]
 pub fn tune_allocator(policy: Allocator) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets tuning parameters; called before any other thread exists.

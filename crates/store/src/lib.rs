@@ -1,14 +1,15 @@
 //! The store worker: writes each job's outcome (and its article) to PostgreSQL, idempotently, through
 //! `newspipe_db`; and keeps the search index up with what is stored.
 
+mod events;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use metrics::{counter, histogram};
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Queue, run_worker};
 use newspipe_models::{StoreRequest, decode_json};
-use newspipe_runtime::{Health, LogSettings, MetricsSettings, ProcessSettings};
+use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
@@ -148,8 +149,7 @@ impl Handler for StoreHandler {
         writer.send(Pending { request, done }).await.expect("the store's writer task is running");
         match written.await.expect("the store's writer task answers every request") {
             Ok(_) => {
-                histogram!("newspipe_stage_seconds", "stage" => "store")
-                    .record(started.elapsed().as_secs_f64());
+                events::RequestStored { elapsed: started.elapsed() }.emit();
                 Disposition::Forward(Vec::new())
             }
             Err(reason) => Disposition::DeadLetter { reason },
@@ -167,11 +167,11 @@ async fn write_batches(
     while requests.recv_many(&mut batch, batch_size).await > 0 {
         let (requests, replies): (Vec<StoreRequest>, Vec<_>) =
             batch.drain(..).map(|p| (p.request, p.done)).unzip();
-        histogram!("newspipe_store_batch_size").record(requests.len() as f64);
+        events::BatchWriting { requests: requests.len() }.emit();
         match write_holding(&database, &ready, &requests).await {
             Ok(ids) => {
                 for ((request, reply), article_id) in requests.iter().zip(replies).zip(ids) {
-                    recorded(request, article_id);
+                    events::OutcomeRecorded { request, article_id }.emit();
                     let _ = reply.send(Ok(article_id));
                 }
             }
@@ -184,7 +184,7 @@ async fn write_batches(
                     {
                         Ok(mut ids) => {
                             let article_id = ids.pop().flatten();
-                            recorded(&request, article_id);
+                            events::OutcomeRecorded { request: &request, article_id }.emit();
                             Ok(article_id)
                         }
                         Err(error) => Err(error.to_string()),
@@ -242,12 +242,7 @@ pub async fn index_for_search(database: Database, batch_size: u16) {
                 pause = Duration::from_millis(500);
                 tokio::time::sleep(pause).await;
             }
-            Ok(indexed) => {
-                counter!("newspipe_search_indexed_total").increment(indexed);
-                histogram!("newspipe_stage_seconds", "stage" => "index")
-                    .record(started.elapsed().as_secs_f64());
-                tracing::debug!(indexed, "indexed for search");
-            }
+            Ok(indexed) => events::ArticlesIndexed { indexed, elapsed: Some(started.elapsed()) }.emit(),
             Err(error) if error.is_transient() => {
                 tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "search indexing paused");
                 tokio::time::sleep(pause).await;
@@ -256,11 +251,10 @@ pub async fn index_for_search(database: Database, batch_size: u16) {
             // An article PostgreSQL will not analyse: index one by one, so only that one is left out.
             Err(error) => match database.index_for_search_one_by_one(limit).await {
                 Ok((indexed, refused)) => {
-                    counter!("newspipe_search_indexed_total").increment(indexed);
+                    events::ArticlesIndexed { indexed, elapsed: None }.emit();
                     for (article_id, reason) in refused {
-                        counter!("newspipe_search_unindexable_total").increment(1);
-                        tracing::warn!(article_id, %reason, batch_error = %error,
-                            "article cannot be indexed for search; it is stored but no search finds it");
+                        events::ArticleUnindexable { article_id, reason: &reason, batch_error: &error }
+                            .emit();
                     }
                 }
                 Err(error) => {
@@ -270,13 +264,4 @@ pub async fn index_for_search(database: Database, batch_size: u16) {
             },
         }
     }
-}
-
-fn recorded(request: &StoreRequest, article_id: Option<i64>) {
-    let kind = request.outcome.kind().as_str();
-    let reason_code = request.outcome.reason_code().unwrap_or_default();
-    tracing::info!(url = %request.url, job_id = %request.job_id, outcome = kind, reason_code,
-        reason = request.outcome.reason(), article_id, "recorded");
-    // The label is the reason's code (`http_404`, `not_html`): a bounded set, never a URL or a message.
-    counter!("newspipe_outcomes_total", "outcome" => kind, "reason" => reason_code).increment(1);
 }

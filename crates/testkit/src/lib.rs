@@ -8,6 +8,9 @@
 //!
 //! A dev-dependency only: nothing a deployment runs depends on it. Its queries go through `newspipe_db`.
 
+// Tests (and the tools beside them) may unwrap: a failure names what it expected.
+#![allow(clippy::unwrap_used)]
+
 pub mod process;
 pub mod scratch;
 pub mod services;
