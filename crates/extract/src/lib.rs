@@ -118,7 +118,7 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
         return Err(ExtractError::TimeBudget(options.time_budget));
     }
     let meta = metadata::extract_metadata(&doc, &html, page.url, page.content_language);
-    let body = content::extract_body(&doc, page.url, meta.title.as_deref());
+    let body = content::extract_body(&doc, page.url, meta.article.title.as_deref());
     if Instant::now() > deadline {
         return Err(ExtractError::TimeBudget(options.time_budget));
     }
@@ -128,25 +128,20 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
     if body.text.trim().is_empty() {
         return Ok(Extraction::Skipped(SkipReason::Empty));
     }
-    let language = language::choose(meta.language.as_deref(), &body.text);
+    let mut found = meta.article;
+    let language = language::choose(found.language.as_deref(), &body.text);
     let hints = page.hints;
-    let title = meta.title.clone().or_else(|| hints.and_then(|h| h.title.clone()));
-    let published_at = meta.published_at.or_else(|| hints.and_then(|h| h.published_at));
-    let paywalled = meta.paywalled || body.paywall_marker && body.text.chars().count() < 1500;
+    let title = found.title.take().or_else(|| hints.and_then(|h| h.title.clone()));
+    let published_at = found.published_at.or_else(|| hints.and_then(|h| h.published_at));
+    let paywalled = found.paywalled || body.paywall_marker && body.text.chars().count() < 1500;
+    // Without a description in the markup, the lead paragraph describes the article (as Readability does).
+    let description = found.description.take().or_else(|| lead_paragraph(&body.text));
     Ok(Extraction::Article(Box::new(Article {
         url: page.url.to_string(),
-        canonical_url: meta.canonical_url,
         title,
-        authors: meta.authors,
         published_at,
-        modified_at: meta.modified_at,
         language,
-        site_name: meta.site_name,
-        // Without a description in the markup, the lead paragraph describes the article (as Readability does).
-        description: meta.description.or_else(|| lead_paragraph(&body.text)),
-        image: meta.image,
-        tags: meta.tags,
-        section: meta.section,
+        description,
         word_count: body.text.split_whitespace().count() as u32,
         content_hash: fingerprint::content_hash(&body.text),
         simhash: Some(fingerprint::simhash(&body.text)),
@@ -154,6 +149,8 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
         text: body.text,
         paywalled,
         fetched_at: None,
+        // The rest as the page's metadata gave it: canonical URL, authors, modified, site, image, tags, section.
+        ..found
     })))
 }
 

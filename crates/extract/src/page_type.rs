@@ -12,7 +12,7 @@ pub(crate) fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<
     let declared = meta.declared_type.as_deref().unwrap_or("");
     let declared_article = crate::metadata::json_ld::is_article_type(declared) || declared == "article";
     let chars = body.text.chars().count();
-    let title = meta.title.as_deref().unwrap_or("").to_lowercase();
+    let title = meta.article.title.as_deref().unwrap_or("").to_lowercase();
     let html_title = meta.html_title.as_deref().unwrap_or("").to_lowercase();
 
     if chars < 1200 && (error_title(&title) || error_title(&html_title)) {
@@ -53,7 +53,7 @@ pub(crate) fn not_an_article(url: &str, meta: &Metadata, body: &Body) -> Option<
     if listing_declared && (weak_body || link_heavy) {
         return Some("listing page");
     }
-    if weak_body && link_heavy && little_prose && meta.published_at.is_none() {
+    if weak_body && link_heavy && little_prose && meta.article.published_at.is_none() {
         return Some("listing page");
     }
     None

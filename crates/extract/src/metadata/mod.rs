@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
 use chrono::{DateTime, FixedOffset, Utc};
+use newspipe_models::Article;
 
 use crate::dom::{Document, NodeId, Tag};
 use crate::util::{absolutize, html_unescape};
@@ -26,23 +27,15 @@ use title::choose_title;
 /// Everything found about a page apart from its body.
 #[derive(Debug, Default, Clone)]
 pub struct Metadata {
-    pub title: Option<String>,
-    pub authors: Vec<String>,
-    pub published_at: Option<DateTime<Utc>>,
+    /// What the page says about itself, in the article record's own fields (title, authors, dates,
+    /// language, site, description, image, tags, section, canonical URL, paywall), so that they are named and
+    /// documented once, in `newspipe_models::Article`. The fields that come from the body or the fetch (url,
+    /// text, Markdown, counts, hashes, fetch time) stay empty here.
+    pub article: Article,
     /// The publication date with the offset the page wrote it in (UTC where it gave none): its own day.
     pub published_local: Option<DateTime<FixedOffset>>,
-    pub modified_at: Option<DateTime<Utc>>,
-    pub language: Option<String>,
-    pub site_name: Option<String>,
-    pub description: Option<String>,
-    pub image: Option<String>,
-    pub tags: Vec<String>,
-    pub section: Option<String>,
-    pub canonical_url: Option<String>,
     /// `og:type` or the JSON-LD `@type` of the main entity, lower-cased.
     pub declared_type: Option<String>,
-    /// The page declares the content not freely accessible (`isAccessibleForFree: false`).
-    pub paywalled: bool,
     /// The `<title>` element, untouched.
     pub html_title: Option<String>,
 }
@@ -105,14 +98,21 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
     let ld = parse_json_ld(&scripts);
 
     let mut m = Metadata { html_title: html_title.clone(), ..Metadata::default() };
-    m.site_name = metas
+    m.article.site_name = metas
         .first(&["og:site_name", "application-name", "al:ios:app_name", "twitter:app:name:iphone"])
         .map(str::to_string)
         .or(ld.site_name.clone())
         .or(ld.publisher.clone());
     let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string));
-    m.title = choose_title(doc, &ld, &metas, html_title.as_deref(), m.site_name.as_deref(), host.as_deref());
-    m.authors = choose_authors(doc, html, &ld, &metas);
+    m.article.title = choose_title(
+        doc,
+        &ld,
+        &metas,
+        html_title.as_deref(),
+        m.article.site_name.as_deref(),
+        host.as_deref(),
+    );
+    m.article.authors = choose_authors(doc, html, &ld, &metas);
     let ld_published = ld.published.as_deref().and_then(parse_date_local);
     let meta_published = metas
         .first(&[
@@ -201,8 +201,8 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
         .or_else(|| labelled.updated.map(|d| d.fixed_offset()));
     m.published_local = published;
     let published = published.map(|d| d.with_timezone(&Utc));
-    m.published_at = published;
-    m.modified_at = ld
+    m.article.published_at = published;
+    m.article.modified_at = ld
         .modified
         .as_deref()
         .and_then(parse_date)
@@ -220,11 +220,11 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
                 .and_then(parse_date)
         })
         .filter(|d| published.is_none_or(|p| *d >= p));
-    m.description = metas
+    m.article.description = metas
         .first(&["og:description", "description", "twitter:description", "dc.description"])
         .map(str::to_string)
         .or(ld.description.clone());
-    m.image = [
+    m.article.image = [
         metas.first(&["og:image", "og:image:url", "og:image:secure_url"]).map(str::to_string),
         ld.image.clone(),
         metas.first(&["twitter:image", "twitter:image:src", "thumbnailurl"]).map(str::to_string),
@@ -245,19 +245,19 @@ pub fn extract_metadata(doc: &Document, html: &str, url: &str, content_language:
     tags.retain(|t| !t.is_empty() && t.len() < 100);
     let mut seen = std::collections::HashSet::new();
     tags.retain(|t| seen.insert(t.to_lowercase()));
-    m.tags = tags;
-    m.section = metas
+    m.article.tags = tags;
+    m.article.section = metas
         .first(&["article:section", "parsely-section", "section"])
         .map(str::to_string)
         .or(ld.section.clone());
-    m.canonical_url = canonical
+    m.article.canonical_url = canonical
         .or_else(|| metas.first(&["og:url"]).map(str::to_string))
         .or(ld.url.clone())
         .and_then(|c| absolutize(url, &c));
     m.declared_type =
         ld.main_type.clone().or_else(|| metas.first(&["og:type"]).map(|t| t.to_ascii_lowercase()));
-    m.paywalled = ld.not_free;
-    m.language = h_lang
+    m.article.paywalled = ld.not_free;
+    m.article.language = h_lang
         .or(ld.language.clone())
         .or_else(|| {
             metas.first(&["content-language", "dc.language", "language", "og:locale"]).map(str::to_string)
