@@ -118,6 +118,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] on other services than the shared ones (the chaos test's private instance).
 pub async fn spawn_app_on(services: &Services) -> TestApp {
+    // Regression: dropping a TestApp closes its pool from a thread of its own while the test's runtime
+    // waits for it; on a current-thread runtime nothing then drives the pool's connections and the test
+    // hangs until nextest ends it.
+    assert_eq!(
+        tokio::runtime::Handle::current().runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::MultiThread,
+        "a test that spawns the app runs on #[tokio::test(flavor = \"multi_thread\")]"
+    );
     let scratch = Scratch::create(services, ScratchKind::Test).await.expect("create the test database");
     // As many connections, and as long a wait for one, as a `PgPool::connect` pool.
     let settings = DatabaseSettings {
