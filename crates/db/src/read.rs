@@ -307,8 +307,8 @@ impl Database {
         .map_err(query("outcome history"))
     }
 
-    /// URLs whose latest outcome is `failed`, with a reason whose code or text starts with `reason` (see
-    /// `newspipe_models::reason_matches`: `http 5`, `http_5` and `timeout` all work) and recorded since
+    /// URLs whose latest outcome is `failed`, with a reason whose code or text starts with `reason`, in any case,
+    /// a space matching a code's underscore (`http 5`, `http_5` and `timeout` all work) and recorded since
     /// `since`, when given. A URL stored or skipped after it failed is not listed.
     pub async fn failed_urls(
         &self,

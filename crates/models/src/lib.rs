@@ -13,7 +13,7 @@ mod schema;
 pub use article::{Article, OutcomeKind};
 pub use codec::{DecodeError, Versioned, decode_json, decode_page, encode_json, encode_page};
 pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest};
-pub use reason::{FailureReason, SkipReason, every_reason, reason_matches};
+pub use reason::{FailureReason, SkipReason, every_reason};
 pub use schema::fetch_job_schema;
 
 /// The message schema this build writes and understands.

@@ -239,13 +239,6 @@ impl FromStr for FailureReason {
     }
 }
 
-/// What `newspipe retry --reason FILTER` keeps: a reason whose code or text starts with the filter, in any
-/// case, a space in the filter matching an underscore of a code (`http 5`, `http_5` and `timeout` all work).
-pub fn reason_matches(filter: &str, code: &str, text: &str) -> bool {
-    let filter = filter.to_lowercase();
-    code.starts_with(&filter.replace(' ', "_")) || text.to_lowercase().starts_with(&filter)
-}
-
 /// One of every reason (and of every detail form), for tests: the store's and the migration's codes are
 /// checked against each other on these.
 #[doc(hidden)]
@@ -340,17 +333,6 @@ mod tests {
             assert!(code.len() <= 24, "{code}");
         }
         assert_eq!(FailureReason::Http { status: 999 }.code(), "http_other");
-    }
-
-    #[test]
-    fn a_retry_filter_matches_a_code_or_the_start_of_a_text() {
-        let http = FailureReason::Http { status: 503 };
-        assert!(reason_matches("http 5", http.code(), &http.to_string()));
-        assert!(reason_matches("http_5", http.code(), &http.to_string()));
-        assert!(!reason_matches("http 4", http.code(), &http.to_string()));
-        assert!(reason_matches("timeout", "timeout", "timeout"));
-        assert!(reason_matches("DNS", "dns", "dns"));
-        assert!(reason_matches("robots.txt", "robots_unreachable", "robots.txt timeout"));
     }
 
     #[test]
