@@ -35,6 +35,7 @@ pub fn raw_page(job_id: JobId, url: &str, body: &[u8], content_type: &str) -> Ra
         fetched_at: Utc::now(),
         hints: None,
         parent_job_id: None,
+        warc: None,
         body: body.to_vec(),
     }
 }

@@ -54,6 +54,7 @@ fn page_for(app: &TestApp, n: u32) -> RawPage {
         fetched_at: chrono::Utc::now(),
         hints: None,
         parent_job_id: None,
+        warc: None,
         body: article_html(n).into_bytes(),
     }
 }

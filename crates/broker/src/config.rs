@@ -51,7 +51,7 @@ impl Default for BrokerSettings {
     }
 }
 
-/// Length limits of the three work queues, in messages. The defaults keep each full queue to roughly
+/// Length limits of the work queues, in messages. The defaults keep each full queue to roughly
 /// 1 GB of broker disk with this pipeline's messages: fetch jobs are well under 1 KB, stored articles some
 /// 10 KB, and pages (zstd-compressed) some 15-80 KB, so the queue of pages is the shortest. A full queue
 /// holds its producers back (the stage before it stops acking and its own queue grows) instead of letting
@@ -62,17 +62,19 @@ pub struct QueueLengths {
     pub fetch: u32,
     pub extract: u32,
     pub store: u32,
+    /// WARC file jobs (a few hundred bytes each; one file is thousands of records).
+    pub warc: u32,
 }
 
 impl Default for QueueLengths {
     fn default() -> Self {
-        QueueLengths { fetch: 1_000_000, extract: 20_000, store: 100_000 }
+        QueueLengths { fetch: 1_000_000, extract: 20_000, store: 100_000, warc: 100_000 }
     }
 }
 
 impl QueueLengths {
     /// No limit on any work queue.
-    pub const UNLIMITED: QueueLengths = QueueLengths { fetch: 0, extract: 0, store: 0 };
+    pub const UNLIMITED: QueueLengths = QueueLengths { fetch: 0, extract: 0, store: 0, warc: 0 };
 
     /// The limit of `queue`, if it has one.
     pub fn of(&self, queue: crate::Queue) -> Option<u32> {
@@ -80,6 +82,7 @@ impl QueueLengths {
             crate::Queue::Fetch => self.fetch,
             crate::Queue::Extract => self.extract,
             crate::Queue::Store => self.store,
+            crate::Queue::Warc => self.warc,
         };
         (length > 0).then_some(length)
     }

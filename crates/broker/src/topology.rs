@@ -38,16 +38,18 @@ pub(crate) const DELAY_HEADER: &str = "newspipe-delay-ms";
 /// whatever the retry settings.
 const DEFER_DELAYS_MS: [u64; 5] = [250, 1_000, 5_000, 30_000, 120_000];
 
-/// The three work queues, one per stage.
+/// The work queues, one per stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Queue {
     Fetch,
     Extract,
     Store,
+    /// WARC files to read: one message per file, held by the reader for as long as the file takes.
+    Warc,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 3] = [Queue::Fetch, Queue::Extract, Queue::Store];
+    pub const ALL: [Queue; 4] = [Queue::Fetch, Queue::Extract, Queue::Store, Queue::Warc];
 
     /// The routing key on the work exchange, and the suffix of the queue name.
     pub fn routing_key(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Queue {
             Queue::Fetch => "fetch",
             Queue::Extract => "extract",
             Queue::Store => "store",
+            Queue::Warc => "warc",
         }
     }
 

@@ -47,7 +47,7 @@ pub struct ExportArgs {
 }
 
 /// CSV columns, in order; list fields are joined with `; `. Each is also a field of every JSON line.
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 22] = [
     "url",
     "canonical_url",
     "title",
@@ -65,6 +65,9 @@ pub const CSV_HEADER: [&str; 19] = [
     "simhash",
     "paywalled",
     "fetched_at",
+    "warc_file",
+    "warc_offset",
+    "warc_record_id",
     "text",
     "markdown",
 ];
@@ -176,6 +179,9 @@ fn csv_record(a: &Article) -> Vec<String> {
         a.simhash.map(|h| format!("{h:016x}")).unwrap_or_default(),
         a.paywalled.to_string(),
         time(&a.fetched_at),
+        opt(&a.warc_file),
+        a.warc_offset.map(|o| o.to_string()).unwrap_or_default(),
+        opt(&a.warc_record_id),
         a.text.clone(),
         opt(&a.markdown),
     ]

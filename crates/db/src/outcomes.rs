@@ -137,6 +137,9 @@ async fn upsert_articles(
     let mut simhash = Vec::with_capacity(n);
     let mut paywalled = Vec::with_capacity(n);
     let mut fetched_at = Vec::with_capacity(n);
+    let mut warc_file = Vec::with_capacity(n);
+    let mut warc_offset = Vec::with_capacity(n);
+    let mut warc_record_id = Vec::with_capacity(n);
     for (key, (job, a)) in &latest {
         url.push(key.clone());
         job_id.push(*job);
@@ -159,20 +162,25 @@ async fn upsert_articles(
         simhash.push(a.simhash.map(|h| h as i64));
         paywalled.push(a.paywalled);
         fetched_at.push(a.fetched_at);
+        warc_file.push(a.warc_file.as_deref().map(clean));
+        warc_offset.push(a.warc_offset.and_then(|o| i64::try_from(o).ok()));
+        warc_record_id.push(a.warc_record_id.as_deref().map(clean));
     }
     let rows = sqlx::query(
         "INSERT INTO articles (url, job_id, canonical_url, title, authors, published_at, modified_at, language,
              site_name, description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-             paywalled, fetched_at)
+             paywalled, fetched_at, warc_file, warc_offset, warc_record_id)
          SELECT u.url, u.job_id, u.canonical_url, u.title, string_to_array(u.authors, chr(31)), u.published_at,
              u.modified_at, u.language, u.site_name, u.description, u.image, string_to_array(u.tags, chr(31)),
-             u.section, u.text, u.markdown, u.word_count, u.content_hash, u.simhash, u.paywalled, u.fetched_at
+             u.section, u.text, u.markdown, u.word_count, u.content_hash, u.simhash, u.paywalled, u.fetched_at,
+             u.warc_file, u.warc_offset, u.warc_record_id
          FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-             $14::text[], $15::text[], $16::int4[], $17::text[], $18::int8[], $19::bool[], $20::timestamptz[])
+             $14::text[], $15::text[], $16::int4[], $17::text[], $18::int8[], $19::bool[], $20::timestamptz[],
+             $21::text[], $22::int8[], $23::text[])
              AS u(url, job_id, canonical_url, title, authors, published_at, modified_at, language, site_name,
                   description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-                  paywalled, fetched_at)
+                  paywalled, fetched_at, warc_file, warc_offset, warc_record_id)
          ORDER BY u.url
          ON CONFLICT (url) DO UPDATE SET job_id = EXCLUDED.job_id, canonical_url = EXCLUDED.canonical_url,
              title = EXCLUDED.title, authors = EXCLUDED.authors, published_at = EXCLUDED.published_at,
@@ -180,7 +188,8 @@ async fn upsert_articles(
              description = EXCLUDED.description, image = EXCLUDED.image, tags = EXCLUDED.tags,
              section = EXCLUDED.section, text = EXCLUDED.text, markdown = EXCLUDED.markdown,
              word_count = EXCLUDED.word_count, content_hash = EXCLUDED.content_hash, simhash = EXCLUDED.simhash,
-             paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, updated_at = now(),
+             paywalled = EXCLUDED.paywalled, fetched_at = EXCLUDED.fetched_at, warc_file = EXCLUDED.warc_file,
+             warc_offset = EXCLUDED.warc_offset, warc_record_id = EXCLUDED.warc_record_id, updated_at = now(),
              search = NULL
          WHERE newspipe_fetched_no_earlier(EXCLUDED.fetched_at, articles.fetched_at)
          RETURNING url, id",
@@ -205,6 +214,9 @@ async fn upsert_articles(
     .bind(simhash)
     .bind(paywalled)
     .bind(fetched_at)
+    .bind(warc_file)
+    .bind(warc_offset)
+    .bind(warc_record_id)
     .fetch_all(&mut **tx)
     .await
     .map_err(query("upsert articles"))?;

@@ -5,7 +5,8 @@ use newspipe_models::Article;
 
 /// The columns an [`ArticleRow`] reads, in the order of the table.
 pub(crate) const ARTICLE_COLUMNS: &str = "url, canonical_url, title, authors, published_at, modified_at, language, site_name, \
-     description, image, tags, section, text, markdown, word_count, content_hash, simhash, paywalled, fetched_at";
+     description, image, tags, section, text, markdown, word_count, content_hash, simhash, paywalled, fetched_at, \
+     warc_file, warc_offset, warc_record_id";
 
 /// An `articles` row as PostgreSQL types it; [`Article`] is what the rest of newspipe sees.
 #[derive(sqlx::FromRow)]
@@ -29,6 +30,9 @@ pub(crate) struct ArticleRow {
     simhash: Option<i64>,
     paywalled: bool,
     fetched_at: Option<DateTime<Utc>>,
+    warc_file: Option<String>,
+    warc_offset: Option<i64>,
+    warc_record_id: Option<String>,
 }
 
 impl From<ArticleRow> for Article {
@@ -54,6 +58,9 @@ impl From<ArticleRow> for Article {
             simhash: row.simhash.map(|h| h as u64),
             paywalled: row.paywalled,
             fetched_at: row.fetched_at,
+            warc_file: row.warc_file,
+            warc_offset: row.warc_offset.and_then(|o| u64::try_from(o).ok()),
+            warc_record_id: row.warc_record_id,
         }
     }
 }

@@ -135,6 +135,9 @@ pub fn extract_outcome(page: &RawPage, options: &Options) -> Outcome {
         Ok(Extraction::Article(mut article)) => {
             article.url = page.final_url.clone();
             article.fetched_at = Some(page.fetched_at);
+            if let Some(warc) = &page.warc {
+                article.set_warc(warc);
+            }
             Outcome::Stored { article }
         }
         Ok(Extraction::Skipped(reason)) => Outcome::Skipped { reason },

@@ -451,6 +451,7 @@ fn forward_page(job: &FetchJob, url: &str, page: FetchedPage) -> Disposition {
         fetched_at: Utc::now(),
         hints: job.hints.clone(),
         parent_job_id: job.parent_job_id,
+        warc: None,
         body: page.body,
     };
     let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).compressed();

@@ -35,6 +35,32 @@ pub struct Article {
     pub simhash: Option<u64>,
     pub paywalled: bool,
     pub fetched_at: Option<DateTime<Utc>>,
+    /// The WARC file the page was read from (or archived into by the fetcher): an absolute path or a URL.
+    /// `None` for a page fetched live without a WARC archive.
+    pub warc_file: Option<String>,
+    /// Where the page's `response` record starts in `warc_file`: the byte offset of its gzip member (or of
+    /// the record, uncompressed). `None` where no offset can locate it (a whole-file gzip).
+    pub warc_offset: Option<u64>,
+    /// The `WARC-Record-ID` of the page's `response` record (`<urn:uuid:...>`).
+    pub warc_record_id: Option<String>,
+}
+
+/// Where a page's bytes are kept in a WARC file: what an article keeps of its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarcLocation {
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    pub record_id: String,
+}
+
+impl Article {
+    /// Records where the page came from in a WARC file.
+    pub fn set_warc(&mut self, location: &WarcLocation) {
+        self.warc_file = Some(location.file.clone());
+        self.warc_offset = location.offset;
+        self.warc_record_id = Some(location.record_id.clone());
+    }
 }
 
 /// The terminal outcome of one submitted URL.

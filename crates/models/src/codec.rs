@@ -98,6 +98,7 @@ mod tests {
             fetched_at: chrono::Utc::now(),
             hints: None,
             parent_job_id: None,
+            warc: None,
             body: body.to_vec(),
         }
     }

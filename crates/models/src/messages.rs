@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Article, FailureReason, JobId, SCHEMA_VERSION, SkipReason};
+use crate::{Article, FailureReason, JobId, SCHEMA_VERSION, SkipReason, WarcLocation};
 
 /// A request to fetch one URL: what `newspipe submit` (or any producer) publishes to the fetch queue.
 ///
@@ -119,6 +119,9 @@ pub struct RawPage {
     pub hints: Option<FeedHints>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_job_id: Option<JobId>,
+    /// Where the fetcher archived this response (`fetcher.warc.dir`), for the article to point at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc: Option<WarcLocation>,
     #[serde(skip)]
     pub body: Vec<u8>,
 }
@@ -183,6 +186,47 @@ pub enum Outcome {
     Unchanged,
 }
 
+/// A request to read one WARC file: every `response` record in it that is an HTML page with status 200 is
+/// extracted and stored; each response record gets one outcome, whose job id is derived from this job's id
+/// and the record's `WARC-Record-ID` (so a file read twice records the same outcomes). Published by
+/// `newspipe submit --warc` to the work exchange with routing key `warc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarcJob {
+    pub schema: u32,
+    pub job_id: JobId,
+    /// An absolute local path, or an `http(s)://` URL.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl WarcJob {
+    /// The job for `source`: its id is derived from the source, so submitting the same file twice names the
+    /// same job (and its records the same outcomes) instead of archiving them twice.
+    pub fn new(source: impl Into<String>) -> Self {
+        let source = source.into();
+        WarcJob {
+            schema: SCHEMA_VERSION,
+            job_id: WarcJob::id_for(&source),
+            source,
+            submitted_at: Some(Utc::now()),
+        }
+    }
+
+    /// The job id of a WARC source: the same for the same source, whoever submits it.
+    pub fn id_for(source: &str) -> JobId {
+        JobId::from(uuid::Uuid::new_v5(&WARC_NAMESPACE, source.as_bytes()))
+    }
+
+    /// The job id of one record of this file: derived from the file's job and the record's id.
+    pub fn record_job_id(&self, record_id: &str) -> JobId {
+        JobId::derived(self.job_id, record_id)
+    }
+}
+
+/// The UUIDv5 namespace of WARC job ids (a fixed random UUID: changing it would rename every WARC job).
+const WARC_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e657773_7069_7065_9a3c_5741_52434a4f);
+
 macro_rules! versioned {
     ($($message:ty),*) => {
         $(impl crate::codec::Versioned for $message {
@@ -192,7 +236,7 @@ macro_rules! versioned {
         })*
     };
 }
-versioned!(FetchJob, RawPage, StoreRequest);
+versioned!(FetchJob, RawPage, StoreRequest, WarcJob);
 
 /// How an [`Outcome`] is read: serde's internally tagged enums first copy the whole object into a buffer
 /// of their own to find the tag, which for a stored article (some 28 KB of text and Markdown) cost the store
