@@ -5,6 +5,7 @@
 //!   `deploy/services.sh` writes).
 //! - [`scratch`]: a database and a queue prefix of one's own on those services, removed afterwards.
 //! - [`process`]: the worker binaries, started with only the environment given and their output in a log.
+//! - [`warc`]: WARC files written byte by byte from pages a test chooses.
 //!
 //! A dev-dependency only: nothing a deployment runs depends on it. Its queries go through `newspipe_db`.
 
@@ -14,6 +15,7 @@
 pub mod process;
 pub mod scratch;
 pub mod services;
+pub mod warc;
 
 pub use process::{Binaries, Worker, kill_and_reap, signal, spawn_logged};
 pub use scratch::{Scratch, ScratchKind};
