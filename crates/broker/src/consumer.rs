@@ -50,6 +50,10 @@ pub struct Incoming {
     pub max_attempts: u32,
     /// The broker delivered it before (a worker died or disconnected holding it).
     pub redelivered: bool,
+    /// The worker's confirm-mode publisher, for a handler whose work is too long to return as one
+    /// [`Disposition::Forward`] (a WARC file: thousands of outcomes, sent as they are made). What it
+    /// publishes is confirmed before `publish` returns, so it all precedes the ack of this message.
+    pub publisher: Publisher,
 }
 
 impl Incoming {
@@ -271,6 +275,7 @@ async fn process<H: Handler>(
         attempt: header_u64(properties.headers(), ATTEMPT_HEADER).unwrap_or(1).max(1) as u32,
         max_attempts: context.retry.max_attempts.max(1),
         redelivered: delivery.redelivered,
+        publisher: context.publisher.clone(),
     };
     let queue = context.queue.routing_key();
     let span = tracing::info_span!(

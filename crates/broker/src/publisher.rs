@@ -92,6 +92,12 @@ pub struct Publisher {
     timeout: Duration,
 }
 
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher").field("exchange", &self.topology.work_exchange()).finish()
+    }
+}
+
 impl Publisher {
     pub async fn open(
         connection: &Connection,

@@ -10,6 +10,7 @@ mod search;
 mod show;
 mod status;
 mod submit;
+mod warc;
 mod watch;
 
 use std::path::PathBuf;

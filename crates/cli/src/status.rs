@@ -51,6 +51,8 @@ struct Status {
     articles_waiting_for_search_index: i64,
     top_reasons: Vec<Reason>,
     top_failure_reasons: Vec<Reason>,
+    /// WARC files submitted (`submit --warc`): files by state, records read, articles stored from them.
+    warc: newspipe_db::WarcProgress,
 }
 
 #[derive(Serialize)]
@@ -165,6 +167,7 @@ async fn collect(
         outcomes_per_second,
         articles: database.article_count().await?,
         articles_waiting_for_search_index: database.search_backlog().await?,
+        warc: database.warc_progress().await?,
         top_reasons: database
             .top_reasons(10)
             .await?
@@ -225,6 +228,14 @@ fn print_table(status: &Status, watch: bool) {
         "articles: {} ({} waiting for the search index)",
         status.articles, status.articles_waiting_for_search_index
     );
+    let w = &status.warc;
+    if w.files_queued + w.files_reading + w.files_done + w.files_failed > 0 {
+        println!(
+            "warc files: {} done, {} reading, {} failed, {} queued · records read {} · articles stored {} · {:.0} records/s",
+            w.files_done, w.files_reading, w.files_failed, w.files_queued, w.records_read, w.articles_stored,
+            w.records_per_second
+        );
+    }
     println!(
         "dead letters: {}{}",
         status.dead_letters,

@@ -37,18 +37,37 @@ pub struct SubmitArgs {
     #[arg(long)]
     refresh: bool,
     /// The URLs are RSS, Atom or JSON feeds: queue a job per item.
-    #[arg(long, conflicts_with_all = ["sitemap", "site"])]
+    #[arg(long, conflicts_with_all = ["sitemap", "site", "warc", "warc_paths"])]
     feed: bool,
     /// The URLs are sitemaps or sitemap indexes (plain, gzip, Google News): queue a job per entry.
-    #[arg(long, conflicts_with = "site")]
+    #[arg(long, conflicts_with_all = ["site", "warc", "warc_paths"])]
     sitemap: bool,
     /// The URLs are sites: find their feeds and sitemaps (page links, robots.txt) and expand them.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["warc", "warc_paths"])]
     site: bool,
+    /// The sources are WARC files (`.warc`, `.warc.gz`; local paths or http(s) URLs): one job per file, its
+    /// HTML responses extracted by the WARC readers (docs/warc.md).
+    #[arg(long, conflicts_with = "warc_paths")]
+    pub(crate) warc: bool,
+    /// Read WARC files from a listing: one path or URL a line, plain or gzip (Common Crawl's
+    /// `warc.paths.gz`); LISTING is a path or a URL.
+    #[arg(long, value_name = "LISTING")]
+    pub(crate) warc_paths: Option<String>,
+    /// The base URL relative listing paths are resolved against (Common Crawl's:
+    /// https://data.commoncrawl.org/).
+    #[arg(long, value_name = "URL", requires = "warc_paths")]
+    pub(crate) warc_base: Option<String>,
     /// With a feed or sitemap: keep only entries published on or after this DATE (`2026-11-01`, an RFC 3339
-    /// time, or an age back from now: `36h`, `7d`).
+    /// time, or an age back from now: `36h`, `7d`). With WARC files: keep the files whose name dates them
+    /// on or after it (CC-NEWS names do: `CC-NEWS-20240101123456-00001.warc.gz`).
     #[arg(long, value_parser = crate::common::parse_since)]
-    since: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) since: Option<chrono::DateTime<chrono::Utc>>,
+    /// With WARC files: keep the files whose name dates them before this DATE.
+    #[arg(long, value_parser = crate::common::parse_since)]
+    pub(crate) until: Option<chrono::DateTime<chrono::Utc>>,
+    /// With WARC files: take the first N files (after --since/--until).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
 }
 
 /// One URL of the input, with where it came from (for error messages).
@@ -59,6 +78,18 @@ pub struct SubmittedUrl {
 }
 
 pub async fn run(settings: &Settings, args: SubmitArgs) -> anyhow::Result<()> {
+    if args.warc || args.warc_paths.is_some() {
+        let sources = if let Some(listing) = &args.warc_paths {
+            crate::warc::read_listing(listing, args.warc_base.as_deref()).await?
+        } else {
+            read_inputs(&args)?.into_iter().map(|input| input.url).collect()
+        };
+        let sources = crate::warc::sources(sources, args.since, args.until, args.limit)?;
+        return crate::warc::submit(settings, &sources, args.wait, Duration::from_secs(args.timeout)).await;
+    }
+    if args.until.is_some() || args.limit.is_some() {
+        return Err(Exit::usage("--until and --limit choose WARC files: use them with --warc or --warc-paths").into());
+    }
     let inputs = read_inputs(&args)?;
     if inputs.is_empty() {
         return Err(Exit::usage("no URLs given (pass URLs, `-` for standard input, or --file FILE)").into());

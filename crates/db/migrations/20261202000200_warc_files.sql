@@ -11,6 +11,9 @@ CREATE TABLE warc_files (
     -- Where the first record not yet handed on starts (a gzip member's or a record's byte offset); NULL
     -- when reading must start over (nothing read yet, or a whole-file gzip, which cannot be entered midway).
     resume_offset   BIGINT,
+    -- The WARC-Record-ID of the record at resume_offset (or of the record number records_read, in a
+    -- whole-file gzip): a resume checks it finds that record there before it trusts the offset.
+    resume_record_id TEXT,
     -- Counts up to resume_offset (or to the end, once done): every record read, the response records
     -- given an outcome, the other records (requests, metadata, revisits...) passed over, and the records
     -- skipped because they were damaged.
@@ -36,8 +39,9 @@ ALTER TABLE articles ADD COLUMN warc_file TEXT;
 ALTER TABLE articles ADD COLUMN warc_offset BIGINT;
 ALTER TABLE articles ADD COLUMN warc_record_id TEXT;
 
--- The grants of 20261128000400_worker_roles, and the WARC reader's: it reads and updates its files' rows
--- (checkpoints, counts, the end) and nothing else; the records' outcomes go through the store.
+-- The grants of 20261128000400_worker_roles, and the WARC reader's: it reads and writes its files' rows
+-- (a file published by another producer than `submit` gets its row from the reader; checkpoints, counts,
+-- the end) and nothing else: the records' outcomes go through the store.
 CREATE OR REPLACE FUNCTION newspipe_grant_worker_roles() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'newspipe_store') THEN
@@ -53,7 +57,7 @@ BEGIN
         GRANT SELECT ON _sqlx_migrations TO newspipe_fetcher;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'newspipe_warc_reader') THEN
-        GRANT SELECT, UPDATE ON warc_files TO newspipe_warc_reader;
+        GRANT SELECT, INSERT, UPDATE ON warc_files TO newspipe_warc_reader;
         GRANT SELECT ON _sqlx_migrations TO newspipe_warc_reader;
     END IF;
 END

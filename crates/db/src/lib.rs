@@ -8,8 +8,9 @@
 //! | `url_claims` | the fetcher opens a claim, the store closes it: see [`claims`] | the fetcher, feeds polled again |
 //! | `hosts`, `fetch_leases` | the fetchers' politeness: see [`hosts`] | the fetchers |
 //! | `watches` | `newspipe watch` | the fetchers' watch scheduler: see [`watches`] |
+//! | `warc_files` | `submit --warc` queues, the WARC reader checkpoints and ends: see [`warc_files`] | `submit --wait`, `status`, the WARC reader resuming |
 //!
-//! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`search`] and
+//! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`warc_files`], [`search`] and
 //! [`read`] (the command line's reads); [`admin`] creates and drops whole databases (tests, benchmarks).
 
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod read;
 mod rows;
 pub mod search;
 mod settings;
+pub mod warc_files;
 pub mod watches;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +39,7 @@ pub use read::{
 };
 pub use search::SearchHit;
 pub use settings::DatabaseSettings;
+pub use warc_files::{WarcCheckpoint, WarcFile, WarcProgress};
 pub use watches::{Watch, WatchScheduler};
 
 /// A handle on newspipe's database: a pool of connections, cheap to clone.

@@ -13,7 +13,8 @@
 //! # }
 //! ```
 
-pub mod address;
+/// Which addresses the fetcher connects to (shared with the WARC reader's downloads).
+pub use newspipe_net as address;
 pub mod config;
 pub mod coordination;
 mod events;

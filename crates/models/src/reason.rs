@@ -28,6 +28,8 @@ pub enum SkipReason {
     Robots,
     /// A feed or sitemap, expanded into jobs for its entries (cut at the discovery limits when truncated).
     Expanded { truncated: bool },
+    /// A WARC `response` record holding another status than 200: what the crawler got, not a page.
+    ArchivedStatus { status: u16 },
     /// A reason this build does not know, kept as it was written.
     Other(String),
 }
@@ -74,6 +76,8 @@ pub enum FailureReason {
     ExtractionTimeBudget,
     /// The extractor failed on the page (a bug, caught so that it fails one page).
     ExtractorError,
+    /// A WARC record that is cut short or cannot be read (the file's own failure says where).
+    DamagedRecord,
     /// A reason this build does not know, kept as it was written.
     Other(String),
 }
@@ -88,6 +92,7 @@ impl SkipReason {
             SkipReason::Duplicate => "duplicate",
             SkipReason::Robots => "robots",
             SkipReason::Expanded { .. } => "expanded",
+            SkipReason::ArchivedStatus { .. } => "archived_status",
             SkipReason::Other(_) => "other",
         }
     }
@@ -103,6 +108,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Robots => f.write_str("robots"),
             SkipReason::Expanded { truncated: false } => f.write_str("expanded"),
             SkipReason::Expanded { truncated: true } => f.write_str("expanded (truncated)"),
+            SkipReason::ArchivedStatus { status } => write!(f, "archived http {status}"),
             SkipReason::Other(text) => f.write_str(text),
         }
     }
@@ -124,6 +130,10 @@ impl FromStr for SkipReason {
                     SkipReason::NotHtml { mime: mime.to_string() }
                 } else if let Some(kind) = text.strip_prefix("not an article: ") {
                     SkipReason::NotAnArticle { kind: kind.to_string() }
+                } else if let Some(status) =
+                    text.strip_prefix("archived http ").and_then(|s| s.parse::<u16>().ok())
+                {
+                    SkipReason::ArchivedStatus { status }
                 } else {
                     SkipReason::Other(text.to_string())
                 }
@@ -155,6 +165,7 @@ const PLAIN_FAILURES: &[(FailureReason, &str, &str)] = &[
     (FailureReason::RequestError, "request_error", "request error"),
     (FailureReason::ExtractionTimeBudget, "extraction_time_budget", "extraction time budget"),
     (FailureReason::ExtractorError, "extractor_error", "extractor error"),
+    (FailureReason::DamagedRecord, "damaged_record", "damaged record"),
 ];
 
 /// How the feed and sitemap parsers' messages begin (`newspipe_discover::DiscoverError`): a failure whose
@@ -251,6 +262,7 @@ pub fn every_reason() -> (Vec<SkipReason>, Vec<FailureReason>) {
         SkipReason::Robots,
         SkipReason::Expanded { truncated: false },
         SkipReason::Expanded { truncated: true },
+        SkipReason::ArchivedStatus { status: 404 },
         SkipReason::Other("something a foreign producer wrote: with a colon".into()),
     ];
     let mut failures: Vec<FailureReason> = PLAIN_FAILURES.iter().map(|(r, _, _)| r.clone()).collect();

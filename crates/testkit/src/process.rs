@@ -5,16 +5,21 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 
 use newspipe_broker::Queue;
 
-/// The three worker stages, in the order of a URL's path through them.
+/// The worker binaries: the three stages of a URL's path (in order), and the WARC reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Worker {
     Fetcher,
     Extractor,
     Store,
+    /// Reads WARC files into outcomes for the store (a path of its own beside the fetcher and extractor).
+    WarcReader,
 }
 
 impl Worker {
+    /// The live web's pipeline: what [`Worker::ALL`] starts and the chaos tests kill.
     pub const ALL: [Worker; 3] = [Worker::Fetcher, Worker::Extractor, Worker::Store];
+    /// Every worker binary.
+    pub const EVERY: [Worker; 4] = [Worker::Fetcher, Worker::Extractor, Worker::Store, Worker::WarcReader];
 
     /// The binary's name, `newspipe-fetcher`...
     pub fn binary(self) -> &'static str {
@@ -22,6 +27,7 @@ impl Worker {
             Worker::Fetcher => "newspipe-fetcher",
             Worker::Extractor => "newspipe-extractor",
             Worker::Store => "newspipe-store",
+            Worker::WarcReader => "newspipe-warc-reader",
         }
     }
 
@@ -31,6 +37,7 @@ impl Worker {
             Worker::Fetcher => "fetcher",
             Worker::Extractor => "extractor",
             Worker::Store => "store",
+            Worker::WarcReader => "warc-reader",
         }
     }
 
@@ -40,6 +47,7 @@ impl Worker {
             Worker::Fetcher => Queue::Fetch,
             Worker::Extractor => Queue::Extract,
             Worker::Store => Queue::Store,
+            Worker::WarcReader => Queue::Warc,
         }
     }
 }
@@ -52,6 +60,7 @@ pub struct Binaries {
     pub fetcher: PathBuf,
     pub extractor: PathBuf,
     pub store: PathBuf,
+    pub warc_reader: PathBuf,
 }
 
 impl Binaries {
@@ -60,6 +69,7 @@ impl Binaries {
             Worker::Fetcher => &self.fetcher,
             Worker::Extractor => &self.extractor,
             Worker::Store => &self.store,
+            Worker::WarcReader => &self.warc_reader,
         }
     }
 
@@ -67,7 +77,7 @@ impl Binaries {
     pub fn by_name(&self, name: &str) -> &Path {
         match name {
             "newspipe" => &self.newspipe,
-            other => Worker::ALL
+            other => Worker::EVERY
                 .into_iter()
                 .find(|w| w.binary() == other)
                 .map(|w| self.worker(w))
@@ -85,6 +95,7 @@ macro_rules! binaries {
             fetcher: env!("CARGO_BIN_EXE_newspipe-fetcher").into(),
             extractor: env!("CARGO_BIN_EXE_newspipe-extractor").into(),
             store: env!("CARGO_BIN_EXE_newspipe-store").into(),
+            warc_reader: env!("CARGO_BIN_EXE_newspipe-warc-reader").into(),
         }
     };
 }

@@ -22,6 +22,13 @@ pub trait Source: Send {
     fn open_at(&self, offset: u64) -> io::Result<OpenedSource>;
 }
 
+/// A source shared between readers (a resume that falls back to the start opens it again).
+impl<T: Source + Sync + ?Sized> Source for std::sync::Arc<T> {
+    fn open_at(&self, offset: u64) -> io::Result<OpenedSource> {
+        (**self).open_at(offset)
+    }
+}
+
 /// A WARC file on a local disk.
 pub struct LocalFile {
     path: PathBuf,
