@@ -232,7 +232,12 @@ fn print_table(status: &Status, watch: bool) {
     if w.files_queued + w.files_reading + w.files_done + w.files_failed > 0 {
         println!(
             "warc files: {} done, {} reading, {} failed, {} queued · records read {} · articles stored {} · {:.0} records/s",
-            w.files_done, w.files_reading, w.files_failed, w.files_queued, w.records_read, w.articles_stored,
+            w.files_done,
+            w.files_reading,
+            w.files_failed,
+            w.files_queued,
+            w.records_read,
+            w.articles_stored,
             w.records_per_second
         );
     }

@@ -88,7 +88,10 @@ pub async fn run(settings: &Settings, args: SubmitArgs) -> anyhow::Result<()> {
         return crate::warc::submit(settings, &sources, args.wait, Duration::from_secs(args.timeout)).await;
     }
     if args.until.is_some() || args.limit.is_some() {
-        return Err(Exit::usage("--until and --limit choose WARC files: use them with --warc or --warc-paths").into());
+        return Err(Exit::usage(
+            "--until and --limit choose WARC files: use them with --warc or --warc-paths",
+        )
+        .into());
     }
     let inputs = read_inputs(&args)?;
     if inputs.is_empty() {

@@ -17,10 +17,13 @@ use crate::{Exit, Settings, exit};
 /// Reads a listing (a path or a URL; plain or gzip) into its sources, relative lines joined to `base`.
 pub async fn read_listing(listing: &str, base: Option<&str>) -> anyhow::Result<Vec<String>> {
     let bytes = if listing.starts_with("http://") || listing.starts_with("https://") {
-        let response = reqwest::get(listing).await.with_context(|| format!("downloading the listing {listing}"))?;
+        let response =
+            reqwest::get(listing).await.with_context(|| format!("downloading the listing {listing}"))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(Exit::usage(format!("the listing {listing} answered http {}", status.as_u16())).into());
+            return Err(
+                Exit::usage(format!("the listing {listing} answered http {}", status.as_u16())).into()
+            );
         }
         response.bytes().await.with_context(|| format!("downloading the listing {listing}"))?.to_vec()
     } else {
@@ -88,12 +91,19 @@ pub fn sources(
         sources.truncate(limit);
     }
     if sources.is_empty() {
-        return Err(Exit::usage("no WARC files to submit (none given, or none left after --since/--until)").into());
+        return Err(
+            Exit::usage("no WARC files to submit (none given, or none left after --since/--until)").into()
+        );
     }
     Ok(sources)
 }
 
-pub async fn submit(settings: &Settings, sources: &[String], wait: bool, timeout: Duration) -> anyhow::Result<()> {
+pub async fn submit(
+    settings: &Settings,
+    sources: &[String],
+    wait: bool,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let jobs: Vec<WarcJob> = sources.iter().map(WarcJob::new).collect();
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
@@ -102,7 +112,9 @@ pub async fn submit(settings: &Settings, sources: &[String], wait: bool, timeout
     let topology = Topology::new(&settings.broker);
     let channel = connection.create_channel().await.context("opening a channel")?;
     topology.declare(&channel).await?;
-    let publisher = Publisher::open(&connection, topology, Duration::from_secs(settings.broker.publish_timeout_secs)).await?;
+    let publisher =
+        Publisher::open(&connection, topology, Duration::from_secs(settings.broker.publish_timeout_secs))
+            .await?;
     futures_util::stream::iter(jobs.iter().map(Ok::<_, anyhow::Error>))
         .try_for_each_concurrent(64, |job| {
             let publisher = &publisher;
@@ -131,7 +143,9 @@ async fn wait_for_files(database: &Database, ids: &[JobId], timeout: Duration) -
         let files = database.warc_files(ids).await?;
         let read: i64 = files.iter().map(|f| f.records_read).sum();
         let rate = match first_read {
-            Some((at, before)) if at.elapsed().as_secs_f64() > 0.5 => (read - before) as f64 / at.elapsed().as_secs_f64(),
+            Some((at, before)) if at.elapsed().as_secs_f64() > 0.5 => {
+                (read - before) as f64 / at.elapsed().as_secs_f64()
+            }
             _ => 0.0,
         };
         if first_read.is_none() && read > 0 {

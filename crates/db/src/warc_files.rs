@@ -50,7 +50,8 @@ pub struct WarcFile {
 impl WarcFile {
     /// Read to its end (damaged or not), and every response record it handed on has its outcome.
     pub fn is_settled(&self) -> bool {
-        matches!(self.state.as_str(), "done" | "failed") && self.stored + self.skipped + self.failed >= self.responses
+        matches!(self.state.as_str(), "done" | "failed")
+            && self.stored + self.skipped + self.failed >= self.responses
     }
 }
 

@@ -53,7 +53,12 @@ pub(crate) struct FileResumed<'a> {
 
 impl InternalEvent for FileResumed<'_> {
     fn emit(self) {
-        tracing::info!(source = self.source, records_read = self.records_read, offset = self.at, "warc file resumed");
+        tracing::info!(
+            source = self.source,
+            records_read = self.records_read,
+            offset = self.at,
+            "warc file resumed"
+        );
         counter!("newspipe_warc_resumes_total").increment(1);
     }
 }

@@ -14,7 +14,9 @@ use newspipe_db::{Database, DbError, WarcCheckpoint};
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
 use newspipe_models::{FailureReason, Outcome, SkipReason, StoreRequest, WarcJob, WarcLocation, encode_json};
 use newspipe_runtime::InternalEvent;
-use newspipe_warc::{Body, Damage, Item, LocalFile, ReadOptions, Record, RecordKind, Records, Source, detect_layout};
+use newspipe_warc::{
+    Body, Damage, Item, LocalFile, ReadOptions, Record, RecordKind, Records, Source, detect_layout,
+};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::remote::Download;
@@ -91,10 +93,15 @@ impl FileReader {
     /// `publisher`. Returns when every outcome is confirmed and the file's end is recorded.
     pub async fn read(&self, job: &WarcJob, publisher: &Publisher) -> Result<(), FileError> {
         let started = Instant::now();
-        let checkpoint = self.database.start_warc_file(job.job_id, &job.source).await.map_err(FileError::Database)?;
+        let checkpoint =
+            self.database.start_warc_file(job.job_id, &job.source).await.map_err(FileError::Database)?;
         if checkpoint.records_read > 0 {
-            events::FileResumed { source: &job.source, records_read: checkpoint.records_read, at: checkpoint.resume_offset }
-                .emit();
+            events::FileResumed {
+                source: &job.source,
+                records_read: checkpoint.records_read,
+                at: checkpoint.resume_offset,
+            }
+            .emit();
         }
         let mut progress = checkpoint.clone();
         let (items, mut incoming) = mpsc::channel::<Item>(self.in_flight.min(64));
@@ -163,7 +170,10 @@ impl FileReader {
 
     fn source(&self, source: &str) -> Result<Arc<dyn Source + Sync>, String> {
         if source.starts_with("http://") || source.starts_with("https://") {
-            self.download.file(source).map(|f| Arc::new(f) as Arc<dyn Source + Sync>).map_err(|e| e.to_string())
+            self.download
+                .file(source)
+                .map(|f| Arc::new(f) as Arc<dyn Source + Sync>)
+                .map_err(|e| e.to_string())
         } else if Path::new(source).is_absolute() {
             Ok(Arc::new(LocalFile::new(source)))
         } else {
@@ -201,7 +211,8 @@ impl FileReader {
             }
         };
         if let Some(request) = request {
-            let message = Outgoing::json(Queue::Store, encode_json(&request)).compressed().for_job(request.job_id);
+            let message =
+                Outgoing::json(Queue::Store, encode_json(&request)).compressed().for_job(request.job_id);
             publisher.publish(&message).await.map_err(FileError::Publish)?;
         }
         Ok(Done { kind })
@@ -215,7 +226,11 @@ impl FileReader {
             (Body::Page(_), _) => {
                 let _permit = self.cpu.acquire().await.expect("the semaphore is never closed");
                 let options = self.extract_options.clone();
-                let location = WarcLocation { file: job.source.clone(), offset: record.offset, record_id: record.record_id.clone() };
+                let location = WarcLocation {
+                    file: job.source.clone(),
+                    offset: record.offset,
+                    record_id: record.record_id.clone(),
+                };
                 match tokio::task::spawn_blocking(move || extract_page(&record, &options, &location)).await {
                     Ok(outcome) => outcome,
                     Err(_) => Outcome::Failed { reason: FailureReason::ExtractorError },
@@ -226,12 +241,16 @@ impl FileReader {
                 tracing::debug!(url, why, "page payload does not decode");
                 Outcome::Failed { reason: FailureReason::DecodeError }
             }
-            (Body::NotRead, Some(status)) if status != 200 => Outcome::Skipped { reason: SkipReason::ArchivedStatus { status } },
+            (Body::NotRead, Some(status)) if status != 200 => {
+                Outcome::Skipped { reason: SkipReason::ArchivedStatus { status } }
+            }
             (Body::NotRead, Some(_)) => Outcome::Skipped {
                 reason: SkipReason::NotHtml { mime: record.mime().unwrap_or_else(|| "unknown".into()) },
             },
             // A response record that holds no HTTP response (a `resource` written as `response`).
-            (Body::NotRead, None) => Outcome::Skipped { reason: SkipReason::NotHtml { mime: record.mime().unwrap_or_else(|| "unknown".into()) } },
+            (Body::NotRead, None) => Outcome::Skipped {
+                reason: SkipReason::NotHtml { mime: record.mime().unwrap_or_else(|| "unknown".into()) },
+            },
         };
         let mut request = StoreRequest::new(job_id, url, outcome);
         request.parent_job_id = Some(job.job_id);
@@ -297,7 +316,13 @@ fn produce(
     items: &mpsc::Sender<Item>,
 ) -> u64 {
     let fail = |why: String| {
-        let _ = items.blocking_send(Item::Damage(Damage { offset: 0, why, record_id: None, target_uri: None, kind: None }));
+        let _ = items.blocking_send(Item::Damage(Damage {
+            offset: 0,
+            why,
+            record_id: None,
+            target_uri: None,
+            kind: None,
+        }));
         0
     };
     let source = match source {
@@ -330,7 +355,9 @@ fn produce(
                 }
                 return count;
             }
-            _ => tracing::warn!(offset, "the checkpointed record is not at its offset; reading from the start"),
+            _ => {
+                tracing::warn!(offset, "the checkpointed record is not at its offset; reading from the start")
+            }
         }
     }
     for item in Records::new(source, layout, options) {

@@ -80,7 +80,10 @@ pub struct ExtractorLimits {
 impl Default for ExtractorLimits {
     fn default() -> Self {
         let defaults = newspipe_extract::Options::default();
-        ExtractorLimits { max_page_bytes: defaults.max_bytes, time_budget_ms: defaults.time_budget.as_millis() as u64 }
+        ExtractorLimits {
+            max_page_bytes: defaults.max_bytes,
+            time_budget_ms: defaults.time_budget.as_millis() as u64,
+        }
     }
 }
 
@@ -96,8 +99,12 @@ impl Default for FetcherAccess {
     fn default() -> Self {
         FetcherAccess {
             allow_private_addresses: false,
-            user_agent: concat!("newspipe/", env!("CARGO_PKG_VERSION"), " (+https://github.com/newspipe/newspipe)")
-                .to_string(),
+            user_agent: concat!(
+                "newspipe/",
+                env!("CARGO_PKG_VERSION"),
+                " (+https://github.com/newspipe/newspipe)"
+            )
+            .to_string(),
         }
     }
 }
@@ -122,7 +129,11 @@ impl ProcessSettings for Settings {
             });
         }
         if self.warc_reader.in_flight == 0 {
-            return Err(SettingsError::Invalid { key: "warc_reader.in_flight", value: "0".into(), why: "at least 1" });
+            return Err(SettingsError::Invalid {
+                key: "warc_reader.in_flight",
+                value: "0".into(),
+                why: "at least 1",
+            });
         }
         Ok(())
     }
@@ -160,7 +171,11 @@ impl Handler for WarcHandler {
             }
             Err(error) => {
                 tracing::warn!(source = %job.source, %error, "warc file interrupted; it will resume");
-                Disposition::Retry { reason: error.to_string(), after: Some(Duration::from_secs(1)), exhausted: Vec::new() }
+                Disposition::Retry {
+                    reason: error.to_string(),
+                    after: Some(Duration::from_secs(1)),
+                    exhausted: Vec::new(),
+                }
             }
         }
     }

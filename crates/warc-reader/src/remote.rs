@@ -30,7 +30,12 @@ pub struct Download {
 impl Download {
     /// A client like the fetcher's: no proxy, no redirects, every address checked by the same policy
     /// (`fetcher.allow_private_addresses`).
-    pub fn new(user_agent: &str, allow_private: bool, attempts: u32, first_pause: Duration) -> anyhow::Result<Download> {
+    pub fn new(
+        user_agent: &str,
+        allow_private: bool,
+        attempts: u32,
+        first_pause: Duration,
+    ) -> anyhow::Result<Download> {
         let policy = Arc::new(AddressPolicy { allow_private, allowed_networks: Vec::new() });
         let client = reqwest::Client::builder()
             .user_agent(user_agent.to_string())
@@ -45,7 +50,8 @@ impl Download {
 
     /// The file at `url`, as a [`Source`]. Refuses a URL whose host is an address the policy forbids.
     pub fn file(&self, url: &str) -> io::Result<RemoteFile> {
-        let parsed = Url::parse(url).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}")))?;
+        let parsed = Url::parse(url)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}")))?;
         // IP literals never reach the resolver: checked here, as the fetcher checks them.
         let literal: Option<IpAddr> = match parsed.host() {
             Some(Host::Ipv4(ip)) => Some(ip.into()),
@@ -117,7 +123,10 @@ impl RemoteReader {
                 Err(error) => {
                     last_error = error_chain(&error);
                     if error.is_connect() && error_chain(&error).contains("forbidden") {
-                        return Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {last_error}", self.url)));
+                        return Err(io::Error::new(
+                            io::ErrorKind::PermissionDenied,
+                            format!("{}: {last_error}", self.url),
+                        ));
                     }
                     continue;
                 }
@@ -219,8 +228,13 @@ impl Seek for RemoteReader {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let target = match to {
             SeekFrom::Start(p) => p,
-            SeekFrom::Current(d) => self.position.checked_add_signed(d).ok_or_else(|| io::Error::other("seek before the start"))?,
-            SeekFrom::End(_) => return Err(io::Error::new(io::ErrorKind::Unsupported, "seek from the end of a remote file")),
+            SeekFrom::Current(d) => self
+                .position
+                .checked_add_signed(d)
+                .ok_or_else(|| io::Error::other("seek before the start"))?,
+            SeekFrom::End(_) => {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, "seek from the end of a remote file"));
+            }
         };
         if target < self.position {
             self.position = target;

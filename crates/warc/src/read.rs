@@ -333,6 +333,34 @@ impl<S: Source> Records<S> {
         Item::Damage(Damage { offset, why, record_id, target_uri, kind })
     }
 
+    /// fastwarc ends a gzip file whose last member is cut short as if it ended there: what follows the last
+    /// whole member is damage (a record cut short), found by decompressing that member to its end.
+    fn trailing_damage(&mut self) -> Option<Item> {
+        if self.layout != Layout::GzipPerRecord {
+            return None;
+        }
+        let start = self.last_start;
+        let mut reader = BufReader::new(self.source.open_at(start).ok()?);
+        let mut decoder = flate2::bufread::GzDecoder::new(&mut reader);
+        if io::copy(&mut decoder, &mut io::sink()).is_err() {
+            return None;
+        }
+        // The decoder consumed the member and no more: the buffered reader's position (which counts what
+        // it holds but has not handed out) is the member's end.
+        let end = reader.stream_position().ok()?;
+        let mut rest = [0u8; 1];
+        let more = reader.read(&mut rest).ok()? > 0;
+        more.then(|| {
+            Item::Damage(Damage {
+                offset: end,
+                why: format!("the file ends inside a record: the gzip member at byte {end} is cut short"),
+                record_id: None,
+                target_uri: None,
+                kind: None,
+            })
+        })
+    }
+
     /// Reads what the iterator gives for one record.
     fn take(&mut self, record: &mut WarcRecord) -> Item {
         let start = record.stream_pos();
@@ -351,7 +379,11 @@ impl<S: Source> Records<S> {
         }
         let kind = RecordKind::of(record.record_type());
         let record_id = record.record_id().map(|id| id.to_string()).unwrap_or_default();
-        let target_uri = record.headers().get(WarcHeader::WarcTargetUri).map(|u| u.trim().to_string());
+        // WARC/1.0 writers (wget among them) put the URI in angle brackets, as WARC/1.1 does record ids.
+        let target_uri = record.headers().get(WarcHeader::WarcTargetUri).map(|u| {
+            let uri = u.trim();
+            uri.strip_prefix('<').and_then(|u| u.strip_suffix('>')).unwrap_or(uri).to_string()
+        });
         let date = record
             .record_date()
             .and_then(|t| DateTime::<Utc>::from_timestamp(t.unix_timestamp(), t.nanosecond()));
@@ -485,7 +517,7 @@ impl<S: Source> Iterator for Records<S> {
         match iter.next() {
             None => {
                 self.finished = true;
-                None
+                self.trailing_damage()
             }
             Some(Err(error)) => {
                 let at = self.last_start;

@@ -232,3 +232,20 @@ fn reading_from_a_records_offset_starts_at_that_record() {
         assert_eq!((records[0].index, records[0].offset), (3, Some(offsets[3])));
     }
 }
+
+#[test]
+fn a_gzip_file_cut_just_after_a_members_start_reports_the_cut_where_the_member_starts() {
+    let mut warc = WarcBuilder::new();
+    for n in 0..3 {
+        warc.page(&format!("http://e.com/{n}"), &article_html(&format!("Tail {n}"), 50));
+    }
+    let (bytes, offsets) = warc.build(Compression::PerRecord);
+    let (_, items) = read_all(bytes[..offsets[2] as usize + 20].to_vec());
+    assert_eq!(records(&items).len(), 2);
+    let damage = damage(&items);
+    assert_eq!(damage.len(), 1, "{items:?}");
+    assert_eq!(damage[0].offset, offsets[2], "{}", damage[0].why);
+    // A whole file has no trailing damage.
+    let (bytes, _) = warc.build(Compression::PerRecord);
+    assert!(read_all(bytes).1.iter().all(|i| matches!(i, Item::Record(_))));
+}

@@ -1,0 +1,394 @@
+//! WARC in: `submit --warc` and `--warc-paths`, read by `newspipe-warc-reader`, every response record with
+//! exactly one outcome, one article per target URI; damaged files; a reader killed mid-file; a remote file
+//! whose connection drops; a real crawler's WARC (wget).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use newspipe_testkit::warc::{Compression, WarcBuilder, chunked, gzip, http_response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::web::article_html;
+use crate::support::{TestApp, Worker, spawn_app};
+
+/// A file of `pages` article pages (with requests and metadata between them), a revisit, a PNG and a 404.
+fn mixed_warc(tag: &str, pages: u32) -> WarcBuilder {
+    let mut warc = WarcBuilder::new();
+    warc.warcinfo();
+    for n in 0..pages {
+        let uri = format!("http://archive.test/{tag}/{n}");
+        warc.request(&uri);
+        warc.page(&uri, &article_html(n));
+        warc.metadata(&uri);
+    }
+    warc.revisit(&format!("http://archive.test/{tag}/0"));
+    warc.response(
+        &format!("http://archive.test/{tag}/logo.png"),
+        &http_response(200, "image/png", &[], b"\x89PNG\r\n"),
+    );
+    warc.response(
+        &format!("http://archive.test/{tag}/gone"),
+        &http_response(404, "text/html", &[], b"<p>gone</p>"),
+    );
+    warc
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn text(output: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(&app.db).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_response_record_of_every_layout_gets_one_outcome_and_every_page_one_article_with_its_source() {
+    let mut app = spawn_app().await;
+    let mut paths = Vec::new();
+    for (tag, compression, name) in [
+        ("plain", Compression::None, "a.warc"),
+        ("members", Compression::PerRecord, "b.warc.gz"),
+        ("whole", Compression::Whole, "c.warc.gz"),
+    ] {
+        let (bytes, _) = mixed_warc(tag, 4).build(compression);
+        paths.push(write(&app.dir, name, &bytes));
+    }
+    // Chunked and gzip payloads as a crawler may keep them, and a page in Latin-1.
+    let mut encoded = WarcBuilder::new();
+    let html = article_html(7);
+    encoded.response(
+        "http://archive.test/enc/chunked",
+        &http_response(200, "text/html", &[("Transfer-Encoding", "chunked")], &chunked(html.as_bytes(), 64)),
+    );
+    encoded.response(
+        "http://archive.test/enc/gzip",
+        &http_response(200, "text/html", &[("Content-Encoding", "gzip")], &gzip(html.as_bytes())),
+    );
+    let latin1 = html.replace("utf-8", "iso-8859-1").replace("Council", "Conseil général élu").into_bytes();
+    let latin1: Vec<u8> = String::from_utf8(latin1).unwrap().chars().map(|c| c as u32 as u8).collect();
+    encoded.response(
+        "http://archive.test/enc/latin1",
+        &http_response(200, "text/html; charset=iso-8859-1", &[], &latin1),
+    );
+    paths.push(write(&app.dir, "d.warc.gz", &encoded.build(Compression::PerRecord).0));
+
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let mut args = vec!["submit", "--warc", "--wait", "--timeout", "120"];
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(names.iter().map(String::as_str));
+    let output = app.cli_async(&args).await;
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    assert!(text(&output).contains("stored 15"), "{}", text(&output));
+
+    // 3 files x (4 pages + PNG + 404) + 3 encoded pages: one outcome each; requests, metadata, revisits none.
+    assert_eq!(app.outcome_count().await, 3 * 6 + 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM outcomes WHERE reason_code = 'archived_status'").await, 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM outcomes WHERE reason_code = 'not_html'").await, 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 15);
+    let (file, offset, record_id, fetched): (String, Option<i64>, String, String) = sqlx::query_as(
+        "SELECT warc_file, warc_offset, warc_record_id, to_char(fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+         FROM articles WHERE url = 'http://archive.test/members/2'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(file, names[1]);
+    assert!(offset.is_some_and(|o| o > 0) && record_id.starts_with("<urn:uuid:"), "{offset:?} {record_id}");
+    assert_eq!(fetched, "2024-01-01", "WARC-Date is the fetch time");
+    let whole: Option<i64> =
+        sqlx::query_scalar("SELECT warc_offset FROM articles WHERE url = 'http://archive.test/whole/2'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(whole, None, "a whole-file gzip has no offsets");
+    let latin: String =
+        sqlx::query_scalar("SELECT title FROM articles WHERE url = 'http://archive.test/enc/latin1'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(latin.contains("Conseil général élu"), "{latin}");
+    // Submitting the same files again records nothing twice.
+    let output = app.cli_async(&args).await;
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(app.outcome_count().await, 3 * 6 + 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 15);
+    let status = app.cli(&["status"], None);
+    assert!(text(&status).contains("warc files: 4 done"), "{}", text(&status));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_file_keeps_every_record_it_can_and_fails_saying_where_and_why() {
+    let mut app = spawn_app().await;
+    let mut warc = WarcBuilder::new();
+    for n in 0..6 {
+        warc.page(&format!("http://damaged.test/{n}"), &article_html(n));
+    }
+    let (bytes, offsets) = warc.build(Compression::PerRecord);
+    // A bad gzip member in the middle (record 2), and the file cut in the middle of record 5.
+    let mut bad = bytes.clone();
+    let middle = (offsets[2] + (offsets[3] - offsets[2]) / 2) as usize;
+    for b in &mut bad[middle..middle + 16] {
+        *b ^= 0xff;
+    }
+    let cut = (offsets[5] + 40) as usize;
+    let path = write(&app.dir, "damaged.warc.gz", &bad[..cut]);
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let output =
+        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "120"]).await;
+    assert_eq!(output.status.code(), Some(3), "{}\n{}", text(&output), app.logs());
+    assert!(text(&output).contains("failed: "), "{}", text(&output));
+    let stored: HashSet<String> = sqlx::query_scalar("SELECT url FROM articles")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: HashSet<String> = [0, 1, 3, 4].iter().map(|n| format!("http://damaged.test/{n}")).collect();
+    assert_eq!(stored, expected, "the records before, between and after the damage");
+    let (state, error, at, damaged): (String, String, i64, i64) =
+        sqlx::query_as("SELECT state, error, error_offset, damaged FROM warc_files")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(state, "failed");
+    assert!(at >= offsets[1] as i64 && at <= offsets[2] as i64, "the first damage: {at} ({error})");
+    assert_eq!(damaged, 2, "{error}");
+    // The reader keeps serving: a good file after it is read.
+    let (good, _) = mixed_warc("after", 2).build(Compression::PerRecord);
+    let good = write(&app.dir, "good.warc.gz", &good);
+    let output =
+        app.cli_async(&["submit", "--warc", good.to_str().unwrap(), "--wait", "--timeout", "120"]).await;
+    assert!(output.status.success(), "{}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_file_is_refused_by_submit_and_a_listing_picks_files_by_the_dates_in_their_names() {
+    let mut app = spawn_app().await;
+    let output = app.cli(&["submit", "--warc", "/nonexistent/x.warc.gz"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("/nonexistent/x.warc.gz"), "{}", text(&output));
+    let output = app.cli(&["submit", "--warc", "--feed", "x"], None);
+    assert_eq!(output.status.code(), Some(2), "--warc conflicts with --feed: {}", text(&output));
+
+    let dir = app.dir.join("crawl-data");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut listing = String::new();
+    for (n, stamp) in
+        ["20240101000000", "20240102000000", "20240103000000", "20240104000000"].iter().enumerate()
+    {
+        let (bytes, _) = mixed_warc(&format!("day{n}"), 1).build(Compression::PerRecord);
+        let name = format!("CC-NEWS-{stamp}-0000{n}.warc.gz");
+        write(&dir, &name, &bytes);
+        listing.push_str(&format!("crawl-data/{name}\n"));
+    }
+    let listing_path = write(&app.dir, "warc.paths.gz", &gzip(listing.as_bytes()));
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let base = app.dir.display().to_string();
+    let output = app
+        .cli_async(&[
+            "submit",
+            "--warc-paths",
+            listing_path.to_str().unwrap(),
+            "--warc-base",
+            &base,
+            "--since",
+            "2024-01-02",
+            "--until",
+            "2024-01-04",
+            "--wait",
+            "--timeout",
+            "120",
+        ])
+        .await;
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    let stored: HashSet<String> = sqlx::query_scalar("SELECT url FROM articles")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        stored,
+        HashSet::from(["http://archive.test/day1/0".to_string(), "http://archive.test/day2/0".to_string()])
+    );
+    let output = app.cli(&["submit", "--warc-paths", listing_path.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(2), "relative paths need --warc-base: {}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_killed_in_the_middle_of_a_file_loses_and_duplicates_nothing() {
+    let mut app = spawn_app().await;
+    let pages = 1500;
+    let (bytes, _) = mixed_warc("kill", pages).build(Compression::PerRecord);
+    let path = write(&app.dir, "big.warc.gz", &bytes);
+    let reader =
+        app.start_worker_with(Worker::WarcReader, &[("NEWSPIPE__WARC_READER__CHECKPOINT_SECS", "1")]);
+    app.start_worker(Worker::Store);
+    let output = app.cli_async(&["submit", "--warc", path.to_str().unwrap()]).await;
+    assert!(output.status.success(), "{}", text(&output));
+    // Killed once a checkpoint is written and some outcomes are recorded, well before the end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let read = count(&app, "SELECT COALESCE(max(records_read), 0) FROM warc_files").await;
+        if read > 300 && app.outcome_count().await > 100 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no progress: {}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.workers[reader].signal("KILL");
+    app.workers[reader].wait_exit(Duration::from_secs(10));
+    app.start_worker(Worker::WarcReader);
+    let expected = i64::from(pages) + 2;
+    app.wait_for_outcomes(expected, Duration::from_secs(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while count(&app, "SELECT count(*) FROM warc_files WHERE state = 'done'").await < 1 {
+        assert!(std::time::Instant::now() < deadline, "the file never finished: {}", app.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.outcome_count().await, expected, "exactly one outcome per response record");
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, i64::from(pages));
+    let (attempts, responses, read): (i32, i64, i64) =
+        sqlx::query_as("SELECT attempts, responses, records_read FROM warc_files")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 2, "redelivered once");
+    assert_eq!(responses, expected, "the counts survive the resume");
+    assert_eq!(read, i64::from(pages) * 3 + 4);
+    assert!(
+        app.logs().contains("warc file resumed"),
+        "resumed at the checkpoint, not read again from the start"
+    );
+}
+
+/// Serves one file over HTTP/1.1 with `Range` support; the first `drops` responses are cut after
+/// `cut_after` bytes (the connection closes mid-file).
+async fn flaky_file_server(
+    bytes: Vec<u8>,
+    drops: u32,
+    cut_after: usize,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let ranges = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = ranges.clone();
+    let bytes = std::sync::Arc::new(bytes);
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let (bytes, seen, served) = (bytes.clone(), seen.clone(), served.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&request).to_string();
+                let start = request
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("range: bytes=")
+                            .map(|r| r.trim_end_matches('-').parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                seen.lock().unwrap().push(format!("{start}"));
+                let body = &bytes[start..];
+                let head = if start > 0 {
+                    format!(
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {start}-{}/{}\r\nConnection: close\r\n\r\n",
+                        body.len(),
+                        bytes.len() - 1,
+                        bytes.len()
+                    )
+                } else {
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                };
+                let _ = socket.write_all(head.as_bytes()).await;
+                let cut = served.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < drops;
+                let end = if cut { cut_after.min(body.len()) } else { body.len() };
+                let _ = socket.write_all(&body[..end]).await;
+                let _ = socket.flush().await;
+            });
+        }
+    });
+    (format!("http://{address}/CC-NEWS-20240101000000-00000.warc.gz"), ranges)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_file_whose_connection_drops_is_resumed_by_range_with_the_same_result() {
+    let mut app = spawn_app().await;
+    let (bytes, _) = mixed_warc("remote", 30).build(Compression::PerRecord);
+    let length = bytes.len();
+    // The layout probe's request and the first read are cut; the read resumes from where it was.
+    let (url, ranges) = flaky_file_server(bytes, 2, length / 3).await;
+    app.start_worker_with(
+        Worker::WarcReader,
+        &[
+            ("NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES", "true"),
+            ("NEWSPIPE__WARC_READER__DOWNLOAD_RETRY_MS", "50"),
+        ],
+    );
+    app.start_worker(Worker::Store);
+    let output = app.cli_async(&["submit", "--warc", &url, "--wait", "--timeout", "120"]).await;
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    assert_eq!(app.outcome_count().await, 32);
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 30);
+    let ranges = ranges.lock().unwrap().clone();
+    assert!(ranges.iter().any(|r| r != "0"), "a range request resumed the download: {ranges:?}");
+
+    // Without allow_private_addresses a loopback source is refused, and the file fails saying so.
+    let mut guarded = spawn_app().await;
+    guarded.start_worker_with(Worker::WarcReader, &[("NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES", "false")]);
+    guarded.start_worker(Worker::Store);
+    let output = guarded.cli_async(&["submit", "--warc", &url, "--wait", "--timeout", "60"]).await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(text(&output).contains("allow_private_addresses"), "{}", text(&output));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warc_written_by_wget_is_read_like_any_other() {
+    if std::process::Command::new("wget").arg("--version").output().is_err() {
+        eprintln!("skipped: wget is not installed (deploy/test.sh installs it)");
+        return;
+    }
+    let mut app = spawn_app().await;
+    let dir = app.dir.join("wget");
+    std::fs::create_dir_all(&dir).unwrap();
+    let urls: Vec<String> = (1..=3).map(|n| app.web.url(&format!("/articles/{n}"))).collect();
+    let mut wget = std::process::Command::new("wget");
+    wget.current_dir(&dir)
+        .args(["--quiet", "--warc-file=crawl", "--no-warc-keep-log", "--tries=1", "-O", "/dev/null"])
+        .args(&urls);
+    let status = wget.status().unwrap();
+    assert!(status.success() || status.code() == Some(8), "wget: {status}");
+    let path = dir.join("crawl.warc.gz");
+    assert!(path.exists(), "wget wrote no WARC");
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let output =
+        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "120"]).await;
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    let stored: HashSet<String> = sqlx::query_scalar("SELECT url FROM articles")
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(stored, urls.iter().cloned().collect::<HashSet<_>>());
+}
