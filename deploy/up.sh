@@ -2,7 +2,7 @@
 # The whole stack on this machine, without Docker: RabbitMQ and PostgreSQL
 # (deploy/services.sh), a release build, and the workers in the background.
 #
-#   deploy/up.sh [--fetchers N] [--extractors N] [--stores N] [--demo] [--no-build]
+#   deploy/up.sh [--fetchers N] [--extractors N] [--stores N] [--warc-readers N] [--demo] [--no-build]
 #
 #   --demo      also serve the demo article pages under deploy/demo/ on
 #               http://127.0.0.1:8765/, submit them, wait, and export them
@@ -27,15 +27,17 @@ count_arg() { # count_arg OPTION VALUE
     printf '%s\n' "$2"
 }
 
-fetchers=1 extractors=1 stores=1 demo=0 build=1
+fetchers=1 extractors=1 stores=1 warc_readers=1 demo=0 build=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --fetchers) fetchers="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --extractors) extractors="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --stores) stores="$(count_arg "$1" "${2:-}")"; shift 2 ;;
+    --warc-readers) warc_readers="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --fetchers=*) fetchers="$(count_arg --fetchers "${1#*=}")"; shift ;;
     --extractors=*) extractors="$(count_arg --extractors "${1#*=}")"; shift ;;
     --stores=*) stores="$(count_arg --stores "${1#*=}")"; shift ;;
+    --warc-readers=*) warc_readers="$(count_arg --warc-readers "${1#*=}")"; shift ;;
     --demo) demo=1; shift ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -61,7 +63,7 @@ if [ "$build" -eq 1 ]; then
     section "build"
     (cd "$NEWSPIPE_REPO" && cargo build --release --bins)
 fi
-for b in newspipe newspipe-fetcher newspipe-extractor newspipe-store; do
+for b in newspipe newspipe-fetcher newspipe-extractor newspipe-store newspipe-warc-reader; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build first (cargo build --release --bins)"
 done
 
@@ -91,11 +93,12 @@ start_worker() {
     case "$kind" in
     store) envs+=("DATABASE_URL=${STORE_DATABASE_URL:-$DATABASE_URL}") ;;
     fetcher) envs+=("DATABASE_URL=${FETCHER_DATABASE_URL:-$DATABASE_URL}") ;;
+    warc-reader) envs+=("DATABASE_URL=${WARC_READER_DATABASE_URL:-$DATABASE_URL}") ;;
     esac
     # env -u: the caller's database URLs (exported above) must reach only the
     # worker each is for; the extractor needs no database. setsid +
     # redirections: detached from this terminal, so closing it does not stop them.
-    setsid env -u DATABASE_URL -u STORE_DATABASE_URL -u FETCHER_DATABASE_URL "${envs[@]}" \
+    setsid env -u DATABASE_URL -u STORE_DATABASE_URL -u FETCHER_DATABASE_URL -u WARC_READER_DATABASE_URL "${envs[@]}" \
         "$BIN/newspipe-$kind" </dev/null >>"$log" 2>&1 &
     echo $! >"$pidf"
     log "$kind #$i started (pid $!, log $log)"
@@ -118,8 +121,8 @@ stop_extra() {
     done
 }
 
-declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores")
-for kind in fetcher extractor store; do
+declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores" [warc-reader]="$warc_readers")
+for kind in fetcher extractor store warc-reader; do
     stop_extra "$kind" "${want[$kind]}"
     n="${want[$kind]}"
     for ((i = 1; i <= n; i++)); do
@@ -145,7 +148,7 @@ done
 
 cat <<EOF
 
-newspipe is running: $fetchers fetcher(s), $extractors extractor(s), $stores store(s).
+newspipe is running: $fetchers fetcher(s), $extractors extractor(s), $stores store(s), $warc_readers WARC reader(s).
 Logs: $WORKERS/*.log (each worker logs its /healthz and /metrics port at start)
 
 Use the command line from this shell:

@@ -8,8 +8,12 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::{Worker, spawn_app};
 
-const WORKER_SERVICES: [(&str, Worker); 3] =
-    [("fetcher", Worker::Fetcher), ("extractor", Worker::Extractor), ("store", Worker::Store)];
+const WORKER_SERVICES: [(&str, Worker); 4] = [
+    ("fetcher", Worker::Fetcher),
+    ("extractor", Worker::Extractor),
+    ("store", Worker::Store),
+    ("warc-reader", Worker::WarcReader),
+];
 
 fn compose_file() -> Yaml {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml");

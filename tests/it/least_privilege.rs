@@ -159,7 +159,7 @@ async fn a_worker_role_on_a_database_the_owner_has_not_migrated_says_so_instead_
 /// The permission regex (configure, write and read alike) a worker's RabbitMQ user needs: every exchange and
 /// queue of its prefix, which every worker declares at start, and nothing else (README, "Least privilege").
 fn broker_permission(prefix: &str) -> String {
-    format!(r"^{prefix}(\.(fetch|extract|store|dead|delay(\.[0-9]+ms)?))?$")
+    format!(r"^{prefix}(\.(fetch|extract|store|warc|dead|delay(\.[0-9]+ms)?))?$")
 }
 
 /// RabbitMQ users made through the management API (as the services' administrator), deleted at the end.
@@ -259,4 +259,35 @@ async fn the_pipeline_runs_with_each_worker_on_its_own_roles_and_a_worker_cannot
     let error = other.declare(&channel).await.expect_err("another prefix is out of bounds").to_string();
     assert!(error.contains("ACCESS_REFUSED") || error.contains("403"), "{error}");
     users.delete_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_warc_reader_role_keeps_its_files_progress_and_can_touch_nothing_else() {
+    let app = migrated_app().await;
+    let url = role_url(&app, "WARC_READER_DATABASE_URL");
+    let reader =
+        Database::connect(&DatabaseSettings { url: url.clone().into(), ..DatabaseSettings::default() })
+            .await
+            .unwrap();
+    reader.migrate().await.expect("the reader's start-up check passes");
+    // The reader's real progress code, as its role: a file no `submit` queued gets its row, then checkpoints.
+    let job = newspipe_models::WarcJob::new("/data/x.warc.gz");
+    let mut progress = reader.start_warc_file(job.job_id, &job.source).await.expect("start a file");
+    progress.records_read = 10;
+    progress.resume_offset = Some(1234);
+    reader.checkpoint_warc_file(job.job_id, &progress).await.expect("checkpoint it");
+    assert_eq!(reader.start_warc_file(job.job_id, &job.source).await.unwrap().resume_offset, Some(1234));
+    reader.finish_warc_file(job.job_id, &progress).await.expect("end it");
+
+    for sql in [
+        "SELECT count(*) FROM articles",
+        "INSERT INTO outcomes (job_id, url, outcome) VALUES (gen_random_uuid(), 'https://x', 'stored')",
+        "DELETE FROM warc_files",
+        "TRUNCATE warc_files",
+        "SELECT * FROM hosts",
+        "DROP TABLE warc_files",
+        "CREATE TABLE intruder (x int)",
+    ] {
+        refused(&url, sql).await;
+    }
 }
