@@ -3,6 +3,7 @@
 //! whose connection drops; a real crawler's WARC (wget).
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -391,4 +392,150 @@ async fn a_warc_written_by_wget_is_read_like_any_other() {
         .into_iter()
         .collect();
     assert_eq!(stored, urls.iter().cloned().collect::<HashSet<_>>());
+}
+
+/// The peak resident memory of a process, from /proc (VmHWM), in KiB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_two_gigabyte_file_is_streamed_in_bounded_memory() {
+    let mut app = spawn_app().await;
+    // Over 2 GiB: forty-two 50 MiB pages, over extractor.max_page_bytes and passed over unread, and a few pages
+    // between them that are read. Written straight to disk: the test holds no more than one record either.
+    let path = app.dir.join("two-gigabytes.warc");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let filler = vec![b'x'; 1 << 20];
+        for n in 0..42u32 {
+            let mut small = WarcBuilder::new();
+            small.page(&format!("http://big.test/small/{n}"), &article_html(n));
+            file.write_all(&small.build(Compression::None).0).unwrap();
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n", 50 << 20);
+            let block = head.len() + (50 << 20);
+            write!(
+                file,
+                "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-{n:012}>\r\n\
+                 WARC-Date: 2024-01-01T00:00:00Z\r\nWARC-Target-URI: http://big.test/huge/{n}\r\n\
+                 Content-Type: application/http; msgtype=response\r\nContent-Length: {block}\r\n\r\n{head}"
+            )
+            .unwrap();
+            for _ in 0..50 {
+                file.write_all(&filler).unwrap();
+            }
+            file.write_all(b"\r\n\r\n").unwrap();
+        }
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() > 2 << 30);
+    let reader = app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let output =
+        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "300"]).await;
+    // The huge pages fail `too large`: exit 3, as for any failed record.
+    assert_eq!(output.status.code(), Some(3), "{}\n{}", text(&output), app.logs());
+    assert_eq!(app.outcome_count().await, 84);
+    assert_eq!(count(&app, "SELECT count(*) FROM outcomes WHERE reason_code = 'too_large'").await, 42);
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 42);
+    let peak = peak_rss_kb(app.workers[reader].pid());
+    eprintln!("the reader's peak resident memory for a {} MiB file: {peak} KiB", (50 * 42) + 1);
+    assert!(peak < 128 * 1024, "the reader's peak memory was {peak} KiB for a 2 GiB file");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dev_corpus_read_from_warc_files_extracts_as_newspipe_extract_does_page_for_page() {
+    let Some(shared) = crate::support::shared_dir() else {
+        eprintln!("skipped: ../shared is not here");
+        return;
+    };
+    let corpus = shared.join("corpus/wcxb-dev-articles");
+    let mut app = spawn_app().await;
+    let mut manifest = String::new();
+    let mut files = Vec::new();
+    let mut warc = WarcBuilder::new();
+    let mut names: Vec<_> =
+        std::fs::read_dir(corpus.join("html")).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for (n, page) in names.iter().enumerate() {
+        let id = page.file_name().unwrap().to_str().unwrap().trim_end_matches(".html.gz").to_string();
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(corpus.join(format!("ground-truth/{id}.json"))).unwrap())
+                .unwrap();
+        let url = truth["url"].as_str().unwrap().to_string();
+        let mut html = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(page).unwrap()),
+            &mut html,
+        )
+        .unwrap();
+        warc.response(&url, &http_response(200, "text/html", &[], &html));
+        manifest.push_str(&serde_json::json!({"path": page, "url": url}).to_string());
+        manifest.push('\n');
+        // Files of 200 records.
+        if (n + 1) % 200 == 0 || n + 1 == names.len() {
+            let path = write(
+                &app.dir,
+                &format!("corpus-{}.warc.gz", files.len()),
+                &warc.build(Compression::PerRecord).0,
+            );
+            files.push(path.display().to_string());
+            warc = WarcBuilder::new();
+        }
+    }
+    let manifest_path = write(&app.dir, "manifest.jsonl", manifest.as_bytes());
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let mut args = vec!["submit", "--warc", "--wait", "--timeout", "600"];
+    args.extend(files.iter().map(String::as_str));
+    let output = app.cli_async(&args).await;
+    assert!(output.status.code().is_some_and(|c| c == 0 || c == 3), "{}\n{}", text(&output), app.logs());
+
+    let extracted = app.cli(&["extract", "--jsonl", "--manifest", manifest_path.to_str().unwrap()], None);
+    assert!(extracted.status.success(), "{}", text(&extracted));
+    let exported = app.cli(&["export", "--format", "jsonl"], None);
+    let mut stored: std::collections::HashMap<String, serde_json::Value> = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&exported.stdout).lines() {
+        let article: serde_json::Value = serde_json::from_str(line).unwrap();
+        stored.insert(article["url"].as_str().unwrap().to_string(), article);
+    }
+    let url_of: std::collections::HashMap<String, String> = manifest
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["path"].as_str().unwrap().to_string(), v["url"].as_str().unwrap().to_string()))
+        .collect();
+    let mut compared = 0;
+    for line in String::from_utf8_lossy(&extracted.stdout).lines() {
+        let article: serde_json::Value = serde_json::from_str(line).unwrap();
+        let url = &url_of[article["path"].as_str().unwrap()];
+        if article.get("skipped").is_some() || article.get("error").is_some() {
+            // Not an article to `extract`: the WARC path did not store it either.
+            assert!(
+                !stored.contains_key(url),
+                "{url} stored from WARC but not an article to `extract`: {line}"
+            );
+            continue;
+        }
+        let from_warc = stored.get(url).unwrap_or_else(|| panic!("{url} not stored from its WARC record"));
+        for (field, value) in article.as_object().unwrap() {
+            if ["path", "fetched_at", "warc_file", "warc_offset", "warc_record_id"].contains(&field.as_str())
+            {
+                continue;
+            }
+            assert_eq!(&from_warc[field], value, "{url}: {field}");
+        }
+        assert!(from_warc["warc_record_id"].is_string() && from_warc["warc_offset"].is_u64(), "{from_warc}");
+        compared += 1;
+    }
+    assert!(compared > 600, "compared {compared} pages");
 }
