@@ -72,7 +72,8 @@ ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
 }
 
 section "packages"
-ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl
+# wget: the WARC-in tests read a WARC written by a real crawler (wget --warc-file).
+ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl wget
 ensure_python_pika
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete

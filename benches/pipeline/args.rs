@@ -43,6 +43,17 @@ pub struct Args {
     /// `--env NEWSPIPE__EXTRACTOR__CONCURRENCY=1` each replica uses one core: how replicas scale.
     #[arg(long, conflicts_with_all = ["store_only", "fetch_only"])]
     pub extract_only: bool,
+    /// WARC in: the pages packed into `--warc-files` WARC files (--urls records in all), read by
+    /// `--warc-readers` readers into PostgreSQL through `--stores` stores; compared with raw extraction on
+    /// every core (or --raw-threads).
+    #[arg(long, conflicts_with_all = ["store_only", "fetch_only", "extract_only"])]
+    pub warc: bool,
+    /// With --warc: how many files the records are packed into.
+    #[arg(long, default_value_t = 10)]
+    pub warc_files: usize,
+    /// With --warc: WARC reader processes.
+    #[arg(long, default_value_t = 1)]
+    pub warc_readers: usize,
     /// Threads for the raw extraction measure (one process, pages in memory); default: --extractors, and also
     /// every core when that differs.
     #[arg(long)]

@@ -7,6 +7,7 @@
 //!     --fetchers 1 --extractors 1 --stores 1
 //! cargo bench --bench pipeline -- --fetch-only --fetchers 2     # fetches per second, no extractor or store
 //! cargo bench --bench pipeline -- --store-only                  # the store alone, on a pre-filled queue
+//! cargo bench --bench pipeline -- --warc --urls 10000 --warc-files 10   # WARC files in, against raw extraction
 //! cargo bench --bench pipeline -- --help
 //! ```
 //!
@@ -14,6 +15,9 @@
 //! - end to end (default): fetchers, extractors and stores run; done when every job has an outcome.
 //! - `--fetch-only`: only fetchers run; done when the extract (and store) queues hold one message per job.
 //!   The pages in the extract queue are then read back to measure their real size on the wire.
+//! - `--warc`: the pages packed into WARC files, read by the WARC readers into PostgreSQL (through the
+//!   stores); done when every file is read and every record has its outcome. Compared with raw extraction on
+//!   every core, the reader's own concurrency.
 //! - `--store-only`: the store queue is filled first with the store requests the extractor would send for
 //!   the same pages (extracted here), then the stores start; done when every job has an outcome.
 //!
@@ -23,7 +27,7 @@
 //!
 //! Modules: `args` (the command line), `corpus` (the pages and the raw extraction), `web` (the local web
 //! server), `workers` (the scratch database and queues, the worker processes), `fill` (queues filled before a
-//! one-stage run), `measure` (one run), `report` (its table), `procstat` (CPU and memory from `/proc`).
+//! one-stage run), `warc` (the WARC mode), `measure` (one run), `report` (its table), `procstat` (CPU and memory from `/proc`).
 
 // Tests (and the tools beside them) may unwrap: a failure names what it expected.
 #![allow(clippy::unwrap_used)]
@@ -34,6 +38,7 @@ mod fill;
 mod measure;
 mod procstat;
 mod report;
+mod warc;
 mod web;
 mod workers;
 
@@ -77,6 +82,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .join(" ")
     );
     println!("pages: {} ({} distinct)", corpus.source, corpus.pages.len());
+    if args.warc {
+        return warc::run(&args, &corpus, cores).await;
+    }
 
     // The web: one listener per loopback address.
     let web = Arc::new(Web::new(corpus.pages.clone()));
