@@ -539,3 +539,25 @@ async fn the_dev_corpus_read_from_warc_files_extracts_as_newspipe_extract_does_p
     }
     assert!(compared > 600, "compared {compared} pages");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reextract_rebuilds_articles_from_their_warc_records_without_fetching() {
+    let mut app = spawn_app().await;
+    let (bytes, _) = mixed_warc("again", 3).build(Compression::PerRecord);
+    let path = write(&app.dir, "again.warc.gz", &bytes);
+    app.start_worker(Worker::WarcReader);
+    app.start_worker(Worker::Store);
+    let output =
+        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "120"]).await;
+    assert!(output.status.success(), "{}", text(&output));
+    // An extraction gone stale (an older extractor, say): reextract writes what the current one makes.
+    sqlx::query("UPDATE articles SET title = 'stale', text = 'stale'").execute(&app.db).await.unwrap();
+    let output = app.cli_async(&["reextract", "--site", "archive.test", "--wait", "--timeout", "120"]).await;
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    let stale = count(&app, "SELECT count(*) FROM articles WHERE title = 'stale'").await;
+    assert_eq!(stale, 0, "every article rebuilt");
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 3);
+    assert_eq!(app.web.hits("/articles/1"), 0, "nothing fetched");
+    let output = app.cli(&["reextract", "--site", "nowhere.example"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+}

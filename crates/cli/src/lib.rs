@@ -5,6 +5,7 @@ mod dlq;
 mod export;
 mod extract;
 mod management;
+mod reextract;
 mod retry;
 mod search;
 mod show;
@@ -68,6 +69,8 @@ enum Command {
     Search(search::SearchArgs),
     /// One article and its URL's outcome history.
     Show(show::ShowArgs),
+    /// Rebuild articles from their archived WARC records with the current extractor, fetching nothing.
+    Reextract(reextract::ReextractArgs),
     /// Dead letters: list, show, replay to where they came from, purge.
     Dlq(dlq::DlqArgs),
     /// Resubmit the URLs whose latest outcome is `failed`.
@@ -162,6 +165,7 @@ pub fn main() -> ExitCode {
             Command::Watch(args) => watch::run(&settings, args).await,
             Command::Search(args) => search::run(&settings, args).await,
             Command::Show(args) => show::run(&settings, args).await,
+            Command::Reextract(args) => reextract::run(&settings, args).await,
             Command::Dlq(args) => dlq::run(&settings, args).await,
             Command::Retry(args) => retry::run(&settings, args).await,
             Command::Migrate => migrate(&settings).await,

@@ -250,6 +250,23 @@ impl Database {
             .map(|row| row.map(Article::from).map_err(query("read articles")))
     }
 
+    /// The WARC files the matching articles were read from or archived into (`since`: fetched since), for
+    /// `newspipe reextract`; oldest file first.
+    pub async fn warc_files_of_articles(&self, filter: &ArticleFilter) -> Result<Vec<String>, DbError> {
+        let sql = format!(
+            "SELECT warc_file FROM articles WHERE warc_file IS NOT NULL AND {}
+             GROUP BY warc_file ORDER BY min(fetched_at), warc_file",
+            filter_sql("fetched_at")
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.site)
+            .bind(&filter.language)
+            .bind(filter.since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("warc files of articles"))
+    }
+
     /// An article by its URL (or canonical URL), its id, or the id of a job that stored it.
     pub async fn find_article(&self, key: &str) -> Result<Option<StoredArticle>, DbError> {
         let columns = format!("id, job_id, stored_at, updated_at, {ARTICLE_COLUMNS}");
