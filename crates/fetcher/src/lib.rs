@@ -14,6 +14,7 @@
 //! ```
 
 pub mod address;
+pub mod archive;
 pub mod config;
 pub mod coordination;
 mod events;
@@ -21,9 +22,9 @@ pub mod http;
 pub mod watch;
 pub mod worker;
 
-pub use config::FetcherSettings;
+pub use config::{FetcherSettings, WarcSettings};
 pub use http::{
-    BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
+    BuildError, ConnectFailure, Exchange, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
     parse_retry_after, parse_url,
 };
 pub use worker::{FetchHandler, Settings, run};
