@@ -225,7 +225,7 @@ impl WarcJob {
 }
 
 /// The UUIDv5 namespace of WARC job ids (a fixed random UUID: changing it would rename every WARC job).
-const WARC_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e657773_7069_7065_9a3c_5741_52434a4f);
+const WARC_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6e65_7773_7069_7065_9a3c_5741_5243_4a4f);
 
 macro_rules! versioned {
     ($($message:ty),*) => {
