@@ -16,6 +16,8 @@
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
 //! - `reasons`: outcome reasons stored with their codes (and old rows given theirs); retry by code or text.
 //! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
+//! - `warc_out`: the fetcher's WARC archive (`fetcher.warc.dir`): files closed on SIGTERM that warcio checks
+//!   and indexes, stored articles pointing at their response records, a crashed fetcher's file cut and closed.
 //! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
 //!   every URL still ends with exactly one outcome; prints one line of figures.
 
@@ -38,3 +40,4 @@ mod reasons;
 mod resilience;
 mod support;
 mod tls;
+mod warc_out;
