@@ -11,8 +11,8 @@
 //!   never take a half-written file for a finished one.
 //! - An open file is locked (`flock`, exclusive) by its fetcher. A fetcher starting on the folder closes
 //!   the `.open` files nobody holds (a fetcher that crashed): cut after the last whole record, renamed.
-//! - Writes are made durable in groups: one fsync, at most `fsync_ms` after the one before, covers every
-//!   record written since. [`Archive::write`] returns once the fsync covering its records is done, so a page
+//! - Writes are made durable in groups: one fsync, no sooner than `fsync_ms` after the one before, covers
+//!   every record written since (so a record waits at most `fsync_ms`, plus the fsync, for its own). [`Archive::write`] returns once the fsync covering its records is done, so a page
 //!   published after it points at a record that is on disk.
 //!
 //! Response bodies are recorded as the fetcher read them: reqwest decompresses content-coded bodies (gzip,
@@ -103,6 +103,8 @@ struct Inner {
     written: Condvar,
     /// How far records are durable; every writer waits on it for its own.
     synced: tokio::sync::watch::Sender<Synced>,
+    /// Fsyncs done by the fsync thread (for the tests of grouping).
+    fsyncs: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -171,6 +173,7 @@ impl Archive {
             state: Mutex::new(State::default()),
             written: Condvar::new(),
             synced,
+            fsyncs: std::sync::atomic::AtomicU64::new(0),
         });
         let syncer = inner.clone();
         std::thread::Builder::new()
@@ -381,7 +384,10 @@ impl Inner {
             last = Instant::now();
             // The file may have been rotated since: its fsync on close covered its records already.
             let result = match &file {
-                Some((file, _)) => file.sync_data(),
+                Some((file, _)) => {
+                    self.fsyncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    file.sync_data()
+                }
                 None => Ok(()),
             };
             match result {
@@ -803,6 +809,33 @@ mod tests {
         assert_eq!(field(response, "Content-Length"), Some(block.len().to_string().as_str()));
         assert_eq!(record_at(&locations[1].file, locations[1].offset.unwrap()), records[4].1);
         assert!(matches!(archive.write(vec![one]).await, Err(ArchiveError::Closed { .. })));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn writes_wait_for_one_fsync_shared_by_every_record_written_meanwhile() {
+        let dir = TempDir::new();
+        let grouped = WarcSettings { fsync_ms: 300, ..settings() };
+        let archive = Archive::open(&dir.0, &grouped, "newspipe-test").unwrap();
+        // The first write after a quiet spell is synced at once (not timed here: a busy machine's fsync may
+        // take longer than fsync_ms).
+        archive.write(vec![exchange("/0", "zero")]).await.unwrap();
+        // Twenty writes together, right after that fsync: each waits for the next one, which covers all.
+        let started = Instant::now();
+        let writes = (1..=20).map(|n| {
+            let archive = archive.clone();
+            tokio::spawn(async move { archive.write(vec![exchange(&format!("/{n}"), "body")]).await })
+        });
+        for write in writes.collect::<Vec<_>>() {
+            write.await.unwrap().unwrap();
+        }
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200),
+            "no fsync sooner than fsync_ms after the last: {waited:?}"
+        );
+        let fsyncs = archive.inner.fsyncs.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(fsyncs <= 3, "{fsyncs} fsyncs for 21 writes");
+        archive.close().unwrap();
     }
 
     #[tokio::test]

@@ -53,8 +53,9 @@ pub struct WarcSettings {
     /// A file is closed and a new one started before a record would take it past this size (compressed
     /// bytes); a single record larger than this still goes in a file of its own.
     pub max_file_bytes: u64,
-    /// Records are fsync'd in groups, at most this many milliseconds apart; a page is published only once
-    /// the fsync covering its records is done (0: fsync after every write).
+    /// Records are fsync'd in groups: one fsync per `fsync_ms` at most, covering every record written since,
+    /// so a record waits at most this long (plus the fsync) before the page it belongs to is published
+    /// (0: no pause between fsyncs).
     pub fsync_ms: u64,
 }
 
