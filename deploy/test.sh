@@ -63,6 +63,15 @@ ensure_python_pika() {
     python3 -c 'import pika' || die "cannot install the Python package pika (pip install pika)"
 }
 
+# The WARC tests check the fetcher's files with warcio's `check` and `index` (tests/it/warc_out.rs).
+ensure_python_warcio() {
+    python3 -c 'import warcio' 2>/dev/null && return 0
+    log "installing the Python WARC library warcio"
+    python3 -m pip install --quiet warcio 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages warcio 2>/dev/null
+    python3 -c 'import warcio' || die "cannot install the Python package warcio (pip install warcio)"
+}
+
 # The test runner and the unused-dependency check are cargo tools: installed from crates.io when missing
 # (built from source, a few minutes on a fresh machine, once).
 ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
@@ -75,6 +84,7 @@ section "packages"
 # wget: the WARC-in tests read a WARC written by a real crawler (wget --warc-file).
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl wget
 ensure_python_pika
+ensure_python_warcio
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete
 log "packages present"

@@ -18,6 +18,8 @@
 //! - `tls`: `amqps://` with a CA file, and PostgreSQL with `sslmode=verify-full` against a private TLS instance.
 //! - `warc_in`: WARC files in (`submit --warc`, `--warc-paths`): one outcome per response record, damaged
 //!   files, a reader killed mid-file, a remote file resumed by range, a WARC written by wget.
+//! - `warc_out`: the fetcher's WARC archive (`fetcher.warc.dir`): files closed on SIGTERM that warcio checks
+//!   and indexes, stored articles pointing at their response records, a crashed fetcher's file cut and closed.
 //! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
 //!   every URL still ends with exactly one outcome; prints one line of figures.
 
@@ -41,3 +43,4 @@ mod resilience;
 mod support;
 mod tls;
 mod warc_in;
+mod warc_out;

@@ -1,5 +1,6 @@
 //! The fetcher's settings (the `[fetcher]` section of the configuration).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -39,6 +40,36 @@ pub struct FetcherSettings {
     pub accept: String,
     /// The `Accept-Language` header sent with every request (empty: not sent).
     pub accept_language: String,
+    /// The WARC archive of every response (the `[fetcher.warc]` section); off unless `dir` is set.
+    pub warc: WarcSettings,
+}
+
+/// Where and how the fetcher archives what it fetches as WARC files (see `crate::archive`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarcSettings {
+    /// The folder the WARC files are written to (created if missing). Unset: no archive.
+    pub dir: Option<PathBuf>,
+    /// A file is closed and a new one started before a record would take it past this size (compressed
+    /// bytes); a single record larger than this still goes in a file of its own.
+    pub max_file_bytes: u64,
+    /// Records are fsync'd in groups: one fsync per `fsync_ms` at most, covering every record written since,
+    /// so a record waits at most this long (plus the fsync) before the page it belongs to is published
+    /// (0: no pause between fsyncs).
+    pub fsync_ms: u64,
+}
+
+impl Default for WarcSettings {
+    fn default() -> Self {
+        Self { dir: None, max_file_bytes: 1024 * 1024 * 1024, fsync_ms: 200 }
+    }
+}
+
+impl WarcSettings {
+    /// [`Self::fsync_ms`] as a duration.
+    pub fn fsync_interval(&self) -> Duration {
+        Duration::from_millis(self.fsync_ms)
+    }
 }
 
 impl Default for FetcherSettings {
@@ -56,6 +87,7 @@ impl Default for FetcherSettings {
             allowed_networks: Vec::new(),
             accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".to_owned(),
             accept_language: String::new(),
+            warc: WarcSettings::default(),
         }
     }
 }
@@ -78,7 +110,7 @@ impl FetcherSettings {
 
     /// Checks that the values make sense (no zero timeouts or limits), naming the key at fault.
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(&str, bool); 7] = [
+        let checks: [(&str, bool); 8] = [
             ("fetcher.user_agent", !self.user_agent.trim().is_empty()),
             ("fetcher.connect_timeout_ms", self.connect_timeout_ms > 0),
             ("fetcher.timeout_ms", self.timeout_ms > 0),
@@ -86,6 +118,7 @@ impl FetcherSettings {
             ("fetcher.max_body_bytes", self.max_body_bytes > 0),
             ("fetcher.max_header_bytes", self.max_header_bytes > 0),
             ("fetcher.max_headers", self.max_headers > 0),
+            ("fetcher.warc.max_file_bytes", self.warc.max_file_bytes > 0),
         ];
         match checks.iter().find(|(_, ok)| !ok) {
             Some((key, _)) => Err(format!("{key} must be set to a non-empty, non-zero value")),
@@ -107,6 +140,9 @@ mod tests {
         assert_eq!(s.max_body_bytes, 8 * 1024 * 1024);
         assert_eq!(s.max_redirects, 10);
         assert!(!s.allow_private_addresses);
+        assert_eq!(s.warc.dir, None, "no archive unless asked for");
+        assert_eq!(s.warc.max_file_bytes, 1024 * 1024 * 1024);
+        assert_eq!(s.warc.fsync_ms, 200);
         assert!(s.validate().is_ok());
     }
 
@@ -123,5 +159,18 @@ mod tests {
         assert_eq!(s.timeout_ms, 30_000);
         let err = serde_json::from_str::<FetcherSettings>(r#"{"max_redirect": 3}"#).unwrap_err();
         assert!(err.to_string().contains("max_redirect"));
+    }
+
+    #[test]
+    fn the_warc_section_takes_its_keys_and_refuses_others() {
+        let s: FetcherSettings = serde_json::from_str(r#"{"warc": {"dir": "/var/warc"}}"#).unwrap();
+        assert_eq!(s.warc.dir, Some(PathBuf::from("/var/warc")));
+        assert_eq!(s.warc.fsync_ms, 200);
+        assert!(serde_json::from_str::<FetcherSettings>(r#"{"warc": {"folder": "/x"}}"#).is_err());
+        let zero = FetcherSettings {
+            warc: WarcSettings { max_file_bytes: 0, ..WarcSettings::default() },
+            ..FetcherSettings::default()
+        };
+        assert!(zero.validate().unwrap_err().contains("fetcher.warc.max_file_bytes"));
     }
 }

@@ -2,12 +2,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::error::Error as StdError;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use chrono::{DateTime, Utc};
 use newspipe_models::FailureReason;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{StatusCode, redirect};
+use reqwest::{Method, StatusCode, Version, redirect};
 use url::{Host, Url};
 
 use crate::address::{AddressPolicy, GuardedResolver, ResolveError};
@@ -17,7 +19,6 @@ use crate::config::FetcherSettings;
 pub const KEPT_HEADERS: &[&str] =
     &["content-type", "content-language", "last-modified", "etag", "retry-after"];
 
-/// A successfully downloaded page.
 /// What an earlier response said about its version, for a conditional request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Validators {
@@ -25,6 +26,7 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
+/// A successfully downloaded page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedPage {
     /// The URL of the last hop, after redirects.
@@ -36,6 +38,42 @@ pub struct FetchedPage {
     /// The body after content-encoding decompression, bytes untouched otherwise (no charset
     /// decoding).
     pub body: Vec<u8>,
+    /// When the response came, to the microsecond: the page's fetch time, and its WARC record's
+    /// `WARC-Date` when it is archived. The same instant in both, so a re-extraction from the archive
+    /// (`newspipe reextract`) is not older than the article it rebuilds (the fetched-last rule).
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// The `Accept-Encoding` the client sends: reqwest's decompression layer (tower-http) adds it with every
+/// content coding the `reqwest` features enable (gzip, brotli, deflate, zstd), in this order. It is not
+/// visible in the request we build, so [`Exchange::request_headers`] names it from here.
+const SENT_ACCEPT_ENCODING: &str = "zstd,gzip,deflate,br";
+
+/// One request the fetcher sent and the response it got (every hop of a redirect chain, errors too), as
+/// [`HttpFetcher::fetch_recorded`] reports them for the WARC archive.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: Method,
+    /// The URL requested (the WARC target URI).
+    pub url: String,
+    /// When the request was sent.
+    pub requested_at: DateTime<Utc>,
+    /// The request's headers as sent, `Host` first (lower-case names: the client does not keep case).
+    pub request_headers: HeaderMap,
+    /// When the response head arrived.
+    pub responded_at: DateTime<Utc>,
+    pub version: Version,
+    pub status: StatusCode,
+    /// The response headers as the client gives them: after decompression, when the body was content-coded,
+    /// the client has removed `Content-Encoding` and `Content-Length` already.
+    pub response_headers: HeaderMap,
+    /// The peer address of the connection (the WARC-IP-Address), when the client knows it.
+    pub remote_ip: Option<IpAddr>,
+    /// The body after content-encoding decompression (what the fetcher read); empty when it was not read.
+    pub body: Vec<u8>,
+    /// True when the body could not be read whole (over a limit, a timeout, a broken connection): `body`
+    /// is then empty and the record says it is truncated.
+    pub body_incomplete: bool,
 }
 
 /// Which time limit ran out.
@@ -243,6 +281,9 @@ pub fn parse_url(url: &str) -> Result<Url, FetchError> {
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
+    /// The headers the client adds to every request (`Accept`, `Accept-Language`, `User-Agent`), kept to
+    /// record requests as they were sent.
+    default_headers: Arc<HeaderMap>,
     policy: Arc<AddressPolicy>,
     settings: Arc<FetcherSettings>,
 }
@@ -266,8 +307,11 @@ impl HttpFetcher {
                 .map_err(|e| BuildError::Settings(format!("fetcher.accept_language: {e}")))?;
             headers.insert(header::ACCEPT_LANGUAGE, lang);
         }
-        HeaderValue::from_str(&settings.user_agent)
+        let user_agent = HeaderValue::from_str(&settings.user_agent)
             .map_err(|e| BuildError::Settings(format!("fetcher.user_agent: {e}")))?;
+        let mut default_headers = headers.clone();
+        default_headers.insert(header::USER_AGENT, user_agent);
+        default_headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(SENT_ACCEPT_ENCODING));
         let client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .default_headers(headers)
@@ -279,7 +323,12 @@ impl HttpFetcher {
             .http1_max_headers(settings.max_headers)
             .dns_resolver(Arc::new(GuardedResolver::new(policy.clone())))
             .build()?;
-        Ok(Self { client, policy, settings: Arc::new(settings.clone()) })
+        Ok(Self {
+            client,
+            default_headers: Arc::new(default_headers),
+            policy,
+            settings: Arc::new(settings.clone()),
+        })
     }
 
     /// The settings this fetcher enforces.
@@ -302,8 +351,31 @@ impl HttpFetcher {
         url: &str,
         validators: &Validators,
     ) -> Result<FetchedPage, FetchError> {
+        self.fetch_bounded(url, validators, None).await
+    }
+
+    /// Like [`HttpFetcher::fetch_conditional`], and appends to `exchanges` every request sent and the
+    /// response it got, whatever the result: each hop of a redirect chain, an error status, a body over the
+    /// limit. A request that got no response (refused, timed out) leaves nothing. With recording, the bodies
+    /// of redirects and error responses are read too (within the same limits), for the archive.
+    pub async fn fetch_recorded(
+        &self,
+        url: &str,
+        validators: &Validators,
+        exchanges: &mut Vec<Exchange>,
+    ) -> Result<FetchedPage, FetchError> {
+        self.fetch_bounded(url, validators, Some(exchanges)).await
+    }
+
+    async fn fetch_bounded(
+        &self,
+        url: &str,
+        validators: &Validators,
+        exchanges: Option<&mut Vec<Exchange>>,
+    ) -> Result<FetchedPage, FetchError> {
         let total = self.settings.timeout();
-        match tokio::time::timeout(total, self.fetch_following(url, validators)).await {
+        // On the total timeout the future is dropped; what it recorded until then stays in `exchanges`.
+        match tokio::time::timeout(total, self.fetch_following(url, validators, exchanges)).await {
             Ok(result) => result,
             Err(_) => {
                 Err(FetchError::Timeout { url: url.to_owned(), phase: TimeoutPhase::Total, limit: total })
@@ -333,7 +405,12 @@ impl HttpFetcher {
         })
     }
 
-    async fn fetch_following(&self, url: &str, validators: &Validators) -> Result<FetchedPage, FetchError> {
+    async fn fetch_following(
+        &self,
+        url: &str,
+        validators: &Validators,
+        mut exchanges: Option<&mut Vec<Exchange>>,
+    ) -> Result<FetchedPage, FetchError> {
         let mut current = parse_url(url)?;
         self.check_url(&current)?;
         let mut visited = HashSet::from([current.to_string()]);
@@ -346,18 +423,47 @@ impl HttpFetcher {
             if let Some(last_modified) = &validators.last_modified {
                 request = request.header(header::IF_MODIFIED_SINCE, last_modified.as_str());
             }
-            let response = request.send().await.map_err(|e| classify(&e, &current, &self.settings))?;
-            self.check_headers(&current, response.headers())?;
+            let request = request.build().map_err(|e| classify(&e, &current, &self.settings))?;
+            let requested_at = Utc::now();
+            let request_headers = exchanges.is_some().then(|| self.sent_headers(&current, request.headers()));
+            let response =
+                self.client.execute(request).await.map_err(|e| classify(&e, &current, &self.settings))?;
+            let responded_at = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+            let mut exchange = request_headers.map(|request_headers| Exchange {
+                method: Method::GET,
+                url: current.to_string(),
+                requested_at,
+                request_headers,
+                responded_at,
+                version: response.version(),
+                status: response.status(),
+                response_headers: response.headers().clone(),
+                remote_ip: response.remote_addr().map(|addr| addr.ip()),
+                body: Vec::new(),
+                body_incomplete: false,
+            });
+            if let Err(error) = self.check_headers(&current, response.headers()) {
+                record(&mut exchanges, exchange, Err(()));
+                return Err(error);
+            }
             let status = response.status();
             if status.is_redirection()
                 && status != StatusCode::NOT_MODIFIED
-                && let Some(location) = response.headers().get(header::LOCATION)
+                && let Some(location) = response.headers().get(header::LOCATION).cloned()
             {
-                current = self.next_hop(&current, location, &mut visited, &mut redirects)?;
+                if let Some(exchange) = exchange.take() {
+                    let body = self.read_body(&current, response).await.map_err(drop);
+                    record(&mut exchanges, Some(exchange), body);
+                }
+                current = self.next_hop(&current, &location, &mut visited, &mut redirects)?;
                 continue;
             }
             let headers = kept_headers(response.headers());
             if !status.is_success() {
+                if let Some(exchange) = exchange.take() {
+                    let body = self.read_body(&current, response).await.map_err(drop);
+                    record(&mut exchanges, Some(exchange), body);
+                }
                 let retry_after = headers.get("retry-after").and_then(|v| parse_retry_after(v));
                 return Err(FetchError::HttpStatus {
                     url: current.to_string(),
@@ -365,14 +471,47 @@ impl HttpFetcher {
                     retry_after,
                 });
             }
-            let body = self.read_body(&current, response).await?;
+            let body = match self.read_body(&current, response).await {
+                Ok(body) => body,
+                Err(error) => {
+                    record(&mut exchanges, exchange, Err(()));
+                    return Err(error);
+                }
+            };
+            if exchange.is_some() {
+                record(&mut exchanges, exchange, Ok(body.clone()));
+            }
             return Ok(FetchedPage {
                 final_url: current.to_string(),
                 status: status.as_u16(),
                 headers,
                 body,
+                fetched_at: responded_at,
             });
         }
+    }
+
+    /// The headers a request goes out with: `Host` (hyper adds it from the URL), the request's own, then the
+    /// client's defaults that the request did not set (as reqwest merges them).
+    fn sent_headers(&self, url: &Url, own: &HeaderMap) -> HeaderMap {
+        let mut sent = HeaderMap::new();
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            (None, _) => String::new(),
+        };
+        if let Ok(host) = HeaderValue::from_str(&host) {
+            sent.insert(header::HOST, host);
+        }
+        for (name, value) in own {
+            sent.append(name, value.clone());
+        }
+        for (name, value) in self.default_headers.iter() {
+            if !own.contains_key(name) {
+                sent.append(name, value.clone());
+            }
+        }
+        sent
     }
 
     fn next_hop(
@@ -443,6 +582,17 @@ impl HttpFetcher {
             }
             body.extend_from_slice(&chunk);
         }
+    }
+}
+
+/// Adds a recorded exchange with its body (or `Err` when the body could not be read whole) to the list.
+fn record(exchanges: &mut Option<&mut Vec<Exchange>>, exchange: Option<Exchange>, body: Result<Vec<u8>, ()>) {
+    if let (Some(list), Some(mut exchange)) = (exchanges.as_deref_mut(), exchange) {
+        match body {
+            Ok(body) => exchange.body = body,
+            Err(()) => exchange.body_incomplete = true,
+        }
+        list.push(exchange);
     }
 }
 

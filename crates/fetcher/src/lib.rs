@@ -15,6 +15,7 @@
 
 /// Which addresses the fetcher connects to (shared with the WARC reader's downloads).
 pub use newspipe_net as address;
+pub mod archive;
 pub mod config;
 pub mod coordination;
 mod events;
@@ -22,9 +23,9 @@ pub mod http;
 pub mod watch;
 pub mod worker;
 
-pub use config::FetcherSettings;
+pub use config::{FetcherSettings, WarcSettings};
 pub use http::{
-    BuildError, ConnectFailure, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
+    BuildError, ConnectFailure, Exchange, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
     parse_retry_after, parse_url,
 };
 pub use worker::{FetchHandler, Settings, run};

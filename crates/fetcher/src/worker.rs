@@ -3,11 +3,12 @@
 //! For each job: canonicalise the URL, claim it (a URL stored or in flight under another job is a
 //! `duplicate`), respect robots.txt, wait for the host's turn (shared by every fetcher through PostgreSQL),
 //! fetch, then either pass the page on to the extractor or, for a feed or sitemap, queue a job per entry.
+//! With `fetcher.warc.dir` set, every response (and its request) is archived, and on disk, before the job's
+//! page or outcome is published (see [`crate::archive`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
 use newspipe_db::{Database, DatabaseSettings, DbError};
 use newspipe_discover::{
@@ -16,11 +17,12 @@ use newspipe_discover::{
 };
 use newspipe_models::{
     FailureReason, FeedHints, FetchJob, JobId, JobKind, Outcome, RawPage, SCHEMA_VERSION, SkipReason,
-    StoreRequest, decode_json, encode_json, encode_page,
+    StoreRequest, WarcLocation, decode_json, encode_json, encode_page,
 };
 use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
 
+use crate::archive::Archive;
 use crate::coordination::{Claim, Coordinator, PolitenessSettings, Turn};
 use crate::{FetchError, FetchedPage, FetcherSettings, HttpFetcher, Validators};
 
@@ -32,6 +34,9 @@ const MAX_LATE_TURNS: usize = 3;
 
 /// How long a job waits before trying again while the database is unreachable.
 const DATABASE_DOWN_RETRY: Duration = Duration::from_secs(5);
+
+/// How long a job waits before trying again when its responses could not be archived (a full disk...).
+const ARCHIVE_DOWN_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -63,13 +68,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let database = Database::open_when_reachable(&settings.database, &health.component("database")).await?;
     let coordinator = Coordinator::new(database.clone(), settings.politeness.clone());
     tokio::spawn(crate::watch::run_scheduler(database.clone(), settings.broker.clone()));
+    let archive = match settings.fetcher.warc.dir.clone() {
+        Some(dir) => {
+            let (warc, user_agent) = (settings.fetcher.warc.clone(), settings.fetcher.user_agent.clone());
+            // Closing a crashed fetcher's files reads them whole: off the async threads.
+            let archive =
+                tokio::task::spawn_blocking(move || Archive::open(&dir, &warc, &user_agent)).await??;
+            tracing::info!(dir = %archive.dir().display(), "archiving every response as WARC");
+            Some(archive)
+        }
+        None => None,
+    };
     let handler = FetchHandler {
         fetcher: HttpFetcher::new(&settings.fetcher)?,
         coordinator,
         discovery: settings.discovery.clone(),
         canonical: settings.canonical.clone(),
+        archive: archive.clone(),
     };
-    run_worker(Queue::Fetch, handler, &settings.broker, &settings.metrics, health).await?;
+    let result = run_worker(Queue::Fetch, handler, &settings.broker, &settings.metrics, health).await;
+    // The open WARC file gets its final name only now, whatever stopped the worker: a file without it is
+    // one a crash left, for the next fetcher to close.
+    if let Some(archive) = archive {
+        tokio::task::spawn_blocking(move || archive.close()).await??;
+    }
+    result?;
     Ok(())
 }
 
@@ -78,6 +101,8 @@ pub struct FetchHandler {
     pub coordinator: Coordinator,
     pub discovery: DiscoveryLimits,
     pub canonical: CanonicalSettings,
+    /// Where responses are archived, when `fetcher.warc.dir` is set.
+    pub archive: Option<Archive>,
 }
 
 impl Handler for FetchHandler {
@@ -149,8 +174,17 @@ impl FetchHandler {
         }
 
         let started = std::time::Instant::now();
-        let result = self.fetcher.fetch_conditional(url, &validators).await;
+        let (result, exchanges) = self.fetch(url, &validators).await;
         self.coordinator.release(job.job_id).await?;
+        // Archived, and on disk, before anything about the job is published: a stored article's location
+        // then names a record that exists. Unarchived, the job comes back later (and is fetched again).
+        let warc = match self.archive(exchanges).await {
+            Ok(location) => location,
+            Err(error) => {
+                tracing::error!(url, %error, "cannot archive the response; trying the job again later");
+                return Ok(Disposition::Defer { after: ARCHIVE_DOWN_RETRY });
+            }
+        };
         match result {
             Ok(page) => {
                 crate::events::PageFetched {
@@ -159,7 +193,7 @@ impl FetchHandler {
                     elapsed: started.elapsed(),
                 }
                 .emit();
-                self.route(job, url, page, &robots).await
+                self.route(job, url, page, &robots, warc).await
             }
             Err(FetchError::HttpStatus { status: 304, .. }) => {
                 Ok(Disposition::Forward(vec![outcome(job, Outcome::Unchanged)]))
@@ -182,6 +216,32 @@ impl FetchHandler {
                     Disposition::Forward(vec![failed])
                 })
             }
+        }
+    }
+
+    /// Fetches `url`, recording the exchanges when there is an archive.
+    async fn fetch(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> (Result<FetchedPage, FetchError>, Vec<crate::Exchange>) {
+        let mut exchanges = Vec::new();
+        let result = match &self.archive {
+            Some(_) => self.fetcher.fetch_recorded(url, validators, &mut exchanges).await,
+            None => self.fetcher.fetch_conditional(url, validators).await,
+        };
+        (result, exchanges)
+    }
+
+    /// Archives the exchanges of one fetch; the location of the last response, which is the page's when
+    /// the fetch succeeded.
+    async fn archive(
+        &self,
+        exchanges: Vec<crate::Exchange>,
+    ) -> Result<Option<WarcLocation>, crate::archive::ArchiveError> {
+        match &self.archive {
+            Some(archive) => Ok(archive.write(exchanges).await?.pop()),
+            None => Ok(None),
         }
     }
 
@@ -255,8 +315,13 @@ impl FetchHandler {
             self.coordinator.unclaim_robots(host).await?;
             return Ok(Err(RobotsUnknown::NotYourTurn(disposition)));
         }
-        let fetched = self.fetcher.fetch(robots_url.as_str()).await;
+        let (fetched, exchanges) = self.fetch(robots_url.as_str(), &Validators::default()).await;
         self.coordinator.release(job_id).await?;
+        // robots.txt is never published: an archive failure here is the page's to report (its own write
+        // fails the same way), not a reason to forget the answer.
+        if let Err(error) = self.archive(exchanges).await {
+            tracing::warn!(url = %robots_url, %error, "cannot archive robots.txt");
+        }
         let bytes = match fetched {
             Ok(page) => page.body,
             // No robots.txt (4xx): everything is allowed.
@@ -287,6 +352,7 @@ impl FetchHandler {
         url: &str,
         page: FetchedPage,
         robots: &RobotsTxt,
+        warc: Option<WarcLocation>,
     ) -> Result<Disposition, DbError> {
         let content_type = page.headers.get("content-type").map(String::as_str);
         let kind = sniff(&page.body, content_type);
@@ -302,7 +368,7 @@ impl FetchHandler {
                 })
             }
             (JobKind::Site, _) => Ok(self.site_documents(job, &page, robots)),
-            (JobKind::Page, _) => return Ok(forward_page(job, url, page)),
+            (JobKind::Page, _) => return Ok(forward_page(job, url, page, warc)),
             (JobKind::Feed | JobKind::Sitemap, _) => {
                 let content_type = content_type.unwrap_or("no content type").to_string();
                 let reason = FailureReason::NotAFeedOrSitemap { content_type };
@@ -440,7 +506,7 @@ fn child_job(parent: &FetchJob, url: String, kind: JobKind) -> FetchJob {
     child
 }
 
-fn forward_page(job: &FetchJob, url: &str, page: FetchedPage) -> Disposition {
+fn forward_page(job: &FetchJob, url: &str, page: FetchedPage, warc: Option<WarcLocation>) -> Disposition {
     let raw = RawPage {
         schema: SCHEMA_VERSION,
         job_id: job.job_id,
@@ -448,10 +514,10 @@ fn forward_page(job: &FetchJob, url: &str, page: FetchedPage) -> Disposition {
         final_url: page.final_url,
         status: page.status,
         headers: page.headers,
-        fetched_at: Utc::now(),
+        fetched_at: page.fetched_at,
         hints: job.hints.clone(),
         parent_job_id: job.parent_job_id,
-        warc: None,
+        warc,
         body: page.body,
     };
     let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).compressed();

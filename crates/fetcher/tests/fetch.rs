@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use newspipe_fetcher::{ConnectFailure, FetchError, FetcherSettings, HttpFetcher, TimeoutPhase};
+use newspipe_fetcher::{ConnectFailure, FetchError, FetcherSettings, HttpFetcher, TimeoutPhase, Validators};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -206,6 +206,62 @@ async fn redirects_are_followed_and_the_final_url_is_reported() {
     assert_eq!(page.final_url, server.url("/new?x=1"));
     assert_eq!(page.body, b"here");
     assert_eq!(server.hits(), 3);
+}
+
+/// What the WARC archive is given: every hop with the request as the server received it, the body as read.
+#[tokio::test]
+async fn a_recorded_fetch_reports_every_hop_with_the_headers_sent_and_the_body_read() {
+    let html = "<p>".to_owned() + &"news ".repeat(500) + "</p>";
+    let compressed = gzip(html.as_bytes());
+    let server = serve("127.0.0.1", move |path, s| {
+        let compressed = compressed.clone();
+        async move {
+            match path.as_str() {
+                "/old" => respond(s, "301 Moved Permanently", &[("Location", "/new")], b"moved").await,
+                "/gone" => respond(s, "410 Gone", &[], b"no more").await,
+                _ => respond(s, "200 OK", &[("Content-Encoding", "gzip")], &compressed).await,
+            }
+        }
+    })
+    .await;
+    let fetcher = fetcher(local());
+    let mut exchanges = Vec::new();
+    let page =
+        fetcher.fetch_recorded(&server.url("/old"), &Validators::default(), &mut exchanges).await.unwrap();
+    let hops: Vec<(String, u16, &[u8])> =
+        exchanges.iter().map(|e| (e.url.clone(), e.status.as_u16(), &e.body[..])).collect();
+    assert_eq!(hops, [(server.url("/old"), 301, &b"moved"[..]), (server.url("/new"), 200, html.as_bytes())]);
+    assert_eq!(page.body, html.as_bytes());
+    assert!(exchanges.iter().all(|e| e.remote_ip == Some("127.0.0.1".parse().unwrap())));
+    assert!(!exchanges[1].response_headers.contains_key("content-encoding"), "decoded by the client");
+
+    // The headers recorded are the ones the server got (names lower case; the order is not kept).
+    let received = server.heads.lock().unwrap().clone();
+    for (exchange, head) in exchanges.iter().zip(&received) {
+        let mut sent: Vec<String> = head
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (name, value) = l.split_once(':').unwrap();
+                format!("{}: {}", name.to_ascii_lowercase(), value.trim())
+            })
+            .collect();
+        let mut recorded: Vec<String> = exchange
+            .request_headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap()))
+            .collect();
+        sent.sort();
+        recorded.sort();
+        assert_eq!(recorded, sent);
+    }
+
+    let mut exchanges = Vec::new();
+    let err = fetcher.fetch_recorded(&server.url("/gone"), &Validators::default(), &mut exchanges).await;
+    assert_eq!(err.unwrap_err().status(), Some(410));
+    assert_eq!(exchanges.len(), 1, "an error status is recorded too");
+    assert_eq!(exchanges[0].body, b"no more");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ impl FileReader {
             .emit();
         }
         let mut progress = checkpoint.clone();
-        let (items, mut incoming) = mpsc::channel::<Item>(self.in_flight.min(64));
+        let (items, mut incoming) = mpsc::channel::<Item>(self.in_flight.min(16));
         let source = self.source(&job.source);
         let options = self.read_options;
         let reading = tokio::task::spawn_blocking(move || produce(source, options, &checkpoint, &items));

@@ -60,7 +60,7 @@ impl Default for WarcReaderSettings {
         WarcReaderSettings {
             files: 1,
             concurrency: 0,
-            in_flight: 256,
+            in_flight: 64,
             checkpoint_secs: 2,
             download_attempts: 8,
             download_retry_ms: 500,
