@@ -313,8 +313,8 @@ mod tests {
     #[test]
     fn every_queue_is_named_under_the_prefix() {
         let names = topology(3).queue_names();
-        assert_eq!(names[..4], ["t.fetch", "t.extract", "t.store", "t.dead"]);
-        assert_eq!(names[4..6], ["t.delay.100ms", "t.delay.250ms"]);
-        assert!(names.contains(&"t.delay.400ms".to_string()) && names.len() == 11, "{names:?}");
+        assert_eq!(names[..5], ["t.fetch", "t.extract", "t.store", "t.warc", "t.dead"]);
+        assert_eq!(names[5..7], ["t.delay.100ms", "t.delay.250ms"]);
+        assert!(names.contains(&"t.delay.400ms".to_string()) && names.len() == 12, "{names:?}");
     }
 }
