@@ -62,6 +62,31 @@ pub fn decode_json<T: DeserializeOwned + Versioned>(bytes: &[u8]) -> Result<T, D
     }
 }
 
+/// A message to the store: one request (a JSON object), or several in one message (a JSON array of them,
+/// as the WARC reader sends a file's outcomes: one message per batch costs the broker and the store one
+/// delivery instead of one per record). Each request is checked for its schema as a single one is.
+pub fn decode_store_requests(bytes: &[u8]) -> Result<Vec<crate::StoreRequest>, DecodeError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'[') {
+        return decode_json(bytes).map(|request| vec![request]);
+    }
+    match serde_json::from_slice::<Vec<crate::StoreRequest>>(bytes) {
+        Ok(requests) => match requests.iter().find(|r| r.schema != SCHEMA_VERSION) {
+            Some(r) => Err(DecodeError::UnknownSchema { found: u64::from(r.schema) }),
+            None => Ok(requests),
+        },
+        Err(source) => {
+            // Say which element is wrong the way a single request would.
+            let elements: Vec<serde_json::Value> = serde_json::from_slice(bytes)
+                .map_err(|source| DecodeError::Json { what: "StoreRequest batch", source })?;
+            for element in elements {
+                check_schema(&encode_json(&element), "StoreRequest")?;
+            }
+            Err(DecodeError::Json { what: "StoreRequest batch", source })
+        }
+    }
+}
+
 pub fn encode_page(page: &RawPage) -> Vec<u8> {
     let meta = encode_json(page);
     let mut out = Vec::with_capacity(meta.len() + 1 + page.body.len());
@@ -101,6 +126,25 @@ mod tests {
             warc: None,
             body: body.to_vec(),
         }
+    }
+
+    #[test]
+    fn the_store_reads_one_request_or_a_batch_and_refuses_a_batch_holding_an_unknown_schema() {
+        use crate::{Outcome, StoreRequest};
+        let one = StoreRequest::new(
+            new_job_id(),
+            "https://a.example/1",
+            Outcome::Skipped { reason: SkipReason::Empty },
+        );
+        let two = StoreRequest::new(new_job_id(), "https://a.example/2", Outcome::Unchanged);
+        assert_eq!(decode_store_requests(&encode_json(&one)).unwrap(), vec![one.clone()]);
+        let batch = encode_json(&vec![one.clone(), two.clone()]);
+        assert_eq!(decode_store_requests(&batch).unwrap(), vec![one.clone(), two]);
+        let mut newer = serde_json::to_value(vec![one]).unwrap();
+        newer[0]["schema"] = 2.into();
+        let err = decode_store_requests(&encode_json(&newer)).unwrap_err();
+        assert!(matches!(err, DecodeError::UnknownSchema { found: 2 }), "{err}");
+        assert!(decode_store_requests(b"[{\"schema\": 1}]").is_err());
     }
 
     #[test]

@@ -11,7 +11,9 @@ mod reason;
 mod schema;
 
 pub use article::{Article, OutcomeKind, WarcLocation};
-pub use codec::{DecodeError, Versioned, decode_json, decode_page, encode_json, encode_page};
+pub use codec::{
+    DecodeError, Versioned, decode_json, decode_page, decode_store_requests, encode_json, encode_page,
+};
 pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest, WarcJob};
 pub use reason::{FailureReason, SkipReason, every_reason};
 pub use schema::fetch_job_schema;

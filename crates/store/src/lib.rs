@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Queue, run_worker};
-use newspipe_models::{StoreRequest, decode_json};
+use newspipe_models::{StoreRequest, decode_store_requests};
 use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
@@ -135,24 +135,36 @@ impl StoreHandler {
 
 impl Handler for StoreHandler {
     async fn handle(&self, message: Incoming) -> Disposition {
-        let request: StoreRequest = match decode_json(&message.body) {
-            Ok(request) => request,
+        // One request, or a batch of them (a WARC file's outcomes): each goes to its URL's writer, and the
+        // message is acked when every one of them is committed.
+        let requests = match decode_store_requests(&message.body) {
+            Ok(requests) => requests,
             Err(error) => return Disposition::DeadLetter { reason: error.to_string() },
         };
         // The consume loop keeps its own copy for a retry; this one is not needed while the batch is written.
         drop(message);
         let started = Instant::now();
-        let (done, written) = oneshot::channel();
-        let writer = self.writer_for(&request.url);
-        // The writer lives as long as the handler; if it is gone the process is broken: the panic
-        // dead-letters nothing silently (the consume loop keeps the message) and the supervisor restarts.
-        writer.send(Pending { request, done }).await.expect("the store's writer task is running");
-        match written.await.expect("the store's writer task answers every request") {
-            Ok(_) => {
-                events::RequestStored { elapsed: started.elapsed() }.emit();
-                Disposition::Forward(Vec::new())
+        let mut replies = Vec::with_capacity(requests.len());
+        for request in requests {
+            let (done, written) = oneshot::channel();
+            let writer = self.writer_for(&request.url);
+            // The writer lives as long as the handler; if it is gone the process is broken: the panic
+            // dead-letters nothing silently (the consume loop keeps the message) and the supervisor restarts.
+            writer.send(Pending { request, done }).await.expect("the store's writer task is running");
+            replies.push(written);
+        }
+        let mut refused = Vec::new();
+        for written in replies {
+            if let Err(reason) = written.await.expect("the store's writer task answers every request") {
+                refused.push(reason);
             }
-            Err(reason) => Disposition::DeadLetter { reason },
+        }
+        if refused.is_empty() {
+            events::RequestStored { elapsed: started.elapsed() }.emit();
+            Disposition::Forward(Vec::new())
+        } else {
+            // The others of a batch are written (idempotently: a replay of the dead letter writes them again).
+            Disposition::DeadLetter { reason: refused.join("; ") }
         }
     }
 }

@@ -57,6 +57,41 @@ enum DoneKind {
     Damaged(Damage),
 }
 
+/// Outcomes sent to the store in one message: at most this many...
+const BATCH_REQUESTS: usize = 32;
+/// ...or about this many bytes of JSON (the store holds a prefetch of messages decoded: bounded in bytes).
+const BATCH_BYTES: usize = 256 << 10;
+/// A batch not full is sent after this long (a slow download still hands its records on).
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// Items settled (in file order) whose outcomes wait to be published together.
+#[derive(Default)]
+struct Batch {
+    done: Vec<Done>,
+    requests: Vec<StoreRequest>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn add(&mut self, done: Done, request: Option<StoreRequest>) {
+        if let Some(request) = request {
+            // An estimate of its JSON: the article's text and Markdown are most of it.
+            self.bytes += match &request.outcome {
+                Outcome::Stored { article } => {
+                    article.text.len() + article.markdown.as_ref().map_or(0, String::len) + 1024
+                }
+                _ => 512,
+            };
+            self.requests.push(request);
+        }
+        self.done.push(done);
+    }
+
+    fn is_full(&self) -> bool {
+        self.requests.len() >= BATCH_REQUESTS || self.bytes >= BATCH_BYTES
+    }
+}
+
 /// Where a record starts: what a checkpoint resumes at.
 #[derive(Clone)]
 struct Start {
@@ -111,37 +146,47 @@ impl FileReader {
 
         let mut pending = FuturesOrdered::new();
         let mut starts: VecDeque<Option<Start>> = VecDeque::new();
+        let mut batch = Batch::default();
         let mut last_checkpoint = Instant::now();
         let mut read_all = false;
+        let mut flush_timer = tokio::time::interval(FLUSH_EVERY);
         loop {
             tokio::select! {
-                item = incoming.recv(), if !read_all && pending.len() < self.in_flight => match item {
+                item = incoming.recv(), if !read_all && pending.len() + batch.done.len() < self.in_flight => match item {
                     Some(item) => {
                         starts.push_back(match &item {
                             Item::Record(r) => Some(Start { offset: r.offset, record_id: r.record_id.clone(), index: r.index }),
                             Item::Damage(_) => None,
                         });
-                        pending.push_back(self.settle(job, item, publisher));
+                        pending.push_back(self.settle(job, item));
                     }
                     None => read_all = true,
                 },
-                Some(done) = pending.next() => {
-                    let done: Done = done?;
-                    starts.pop_front();
-                    apply(&mut progress, done);
-                    if last_checkpoint.elapsed() >= self.checkpoint_every
-                        && let Some(Some(next)) = starts.front()
-                    {
-                        progress.resume_offset = next.offset.and_then(|o| i64::try_from(o).ok());
-                        progress.resume_record_id = Some(next.record_id.clone());
-                        progress.records_read = next.index as i64;
-                        self.database.checkpoint_warc_file(job.job_id, &progress).await.map_err(FileError::Database)?;
-                        last_checkpoint = Instant::now();
+                Some((done, request)) = pending.next() => {
+                    batch.add(done, request);
+                    if batch.is_full() || (read_all && pending.is_empty()) {
+                        self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
                     }
+                },
+                _ = flush_timer.tick(), if !batch.done.is_empty() => {
+                    self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
                 },
                 else => break,
             }
+            if last_checkpoint.elapsed() >= self.checkpoint_every
+                && let Some(Some(next)) = starts.front()
+            {
+                progress.resume_offset = next.offset.and_then(|o| i64::try_from(o).ok());
+                progress.resume_record_id = Some(next.record_id.clone());
+                progress.records_read = next.index as i64;
+                self.database
+                    .checkpoint_warc_file(job.job_id, &progress)
+                    .await
+                    .map_err(FileError::Database)?;
+                last_checkpoint = Instant::now();
+            }
         }
+        self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
         let records = reading.await.unwrap_or(0);
         progress.records_read = records as i64;
         progress.resume_offset = None;
@@ -181,8 +226,8 @@ impl FileReader {
         }
     }
 
-    /// Hands one item on: a response record's outcome is published (and confirmed) before this returns.
-    async fn settle(&self, job: &WarcJob, item: Item, publisher: &Publisher) -> Result<Done, FileError> {
+    /// What one item comes to: its outcome, for a response record (published with its batch).
+    async fn settle(&self, job: &WarcJob, item: Item) -> (Done, Option<StoreRequest>) {
         let (request, kind) = match item {
             Item::Record(record) if record.kind == RecordKind::Response => {
                 events::RecordRead { kind: "response" }.emit();
@@ -210,12 +255,30 @@ impl FileReader {
                 (request, DoneKind::Damaged(damage))
             }
         };
-        if let Some(request) = request {
-            let message =
-                Outgoing::json(Queue::Store, encode_json(&request)).compressed().for_job(request.job_id);
+        (Done { kind }, request)
+    }
+
+    /// Publishes the batch's outcomes as one message and waits for the confirm; then (only then) its items
+    /// count as handed on, and the checkpoint may move past them.
+    async fn flush(
+        &self,
+        batch: &mut Batch,
+        publisher: &Publisher,
+        starts: &mut VecDeque<Option<Start>>,
+        progress: &mut WarcCheckpoint,
+    ) -> Result<(), FileError> {
+        if !batch.requests.is_empty() {
+            let body = encode_json(&batch.requests);
+            let message = Outgoing::json(Queue::Store, body).compressed().for_job(batch.requests[0].job_id);
             publisher.publish(&message).await.map_err(FileError::Publish)?;
         }
-        Ok(Done { kind })
+        for done in batch.done.drain(..) {
+            starts.pop_front();
+            apply(progress, done);
+        }
+        batch.requests.clear();
+        batch.bytes = 0;
+        Ok(())
     }
 
     /// The outcome of a response record: its page extracted, or why not.
