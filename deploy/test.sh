@@ -63,6 +63,16 @@ ensure_python_pika() {
     python3 -c 'import pika' || die "cannot install the Python package pika (pip install pika)"
 }
 
+# The Parquet export test reads the files back with pyarrow, a reader that is not ours (PyPI only: Debian
+# bookworm has no python3-pyarrow).
+ensure_python_pyarrow() {
+    python3 -c 'import pyarrow' 2>/dev/null && return 0
+    log "installing the Python Parquet reader pyarrow"
+    python3 -m pip install --quiet pyarrow 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages pyarrow 2>/dev/null ||
+        die "cannot install the Python package pyarrow (pip install pyarrow)"
+}
+
 # The test runner and the unused-dependency check are cargo tools: installed from crates.io when missing
 # (built from source, a few minutes on a fresh machine, once).
 ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
@@ -74,6 +84,7 @@ ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
 section "packages"
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl
 ensure_python_pika
+ensure_python_pyarrow
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete
 log "packages present"
