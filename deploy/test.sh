@@ -63,13 +63,15 @@ ensure_python_pika() {
     python3 -c 'import pika' || die "cannot install the Python package pika (pip install pika)"
 }
 
-# The WARC tests check the fetcher's files with warcio's `check` and `index` (tests/it/warc_out.rs).
-ensure_python_warcio() {
-    python3 -c 'import warcio' 2>/dev/null && return 0
-    log "installing the Python WARC library warcio"
-    python3 -m pip install --quiet warcio 2>/dev/null ||
-        python3 -m pip install --quiet --break-system-packages warcio 2>/dev/null
-    python3 -c 'import warcio' || die "cannot install the Python package warcio (pip install warcio)"
+# Python readers that are not ours, from PyPI (Debian bookworm has neither as a package): the WARC tests
+# check the fetcher's files with warcio's `check` and `index` (tests/it/warc_out.rs); the Parquet export
+# test reads the files back with pyarrow (tests/it/parquet_export.rs).
+ensure_python_module() { # ensure_python_module MODULE
+    python3 -c "import $1" 2>/dev/null && return 0
+    log "installing the Python package $1"
+    python3 -m pip install --quiet "$1" 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages "$1" 2>/dev/null
+    python3 -c "import $1" || die "cannot install the Python package $1 (pip install $1)"
 }
 
 # The test runner and the unused-dependency check are cargo tools: installed from crates.io when missing
@@ -84,7 +86,8 @@ section "packages"
 # wget: the WARC-in tests read a WARC written by a real crawler (wget --warc-file).
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl wget
 ensure_python_pika
-ensure_python_warcio
+ensure_python_module warcio
+ensure_python_module pyarrow
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete
 log "packages present"

@@ -11,6 +11,7 @@
 //! - `resilience`: the broker or the database going away and coming back; shutdown on SIGTERM; settings.
 //! - `compose`: the services of docker-compose.yml run natively with their command and environment.
 //! - `operations`: search, show, export filters, retry, the dead-letter queue, status --watch, help texts.
+//! - `parquet_export`: `export --format parquet` in parts, read back with pyarrow; its output directory.
 //! - `foreign_producer`: a fetch job published from Python (pika) is stored; an invalid one is dead-lettered.
 //! - `least_privilege`: the store's and the fetcher's own database roles can do their work and nothing else.
 //! - `monitoring`: every metric the Grafana dashboard and the Prometheus config name exists on the workers.
@@ -37,6 +38,7 @@ mod foreign_producer;
 mod least_privilege;
 mod monitoring;
 mod operations;
+mod parquet_export;
 mod pipeline;
 mod reasons;
 mod resilience;

@@ -1,5 +1,8 @@
-//! `newspipe export`: the stored articles (all, or filtered by site, language and time) as JSON lines or
-//! CSV, streamed from the database: one article in memory at a time, whatever the archive's size.
+//! `newspipe export`: the stored articles (all, or filtered by site, language and time) as JSON lines, CSV
+//! or Parquet files, streamed from the database: memory bounded whatever the archive's size (one article at
+//! a time; a batch of them for Parquet, see `parquet`).
+
+mod parquet;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,8 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use newspipe_db::{ArticleFilter, Database};
 use newspipe_models::Article;
 
-use crate::Settings;
 use crate::common::parse_since;
+use crate::{Exit, Settings};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -21,20 +24,27 @@ pub enum Format {
     Csv,
     /// For people: a line an article with its title, authors, publish date and words.
     Table,
+    /// Parquet files in the --output directory (`part-00000.parquet`, ...), a column per JSON field.
+    Parquet,
 }
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  newspipe export --format jsonl > articles.jsonl\n  \
     newspipe export --format csv --output articles.csv\n  \
-    newspipe export --since 7d --site example.com --lang en --output recent.jsonl\n\n\
+    newspipe export --since 7d --site example.com --lang en --output recent.jsonl\n  \
+    newspipe export --format parquet --output archive/ --rows-per-file 500000\n\n\
     --since takes a date (2026-11-01), an RFC 3339 time or an age (36h, 7d) and selects articles stored or \
     updated since then. A progress bar is shown on a terminal when writing to a file.")]
 pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "jsonl")]
     format: Format,
-    /// Write here instead of standard output.
-    #[arg(long)]
+    /// Write here instead of standard output. With --format parquet (where it is required): a directory,
+    /// created if missing, that must be empty.
+    #[arg(long, required_if_eq("format", "parquet"))]
     output: Option<PathBuf>,
+    /// With --format parquet: rows in each file, at most.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    rows_per_file: Option<u64>,
     /// Only articles stored or updated since this time.
     #[arg(long, value_parser = parse_since)]
     since: Option<chrono::DateTime<chrono::Utc>>,
@@ -72,7 +82,23 @@ pub const CSV_HEADER: [&str; 22] = [
     "markdown",
 ];
 
+/// `--rows-per-file` unless given.
+const ROWS_PER_FILE: u64 = 1_000_000;
+
 pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
+    let parquet_dir = match (args.format, &args.output) {
+        (Format::Parquet, Some(dir)) => {
+            // Refused before anything is read: a usage error, not an export that fails half-way.
+            parquet::prepare_dir(dir)?;
+            Some(dir.clone())
+        }
+        // clap requires --output with parquet; this says so again should that ever change.
+        (Format::Parquet, None) => return Err(Exit::usage("--format parquet needs --output DIR").into()),
+        _ if args.rows_per_file.is_some() => {
+            return Err(Exit::usage("--rows-per-file is for --format parquet").into());
+        }
+        _ => None,
+    };
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
     let filter = ArticleFilter { site: args.site.clone(), language: args.lang.clone(), since: args.since };
@@ -88,6 +114,20 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         } else {
             ProgressBar::hidden()
         };
+    let mut articles = std::pin::pin!(database.articles_matching(&filter));
+    if let Some(dir) = parquet_dir {
+        let mut export = parquet::ParquetExport::new(&dir, args.rows_per_file.unwrap_or(ROWS_PER_FILE));
+        let mut count = 0u64;
+        while let Some(article) = articles.next().await {
+            export.write(article?)?;
+            count += 1;
+            bar.inc(1);
+        }
+        let parts = export.finish()?;
+        bar.finish_and_clear();
+        eprintln!("exported {count} article(s) to {parts} Parquet file(s) in {}", dir.display());
+        return Ok(());
+    }
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
@@ -95,7 +135,6 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = std::io::BufWriter::new(sink);
-    let mut articles = std::pin::pin!(database.articles_matching(&filter));
     let mut count = 0u64;
     match args.format {
         Format::Jsonl => {
@@ -116,6 +155,7 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
             }
             writer.flush()?;
         }
+        Format::Parquet => unreachable!("written above"),
         Format::Table => {
             writeln!(sink, "{}", table_row("TITLE", "AUTHORS", "PUBLISHED", "WORDS"))?;
             while let Some(article) = articles.next().await {

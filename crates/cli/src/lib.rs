@@ -59,7 +59,7 @@ enum Command {
     Submit(submit::SubmitArgs),
     /// Queue depths, consumers, rates, outcomes and the top skip and failure reasons (`--watch` to follow).
     Status(status::StatusArgs),
-    /// Stream the stored articles out as JSON Lines or CSV, optionally filtered.
+    /// Stream the stored articles out as JSON Lines, CSV or Parquet files, optionally filtered.
     Export(export::ExportArgs),
     /// Extract local page files without any service: one page, or folders of them as JSON Lines.
     Extract(extract::ExtractArgs),
