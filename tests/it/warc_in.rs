@@ -561,3 +561,55 @@ async fn reextract_rebuilds_articles_from_their_warc_records_without_fetching() 
     let output = app.cli(&["reextract", "--site", "nowhere.example"], None);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_parquet_sink_each_file_becomes_one_parquet_file_without_a_database_and_a_redone_file_replaces_it()
+ {
+    let mut app = spawn_app().await;
+    let (bytes, _) = mixed_warc("parquet", 5).build(Compression::PerRecord);
+    let path = write(&app.dir, "CC-NEWS-20240101000000-00007.warc.gz", &bytes);
+    let out = app.dir.join("parquet-out");
+    let out_text = out.display().to_string();
+    // A database that is not there: the sink needs none.
+    app.start_worker_with(
+        Worker::WarcReader,
+        &[
+            ("NEWSPIPE__WARC_READER__PARQUET_DIR", &out_text),
+            ("DATABASE_URL", "postgres://nobody:x@127.0.0.1:9/none"),
+        ],
+    );
+    let parquet = out.join("CC-NEWS-20240101000000-00007.parquet");
+    let outcomes = out.join("CC-NEWS-20240101000000-00007.outcomes.jsonl");
+    for round in 0..2 {
+        let output = app.cli_async(&["submit", "--warc", path.to_str().unwrap()]).await;
+        assert!(output.status.success(), "{}", text(&output));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let before = std::fs::metadata(&parquet).and_then(|m| m.modified()).ok();
+        loop {
+            let now = std::fs::metadata(&parquet).and_then(|m| m.modified()).ok();
+            if now.is_some() && now != before {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "round {round}: no parquet file: {}", app.logs());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let read = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import sys, pyarrow.parquet as pq; t = pq.read_table(sys.argv[1]); \
+                 print(t.num_rows, t.schema.field('fetched_at').type, sorted(t.column('url').to_pylist())[0])",
+            )
+            .arg(&parquet)
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&read.stdout).to_string();
+        assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+        assert_eq!(printed.trim(), "5 timestamp[us, tz=UTC] http://archive.test/parquet/0", "round {round}");
+        let lines = std::fs::read_to_string(&outcomes).unwrap();
+        assert_eq!(lines.lines().count(), 7, "one outcome per response record: {lines}");
+        assert!(lines.contains("\"reason_code\":\"archived_status\""), "{lines}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+    assert_eq!(app.outcome_count().await, 0, "nothing went to the store");
+}

@@ -30,11 +30,15 @@ pub enum FileError {
     Publish(#[source] PublishError),
     #[error("recording the file's progress failed: {0}")]
     Database(#[source] DbError),
+    #[error("writing the file's Parquet output failed: {0}")]
+    Sink(String),
 }
 
 /// Reads WARC files: what every job of one reader process shares.
 pub struct FileReader {
-    database: Database,
+    /// `None` with a Parquet sink (`warc_reader.parquet_dir`): no database at all.
+    database: Option<Database>,
+    parquet_dir: Option<std::path::PathBuf>,
     download: Download,
     read_options: ReadOptions,
     extract_options: Arc<Options>,
@@ -101,12 +105,13 @@ struct Start {
 }
 
 impl FileReader {
-    pub fn new(settings: &Settings, database: Database) -> anyhow::Result<FileReader> {
+    pub fn new(settings: &Settings, database: Option<Database>) -> anyhow::Result<FileReader> {
         let reader = &settings.warc_reader;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let concurrency = if reader.concurrency == 0 { cores } else { reader.concurrency };
         Ok(FileReader {
             database,
+            parquet_dir: settings.warc_reader.parquet_dir.clone(),
             download: Download::new(
                 &settings.fetcher.user_agent,
                 settings.fetcher.allow_private_addresses,
@@ -127,9 +132,12 @@ impl FileReader {
     /// Reads `job`'s file from its checkpoint to its end, publishing each response record's outcome with
     /// `publisher`. Returns when every outcome is confirmed and the file's end is recorded.
     pub async fn read(&self, job: &WarcJob, publisher: &Publisher) -> Result<(), FileError> {
+        let (Some(database), None) = (&self.database, &self.parquet_dir) else {
+            return self.read_to_parquet(job).await;
+        };
         let started = Instant::now();
         let checkpoint =
-            self.database.start_warc_file(job.job_id, &job.source).await.map_err(FileError::Database)?;
+            database.start_warc_file(job.job_id, &job.source).await.map_err(FileError::Database)?;
         if checkpoint.records_read > 0 {
             events::FileResumed {
                 source: &job.source,
@@ -179,10 +187,7 @@ impl FileReader {
                 progress.resume_offset = next.offset.and_then(|o| i64::try_from(o).ok());
                 progress.resume_record_id = Some(next.record_id.clone());
                 progress.records_read = next.index as i64;
-                self.database
-                    .checkpoint_warc_file(job.job_id, &progress)
-                    .await
-                    .map_err(FileError::Database)?;
+                database.checkpoint_warc_file(job.job_id, &progress).await.map_err(FileError::Database)?;
                 last_checkpoint = Instant::now();
             }
         }
@@ -191,7 +196,7 @@ impl FileReader {
         progress.records_read = records as i64;
         progress.resume_offset = None;
         progress.resume_record_id = None;
-        self.database.finish_warc_file(job.job_id, &progress).await.map_err(FileError::Database)?;
+        database.finish_warc_file(job.job_id, &progress).await.map_err(FileError::Database)?;
         events::FileRead {
             source: &job.source,
             records: progress.records_read,
@@ -204,11 +209,67 @@ impl FileReader {
         Ok(())
     }
 
+    /// The Parquet sink: the file read from its start, its articles written to `DIR/NAME.parquet` and every
+    /// response record's outcome to `DIR/NAME.outcomes.jsonl`, each written under a temporary name and
+    /// renamed when complete. Nothing goes to the broker or a database; a redelivered job reads the file
+    /// again and replaces both (no checkpoint: the outputs are whole or absent).
+    async fn read_to_parquet(&self, job: &WarcJob) -> Result<(), FileError> {
+        let started = Instant::now();
+        let dir = self.parquet_dir.clone().expect("the Parquet sink has its folder");
+        let stem = parquet_stem(&job.source);
+        let (items, mut incoming) = mpsc::channel::<Item>(self.in_flight.min(16));
+        let source = self.source(&job.source);
+        let options = self.read_options;
+        let reading =
+            tokio::task::spawn_blocking(move || produce(source, options, &WarcCheckpoint::default(), &items));
+        let (requests, written) = mpsc::channel::<StoreRequest>(64);
+        let writing = tokio::task::spawn_blocking(move || write_parquet(&dir, &stem, written));
+        let mut progress = WarcCheckpoint::default();
+        let mut pending = FuturesOrdered::new();
+        let mut read_all = false;
+        loop {
+            tokio::select! {
+                item = incoming.recv(), if !read_all && pending.len() < self.in_flight => match item {
+                    Some(item) => pending.push_back(self.settle(job, item)),
+                    None => read_all = true,
+                },
+                Some((done, request)) = pending.next() => {
+                    apply(&mut progress, done);
+                    if let Some(request) = request && requests.send(request).await.is_err() {
+                        break;
+                    }
+                },
+                else => break,
+            }
+        }
+        drop(requests);
+        let records = reading.await.unwrap_or(0);
+        let (articles, outcomes) = writing
+            .await
+            .map_err(|e| FileError::Sink(format!("the Parquet writer stopped: {e}")))?
+            .map_err(FileError::Sink)?;
+        events::FileRead {
+            source: &job.source,
+            records: records as i64,
+            responses: progress.responses,
+            damaged: progress.damaged,
+            error: progress.error.as_deref(),
+            elapsed: started.elapsed(),
+        }
+        .emit();
+        tracing::info!(source = %job.source, articles, outcomes, "warc file written as parquet");
+        Ok(())
+    }
+
     /// Marks a file failed for good: its job ran out of attempts (the broker or database kept failing).
     pub async fn give_up(&self, job: &WarcJob, why: &str) {
-        let mut progress = self.database.start_warc_file(job.job_id, &job.source).await.unwrap_or_default();
+        let Some(database) = &self.database else {
+            tracing::error!(source = %job.source, why, "warc file given up");
+            return;
+        };
+        let mut progress = database.start_warc_file(job.job_id, &job.source).await.unwrap_or_default();
         progress.error.get_or_insert_with(|| format!("gave up: {why}"));
-        if let Err(error) = self.database.finish_warc_file(job.job_id, &progress).await {
+        if let Err(error) = database.finish_warc_file(job.job_id, &progress).await {
             tracing::error!(source = %job.source, %error, "cannot record the end of a warc file");
         }
     }
@@ -438,4 +499,52 @@ fn produce(
         }
     }
     count
+}
+
+/// The name a WARC file's outputs take: its file name without `.gz` and `.warc`.
+fn parquet_stem(source: &str) -> String {
+    let name = source.rsplit('/').next().unwrap_or(source);
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    name.strip_suffix(".warc").unwrap_or(name).to_string()
+}
+
+/// Writes a file's articles as Parquet and every outcome as a JSON line, each renamed into place at the
+/// end (the outcomes first: an articles file in place means its outcomes are too). Returns the counts.
+fn write_parquet(
+    dir: &Path,
+    stem: &str,
+    mut requests: mpsc::Receiver<StoreRequest>,
+) -> Result<(u64, u64), String> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut articles = newspipe_parquet::ParquetFile::create(&dir.join(format!("{stem}.parquet")))
+        .map_err(|e| e.to_string())?;
+    let outcomes_name = dir.join(format!("{stem}.outcomes.jsonl"));
+    let outcomes_temporary = dir.join(format!(".{stem}.outcomes.jsonl.tmp"));
+    let file = std::fs::File::create(&outcomes_temporary)
+        .map_err(|e| format!("cannot create {}: {e}", outcomes_temporary.display()))?;
+    let mut lines = std::io::BufWriter::new(file);
+    let mut outcomes = 0u64;
+    let write_error = |e: std::io::Error| format!("cannot write {}: {e}", outcomes_temporary.display());
+    while let Some(request) = requests.blocking_recv() {
+        let line = serde_json::json!({
+            "job_id": request.job_id,
+            "url": request.url,
+            "outcome": request.outcome.kind(),
+            "reason_code": request.outcome.reason_code(),
+            "reason": request.outcome.reason(),
+        });
+        serde_json::to_writer(&mut lines, &line).map_err(|e| write_error(e.into()))?;
+        lines.write_all(b"\n").map_err(write_error)?;
+        outcomes += 1;
+        if let Outcome::Stored { article } = request.outcome {
+            articles.write(*article).map_err(|e| e.to_string())?;
+        }
+    }
+    let file = lines.into_inner().map_err(|e| write_error(e.into_error()))?;
+    file.sync_all().map_err(write_error)?;
+    std::fs::rename(&outcomes_temporary, &outcomes_name)
+        .map_err(|e| format!("cannot rename {} into place: {e}", outcomes_name.display()))?;
+    let articles = articles.finish().map_err(|e| e.to_string())?;
+    Ok((articles, outcomes))
 }

@@ -53,6 +53,10 @@ pub struct WarcReaderSettings {
     pub download_attempts: u32,
     /// The first pause between two attempts, in milliseconds (it doubles, up to 60 s).
     pub download_retry_ms: u64,
+    /// Write each file's articles to `DIR/NAME.parquet` (and its outcomes to `DIR/NAME.outcomes.jsonl`)
+    /// instead of handing them to the store: no database, no outcomes through the broker. For runs too large
+    /// for one database.
+    pub parquet_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WarcReaderSettings {
@@ -64,6 +68,7 @@ impl Default for WarcReaderSettings {
             checkpoint_secs: 2,
             download_attempts: 8,
             download_retry_ms: 500,
+            parquet_dir: None,
         }
     }
 }
@@ -120,7 +125,9 @@ impl ProcessSettings for Settings {
 
     fn validate(&self) -> Result<(), SettingsError> {
         newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
-        newspipe_runtime::check_credentials("database.url", &self.database.url)?;
+        if self.warc_reader.parquet_dir.is_none() {
+            newspipe_runtime::check_credentials("database.url", &self.database.url)?;
+        }
         if self.warc_reader.files == 0 {
             return Err(SettingsError::Invalid {
                 key: "warc_reader.files",
@@ -141,8 +148,13 @@ impl ProcessSettings for Settings {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let health = Health::default();
-    let database_ready = health.component("database");
-    let database = Database::open_when_reachable(&settings.database, &database_ready).await?;
+    let database = match &settings.warc_reader.parquet_dir {
+        Some(_) => None,
+        None => {
+            let database_ready = health.component("database");
+            Some(Database::open_when_reachable(&settings.database, &database_ready).await?)
+        }
+    };
     let handler = WarcHandler { reader: Arc::new(FileReader::new(&settings, database)?) };
     let mut broker = settings.broker.clone();
     broker.prefetch = settings.warc_reader.files;
