@@ -51,6 +51,10 @@ pub struct Args {
     /// With --warc: how many files the records are packed into.
     #[arg(long, default_value_t = 10)]
     pub warc_files: usize,
+    /// With --warc: the readers write Parquet files (`warc_reader.parquet_dir`) instead of handing outcomes
+    /// to the store: no store, no database, no outcomes through the broker.
+    #[arg(long, requires = "warc")]
+    pub warc_parquet: bool,
     /// With --warc: WARC reader processes.
     #[arg(long, default_value_t = 1)]
     pub warc_readers: usize,

@@ -77,18 +77,23 @@ async fn measure(
     let publisher = Publisher::open(&connection, topology.clone(), Duration::from_secs(60)).await?;
 
     let mut workers = Vec::new();
-    for n in 0..args.stores.max(1) {
-        workers.push(bench.start(args, Stage::Store, n)?);
+    let parquet_dir = bench.dir.join("parquet");
+    let mut reader_args = args.clone();
+    let mut stages = vec![(Stage::WarcReader, args.warc_readers.max(1))];
+    if args.warc_parquet {
+        reader_args
+            .env
+            .push(("NEWSPIPE__WARC_READER__PARQUET_DIR".into(), parquet_dir.display().to_string()));
+    } else {
+        for n in 0..args.stores.max(1) {
+            workers.push(bench.start(args, Stage::Store, n)?);
+        }
+        stages.push((Stage::Store, args.stores.max(1)));
     }
     for n in 0..args.warc_readers.max(1) {
-        workers.push(bench.start(args, Stage::WarcReader, n)?);
+        workers.push(bench.start(&reader_args, Stage::WarcReader, n)?);
     }
-    wait_consumers(
-        &topology,
-        &channel,
-        &[(Stage::Store, args.stores.max(1)), (Stage::WarcReader, args.warc_readers.max(1))],
-    )
-    .await?;
+    wait_consumers(&topology, &channel, &stages).await?;
     for worker in &mut workers {
         worker.cpu_start = cpu_seconds(worker.child.id()).unwrap_or(0.0);
     }
@@ -102,24 +107,46 @@ async fn measure(
     }
     let ids: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();
     let deadline = started + Duration::from_secs(args.timeout_secs);
-    let files_read: Vec<WarcFile> = loop {
-        let files = database.warc_files(&ids).await?;
-        if files.len() == ids.len() && files.iter().all(WarcFile::is_settled) {
-            break files;
+    let (records, stored) = if args.warc_parquet {
+        // Done when every file's outputs are in place (its outcomes are renamed first, its articles last).
+        let stem = |source: &str| {
+            let name = source.rsplit('/').next().unwrap_or(source);
+            name.trim_end_matches(".gz").trim_end_matches(".warc").to_string()
+        };
+        while !sources.iter().all(|s| parquet_dir.join(format!("{}.parquet", stem(s))).exists()) {
+            if Instant::now() > deadline {
+                bail!("the WARC files were not all written within {} s", args.timeout_secs);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if Instant::now() > deadline {
-            bail!("the WARC files were not all read within {} s", args.timeout_secs);
+        let mut records = 0i64;
+        let mut stored = 0i64;
+        for source in &sources {
+            let text = std::fs::read_to_string(parquet_dir.join(format!("{}.outcomes.jsonl", stem(source))))?;
+            records += text.lines().count() as i64;
+            stored += text.lines().filter(|l| l.contains("\"outcome\":\"stored\"")).count() as i64;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        (records, stored)
+    } else {
+        let files_read: Vec<WarcFile> = loop {
+            let files = database.warc_files(&ids).await?;
+            if files.len() == ids.len() && files.iter().all(WarcFile::is_settled) {
+                break files;
+            }
+            if Instant::now() > deadline {
+                bail!("the WARC files were not all read within {} s", args.timeout_secs);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        (files_read.iter().map(|f| f.responses).sum(), files_read.iter().map(|f| f.stored).sum())
     };
     let elapsed = started.elapsed().as_secs_f64();
     let services = services_cpu().zip(services_start).map(|(end, start)| (end.0 - start.0, end.1 - start.1));
-    let records: i64 = files_read.iter().map(|f| f.responses).sum();
-    let stored: i64 = files_read.iter().map(|f| f.stored).sum();
+    let sink = if args.warc_parquet { "parquet" } else { "postgresql" };
     let rate = records as f64 / elapsed;
 
     println!(
-        "warc path: {records} response records in {elapsed:.2} s: {rate:.0} records/s ({stored} stored)"
+        "warc path into {sink}: {records} response records in {elapsed:.2} s: {rate:.0} records/s ({stored} stored)"
     );
     println!("ratio to raw extraction on {threads} thread(s): {:.2}", rate / raw);
     println!("{:<14} {:>10} {:>14} {:>12}", "PROCESS", "CPU s", "CPU ms/record", "PEAK RSS MB");
