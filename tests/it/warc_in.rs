@@ -414,6 +414,14 @@ async fn a_two_gigabyte_file_is_streamed_in_bounded_memory() {
     // Over 2 GiB: forty-two 50 MiB pages, over extractor.max_page_bytes and passed over unread, and a few pages
     // between them that are read. Written straight to disk: the test holds no more than one record either.
     let path = app.dir.join("two-gigabytes.warc");
+    // Removed however the test ends: 2 GiB left in a temporary folder fills a small disk.
+    struct RemovedOnDrop(std::path::PathBuf);
+    impl Drop for RemovedOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _file = RemovedOnDrop(path.clone());
     {
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
         let filler = vec![b'x'; 1 << 20];
@@ -450,7 +458,6 @@ async fn a_two_gigabyte_file_is_streamed_in_bounded_memory() {
     let peak = peak_rss_kb(app.workers[reader].pid());
     eprintln!("the reader's peak resident memory for a {} MiB file: {peak} KiB", (50 * 42) + 1);
     assert!(peak < 128 * 1024, "the reader's peak memory was {peak} KiB for a 2 GiB file");
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test(flavor = "multi_thread")]
