@@ -26,7 +26,7 @@ use parquet::file::properties::WriterProperties;
 pub const BATCH_ROWS: usize = 8192;
 /// A batch is also written once its articles' text and Markdown reach this size: pages with long bodies
 /// would otherwise hold hundreds of megabytes in memory per batch.
-pub const BATCH_BYTES: usize = 64 << 20;
+pub const BATCH_BYTES: usize = 16 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {

@@ -136,6 +136,7 @@ impl FileReader {
             return self.read_to_parquet(job).await;
         };
         let started = Instant::now();
+        let job = &Arc::new(job.clone());
         let checkpoint =
             database.start_warc_file(job.job_id, &job.source).await.map_err(FileError::Database)?;
         if checkpoint.records_read > 0 {
@@ -166,18 +167,18 @@ impl FileReader {
                             Item::Record(r) => Some(Start { offset: r.offset, record_id: r.record_id.clone(), index: r.index }),
                             Item::Damage(_) => None,
                         });
-                        pending.push_back(self.settle(job, item));
+                        pending.push_back(self.spawn_settle(job, item));
                     }
                     None => read_all = true,
                 },
                 Some((done, request)) = pending.next() => {
                     batch.add(done, request);
                     if batch.is_full() || (read_all && pending.is_empty()) {
-                        self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
+                        Settler::flush(&mut batch, publisher, &mut starts, &mut progress).await?;
                     }
                 },
                 _ = flush_timer.tick(), if !batch.done.is_empty() => {
-                    self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
+                    Settler::flush(&mut batch, publisher, &mut starts, &mut progress).await?;
                 },
                 else => break,
             }
@@ -191,7 +192,7 @@ impl FileReader {
                 last_checkpoint = Instant::now();
             }
         }
-        self.flush(&mut batch, publisher, &mut starts, &mut progress).await?;
+        Settler::flush(&mut batch, publisher, &mut starts, &mut progress).await?;
         let records = reading.await.unwrap_or(0);
         progress.records_read = records as i64;
         progress.resume_offset = None;
@@ -215,6 +216,7 @@ impl FileReader {
     /// again and replaces both (no checkpoint: the outputs are whole or absent).
     async fn read_to_parquet(&self, job: &WarcJob) -> Result<(), FileError> {
         let started = Instant::now();
+        let job = &Arc::new(job.clone());
         let dir = self.parquet_dir.clone().expect("the Parquet sink has its folder");
         let stem = parquet_stem(&job.source);
         let (items, mut incoming) = mpsc::channel::<Item>(self.in_flight.min(16));
@@ -230,7 +232,7 @@ impl FileReader {
         loop {
             tokio::select! {
                 item = incoming.recv(), if !read_all && pending.len() < self.in_flight => match item {
-                    Some(item) => pending.push_back(self.settle(job, item)),
+                    Some(item) => pending.push_back(self.spawn_settle(job, item)),
                     None => read_all = true,
                 },
                 Some((done, request)) = pending.next() => {
@@ -287,6 +289,28 @@ impl FileReader {
         }
     }
 
+    /// Settles an item on a task of its own, so that its extraction goes on while the file's loop waits
+    /// for a confirm, a checkpoint or the Parquet writer (polled only by the loop, it would stall there and
+    /// leave cores idle). The result comes back in file order through the loop's `FuturesOrdered`.
+    fn spawn_settle(
+        &self,
+        job: &Arc<WarcJob>,
+        item: Item,
+    ) -> impl std::future::Future<Output = (Done, Option<StoreRequest>)> + use<> {
+        let settler = Settler { cpu: self.cpu.clone(), extract_options: self.extract_options.clone() };
+        let job = job.clone();
+        let task = tokio::spawn(async move { settler.settle(&job, item).await });
+        async move { task.await.expect("settling a record never panics: extraction panics are caught") }
+    }
+}
+
+/// What settling a record needs, shared by the tasks of one reader.
+struct Settler {
+    cpu: Arc<Semaphore>,
+    extract_options: Arc<Options>,
+}
+
+impl Settler {
     /// What one item comes to: its outcome, for a response record (published with its batch).
     async fn settle(&self, job: &WarcJob, item: Item) -> (Done, Option<StoreRequest>) {
         let (request, kind) = match item {
@@ -322,7 +346,6 @@ impl FileReader {
     /// Publishes the batch's outcomes as one message and waits for the confirm; then (only then) its items
     /// count as handed on, and the checkpoint may move past them.
     async fn flush(
-        &self,
         batch: &mut Batch,
         publisher: &Publisher,
         starts: &mut VecDeque<Option<Start>>,
