@@ -357,7 +357,10 @@ async fn status_shows_each_queues_in_and_out_rates_while_messages_flow() {
                 )
                 .await
                 .unwrap();
-            assert!(confirm.await.unwrap().is_ack(), "a fetch job was not confirmed");
+            let confirmed = tokio::time::timeout(Duration::from_secs(30), confirm)
+                .await
+                .expect("the broker confirmed a fetch job within 30 s");
+            assert!(confirmed.unwrap().is_ack(), "a fetch job was not confirmed");
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                 _ = stopped.changed() => break,
@@ -382,7 +385,10 @@ async fn status_shows_each_queues_in_and_out_rates_while_messages_flow() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     stop.send(true).unwrap();
-    producer.await.unwrap();
+    tokio::time::timeout(Duration::from_secs(60), producer)
+        .await
+        .expect("the producer stops within 60 s of being told")
+        .unwrap();
     let _ = connection.close(200, "bye".into()).await;
 
     assert!(status["rates_unavailable"].is_null(), "{status:#}");

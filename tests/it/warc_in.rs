@@ -449,7 +449,7 @@ async fn a_two_gigabyte_file_is_streamed_in_bounded_memory() {
     let reader = app.start_worker(Worker::WarcReader);
     app.start_worker(Worker::Store);
     let output =
-        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "300"]).await;
+        app.cli_async(&["submit", "--warc", path.to_str().unwrap(), "--wait", "--timeout", "120"]).await;
     // The huge pages fail `too large`: exit 3, as for any failed record.
     assert_eq!(output.status.code(), Some(3), "{}\n{}", text(&output), app.logs());
     assert_eq!(app.outcome_count().await, 84);
@@ -503,7 +503,7 @@ async fn the_dev_corpus_read_from_warc_files_extracts_as_newspipe_extract_does_p
     let manifest_path = write(&app.dir, "manifest.jsonl", manifest.as_bytes());
     app.start_worker(Worker::WarcReader);
     app.start_worker(Worker::Store);
-    let mut args = vec!["submit", "--warc", "--wait", "--timeout", "600"];
+    let mut args = vec!["submit", "--warc", "--wait", "--timeout", "120"];
     args.extend(files.iter().map(String::as_str));
     let output = app.cli_async(&args).await;
     assert!(output.status.code().is_some_and(|c| c == 0 || c == 3), "{}\n{}", text(&output), app.logs());

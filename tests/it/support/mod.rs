@@ -112,6 +112,9 @@ pub struct TestApp {
 }
 
 /// A fresh database and queue prefix, a web server, and no workers yet.
+/// The longest a command line run by a test may take ([`TestApp::cli_async`]).
+const CLI_TIMEOUT: Duration = Duration::from_secs(150);
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(services()).await
 }
@@ -243,8 +246,15 @@ impl TestApp {
     pub async fn cli_async(&self, args: &[&str]) -> std::process::Output {
         let mut command = tokio::process::Command::new(bin("newspipe"));
         command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(self.base_env());
-        command.args(args).stdin(Stdio::null());
-        command.output().await.expect("run newspipe")
+        command.args(args).stdin(Stdio::null()).kill_on_drop(true);
+        // A command that hangs fails its test saying which, instead of the test hanging until nextest's
+        // limit with nothing to show (every command with --wait here has a --timeout well below this).
+        match tokio::time::timeout(CLI_TIMEOUT, command.output()).await {
+            Ok(output) => output.expect("run newspipe"),
+            Err(_) => {
+                panic!("`newspipe {}` did not finish within {CLI_TIMEOUT:?}\n{}", args.join(" "), self.logs())
+            }
+        }
     }
 
     /// `newspipe submit URL...` and asserts it succeeded.
