@@ -620,3 +620,58 @@ async fn with_a_parquet_sink_each_file_becomes_one_parquet_file_without_a_databa
     assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
     assert_eq!(app.outcome_count().await, 0, "nothing went to the store");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_and_its_files_served_by_python_http_server_are_read_over_http() {
+    let mut app = spawn_app().await;
+    // python3 -m http.server ignores Range: a resume would read from the start and drop what it has.
+    let dir = app.dir.join("served");
+    std::fs::create_dir_all(dir.join("crawl-data")).unwrap();
+    let mut listing = String::new();
+    for n in 0..3 {
+        let (bytes, _) = mixed_warc(&format!("served{n}"), 4).build(Compression::PerRecord);
+        let name = format!("crawl-data/CC-NEWS-2024010{}000000-0000{n}.warc.gz", n + 1);
+        write(&dir, &name, &bytes);
+        listing.push_str(&name);
+        listing.push('\n');
+    }
+    write(&dir, "warc.paths.gz", &gzip(listing.as_bytes()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new("python3")
+        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{base}warc.paths.gz")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "python3 -m http.server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.start_worker_with(Worker::WarcReader, &[("NEWSPIPE__FETCHER__ALLOW_PRIVATE_ADDRESSES", "true")]);
+    app.start_worker(Worker::Store);
+    let listing_url = format!("{base}warc.paths.gz");
+    let output = app
+        .cli_async(&[
+            "submit",
+            "--warc-paths",
+            &listing_url,
+            "--warc-base",
+            &base,
+            "--wait",
+            "--timeout",
+            "120",
+        ])
+        .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(output.status.success(), "{}\n{}", text(&output), app.logs());
+    assert!(text(&output).contains("3 done"), "{}", text(&output));
+    assert_eq!(app.outcome_count().await, 3 * 6);
+    assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 12);
+    let file: String =
+        sqlx::query_scalar("SELECT warc_file FROM articles LIMIT 1").fetch_one(&app.db).await.unwrap();
+    assert!(file.starts_with(&base), "{file}");
+}
