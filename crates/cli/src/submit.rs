@@ -181,6 +181,19 @@ pub fn validate(
 }
 
 async fn publish(settings: &Settings, jobs: &[FetchJob]) -> anyhow::Result<()> {
+    let messages = jobs
+        .iter()
+        .map(|job| (Outgoing::json(Queue::Fetch, encode_json(job)).for_job(job.job_id), job.url.clone()))
+        .collect();
+    publish_messages(settings, messages).await
+}
+
+/// Publishes each message with confirms, [`PUBLISH_CONCURRENCY`] at once; a failure names the message's
+/// label (its URL or file). Every submitting command (URLs, WARC files) goes through here.
+pub(crate) async fn publish_messages(
+    settings: &Settings,
+    messages: Vec<(Outgoing, String)>,
+) -> anyhow::Result<()> {
     let connection = connect(&settings.broker.url, "newspipe submit").await?;
     let topology = Topology::new(&settings.broker);
     let channel = connection.create_channel().await.context("opening a channel")?;
@@ -188,13 +201,10 @@ async fn publish(settings: &Settings, jobs: &[FetchJob]) -> anyhow::Result<()> {
     let publisher =
         Publisher::open(&connection, topology, Duration::from_secs(settings.broker.publish_timeout_secs))
             .await?;
-    futures_util::stream::iter(jobs)
-        .map(|job| {
+    futures_util::stream::iter(messages)
+        .map(|(message, label)| {
             let publisher = publisher.clone();
-            async move {
-                let message = Outgoing::json(Queue::Fetch, encode_json(job)).for_job(job.job_id);
-                publisher.publish(&message).await.with_context(|| format!("submitting {}", job.url))
-            }
+            async move { publisher.publish(&message).await.with_context(|| format!("submitting {label}")) }
         })
         .buffer_unordered(PUBLISH_CONCURRENCY)
         .try_collect::<Vec<()>>()

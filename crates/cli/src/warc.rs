@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
-use newspipe_broker::{Outgoing, Publisher, Queue, Topology, connect};
+use newspipe_broker::{Outgoing, Queue};
 use newspipe_db::{Database, WarcFile};
 use newspipe_models::{JobId, WarcJob, encode_json};
 
@@ -108,23 +107,11 @@ pub async fn submit(
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
     database.queue_warc_files(&jobs.iter().map(|j| (j.job_id, j.source.clone())).collect::<Vec<_>>()).await?;
-    let connection = connect(&settings.broker.url, "newspipe submit").await?;
-    let topology = Topology::new(&settings.broker);
-    let channel = connection.create_channel().await.context("opening a channel")?;
-    topology.declare(&channel).await?;
-    let publisher =
-        Publisher::open(&connection, topology, Duration::from_secs(settings.broker.publish_timeout_secs))
-            .await?;
-    futures_util::stream::iter(jobs.iter().map(Ok::<_, anyhow::Error>))
-        .try_for_each_concurrent(64, |job| {
-            let publisher = &publisher;
-            async move {
-                let message = Outgoing::json(Queue::Warc, encode_json(job)).for_job(job.job_id);
-                publisher.publish(&message).await.with_context(|| format!("submitting {}", job.source))
-            }
-        })
-        .await?;
-    let _ = connection.close(200, "bye".into()).await;
+    let messages = jobs
+        .iter()
+        .map(|job| (Outgoing::json(Queue::Warc, encode_json(job)).for_job(job.job_id), job.source.clone()))
+        .collect();
+    crate::submit::publish_messages(settings, messages).await?;
     eprintln!("submitted {} WARC file(s)", jobs.len());
     if wait {
         let ids: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();

@@ -400,65 +400,44 @@ impl<S: Source> Records<S> {
             && http_status == Some(200)
             && is_html_or_unnamed(content_type.as_deref());
         let expected = record.content_length();
-        let body = if wanted && expected <= self.options.max_body_bytes {
-            let mut raw = Vec::with_capacity(expected as usize);
-            let read = match record.reader_mut() {
+        // The page is read whole; anything else is passed over unread. Either way every byte of the record
+        // must be there: fewer is a record cut short.
+        let read_page = wanted && expected <= self.options.max_body_bytes;
+        let mut raw = Vec::new();
+        let read = if read_page {
+            raw.reserve(expected as usize);
+            match record.reader_mut() {
                 Some(reader) => reader.take(expected).read_to_end(&mut raw),
                 None => Ok(0),
-            };
-            match read {
-                Ok(n) if n as u64 == expected => {
-                    let encodings = record.http_headers().map(|h| {
-                        (
-                            h.get("Transfer-Encoding").map(|v| v.to_string()),
-                            h.get("Content-Encoding").map(|v| v.to_string()),
-                        )
-                    });
-                    let (transfer, content) = encodings.unwrap_or_default();
-                    match decode(raw, transfer.as_deref(), content.as_deref(), self.options.max_body_bytes) {
-                        Ok(body) => body,
-                        Err(why) => Body::Undecodable(why),
-                    }
-                }
-                Ok(n) => {
-                    return self.damage(
-                        start,
-                        format!("the record at byte {start} is cut short: {n} of its {expected} bytes"),
-                        Some(header),
-                    );
-                }
-                Err(error) => {
-                    return self.damage(
-                        start,
-                        format!("the record at byte {start} cannot be read: {error}"),
-                        Some(header),
-                    );
-                }
             }
         } else {
-            match record.consume() {
-                Ok(n) if n as u64 == expected => {
-                    if wanted {
-                        Body::TooLarge { bytes: expected }
-                    } else {
-                        Body::NotRead
-                    }
-                }
-                Ok(n) => {
-                    return self.damage(
-                        start,
-                        format!("the record at byte {start} is cut short: {n} of its {expected} bytes"),
-                        Some(header),
-                    );
-                }
-                Err(error) => {
-                    return self.damage(
-                        start,
-                        format!("the record at byte {start} cannot be read: {error}"),
-                        Some(header),
-                    );
-                }
+            record.consume()
+        };
+        match read {
+            Ok(n) if n as u64 == expected => {}
+            Ok(n) => {
+                let why = format!("the record at byte {start} is cut short: {n} of its {expected} bytes");
+                return self.damage(start, why, Some(header));
             }
+            Err(error) => {
+                let why = format!("the record at byte {start} cannot be read: {error}");
+                return self.damage(start, why, Some(header));
+            }
+        }
+        let body = if read_page {
+            let encodings = record.http_headers().map(|h| {
+                (
+                    h.get("Transfer-Encoding").map(|v| v.to_string()),
+                    h.get("Content-Encoding").map(|v| v.to_string()),
+                )
+            });
+            let (transfer, content) = encodings.unwrap_or_default();
+            decode(raw, transfer.as_deref(), content.as_deref(), self.options.max_body_bytes)
+                .unwrap_or_else(Body::Undecodable)
+        } else if wanted {
+            Body::TooLarge { bytes: expected }
+        } else {
+            Body::NotRead
         };
         let index = self.next_index;
         self.next_index += 1;
