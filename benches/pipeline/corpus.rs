@@ -36,6 +36,7 @@ pub fn raw_page(job_id: JobId, url: &str, body: &[u8], content_type: &str) -> Ra
         hints: None,
         parent_job_id: None,
         warc: None,
+        revisit: None,
         body: body.to_vec(),
     }
 }

@@ -4,8 +4,10 @@
 --   psql -v ON_ERROR_STOP=1 -d newspipe -v store_password=... -v fetcher_password=... \
 --       -v warc_reader_password=... -f worker-roles.sql
 --
--- newspipe_store   writes articles and outcomes (and keeps or releases URL claims)
--- newspipe_fetcher uses the fetchers' coordination tables only (hosts, fetch_leases, url_claims, watches)
+-- newspipe_store   writes articles and outcomes (and keeps or releases URL claims), articles' versions and
+--                  events, and new articles' revisits
+-- newspipe_fetcher uses the fetchers' coordination tables only (hosts, fetch_leases, url_claims, watches,
+--                  revisits)
 -- newspipe_warc_reader reads and updates its WARC files' progress (warc_files) only
 -- The extractor has no database role: it never connects to PostgreSQL. The migrations are applied by the
 -- schema's owner (the role that owns the database, `newspipe` in deploy/services.sh and docker-compose.yml),

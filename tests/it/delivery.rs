@@ -55,6 +55,7 @@ fn page_for(app: &TestApp, n: u32) -> RawPage {
         hints: None,
         parent_job_id: None,
         warc: None,
+        revisit: None,
         body: article_html(n).into_bytes(),
     }
 }
@@ -291,7 +292,7 @@ async fn a_batch_with_one_refused_request_dead_letters_only_that_one_and_stores_
     let letters = dead_letters_when(&app, 1).await;
     assert_eq!(letters.len(), 1, "exactly the refused request is dead-lettered: {letters:?}");
     assert_eq!(letters[0].1, "store");
-    assert!(letters[0].0.contains("upsert articles"), "the reason names the failed write: {}", letters[0].0);
+    assert!(letters[0].0.contains("write articles"), "the reason names the failed write: {}", letters[0].0);
     let articles: i64 = sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&app.db).await.unwrap();
     assert_eq!(articles, 40);
     let (text, authors): (String, Vec<String>) =

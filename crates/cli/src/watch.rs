@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use newspipe_db::Database;
 use newspipe_discover::canonicalize;
+use newspipe_models::RevisitSchedule;
 
 use crate::{Exit, Settings};
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  newspipe watch add https://example.com/rss.xml --every 15m\n  \
+    newspipe watch add https://example.com/rss.xml --revisit 1h,24h\n  \
     newspipe watch list\n  newspipe watch remove https://example.com/rss.xml")]
 pub struct WatchArgs {
     #[command(subcommand)]
@@ -23,6 +25,11 @@ enum WatchCommand {
         /// How often, e.g. `30s`, `15m`, `2h`.
         #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
         every: Duration,
+        /// When the articles found through it are fetched again to see whether they changed: offsets from
+        /// their first fetch (`1h,6h,24h`) or `off`. Default: the fetchers' `revisit.sites` or
+        /// `revisit.schedule`.
+        #[arg(long, value_name = "off|LIST")]
+        revisit: Option<RevisitSchedule>,
     },
     /// The watched feeds and sitemaps.
     List,
@@ -34,27 +41,32 @@ pub async fn run(settings: &Settings, args: WatchArgs) -> anyhow::Result<()> {
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
     match args.command {
-        WatchCommand::Add { url, every } => {
+        WatchCommand::Add { url, every, revisit } => {
             let canonical =
                 canonicalize(&url, &settings.canonical).map_err(|e| Exit::usage(e.to_string()))?;
             if i32::try_from(every.as_secs()).is_err() {
                 return Err(Exit::usage("--every is too long").into());
             }
-            database.add_watch(&canonical.url, every).await?;
-            println!("watching {} every {}", canonical.url, humantime::format_duration(every));
+            database.add_watch(&canonical.url, every, revisit.as_ref()).await?;
+            let revisits = match &revisit {
+                Some(schedule) => format!("articles revisited: {schedule}"),
+                None => "articles revisited on the fetchers' schedule".to_string(),
+            };
+            println!("watching {} every {}; {revisits}", canonical.url, humantime::format_duration(every));
         }
         WatchCommand::List => {
-            println!("{:>4}  {:>8}  {:<25}  URL", "ID", "EVERY", "LAST POLLED");
+            println!("{:>4}  {:>8}  {:<25}  {:<18}  URL", "ID", "EVERY", "LAST POLLED", "REVISIT");
             for watch in database.watches().await? {
                 let every = Duration::from_secs(u64::from(watch.every_secs));
                 println!(
-                    "{:>4}  {:>8}  {:<25}  {}",
+                    "{:>4}  {:>8}  {:<25}  {:<18}  {}",
                     watch.id,
                     humantime::format_duration(every).to_string(),
                     watch
                         .last_polled_at
                         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_else(|| "never".into()),
+                    watch.revisit.as_deref().unwrap_or("default"),
                     watch.url,
                 );
             }

@@ -10,6 +10,9 @@ pub enum DbError {
     },
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A concurrent transaction wrote what this one had planned from: trying again sees it.
+    #[error("database write `{what}` lost a race with a concurrent one; trying again")]
+    Conflict { what: &'static str },
     #[error("database query `{what}` failed: {source}")]
     Query {
         what: &'static str,
@@ -23,6 +26,7 @@ impl DbError {
     /// lost a deadlock or a serialization conflict (class 40) to a concurrent one.
     pub fn is_transient(&self) -> bool {
         self.is_unavailable()
+            || matches!(self, DbError::Conflict { .. })
             || matches!(self, DbError::Query { source: sqlx::Error::Database(e), .. }
                 if e.code().is_some_and(|c| c.starts_with("40")))
     }
@@ -34,6 +38,7 @@ impl DbError {
             DbError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => unavailable(source),
             DbError::Migrate(_) => false,
             DbError::Query { source, .. } => unavailable(source),
+            DbError::Conflict { .. } => false,
         }
     }
 }

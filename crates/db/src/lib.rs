@@ -8,17 +8,21 @@
 //! | `url_claims` | the fetcher opens a claim, the store closes it: see [`claims`] | the fetcher, feeds polled again |
 //! | `hosts`, `fetch_leases` | the fetchers' politeness: see [`hosts`] | the fetchers |
 //! | `watches` | `newspipe watch` | the fetchers' watch scheduler: see [`watches`] |
+//! | `article_versions`, `article_events` | the store, with the article ([`history`](outcomes)) | `history`, `changes`, `export --versions` |
+//! | `revisits` | the store adds one per new article; the fetchers' scheduler plans and advances them: see [`revisits`] | the scheduler, `status` |
 //! | `warc_files` | `submit --warc` queues, the WARC reader checkpoints and ends: see [`warc_files`] | `submit --wait`, `status`, the WARC reader resuming |
 //!
-//! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`warc_files`], [`search`] and
+//! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`revisits`], [`warc_files`], [`search`] and
 //! [`read`] (the command line's reads); [`admin`] creates and drops whole databases (tests, benchmarks).
 
 pub mod admin;
 pub mod claims;
 mod error;
+mod history;
 pub mod hosts;
 pub mod outcomes;
 pub mod read;
+pub mod revisits;
 mod rows;
 pub mod search;
 mod settings;
@@ -33,14 +37,17 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 pub use claims::Claim;
 pub use error::DbError;
 pub(crate) use error::{query, unavailable};
+pub use history::EventKind;
 pub use hosts::{TurnAnswer, TurnLimits};
+pub use outcomes::{HistoryCounts, Recorded};
 pub use read::{
     ArticleFilter, FailedUrl, OutcomeCounts, OutcomeRow, RecentOutcomes, StoredArticle, TreeOutcome,
 };
+pub use revisits::{DueRevisit, RevisitCounts, UnplannedRevisit};
 pub use search::SearchHit;
 pub use settings::DatabaseSettings;
 pub use warc_files::{WarcCheckpoint, WarcFile, WarcProgress};
-pub use watches::{Watch, WatchScheduler};
+pub use watches::{DueWatch, Watch, WatchScheduler};
 
 /// A handle on newspipe's database: a pool of connections, cheap to clone.
 #[derive(Debug, Clone)]

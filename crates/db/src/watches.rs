@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use newspipe_models::RevisitSchedule;
 use sqlx::{Connection, PgConnection};
 
 use crate::{Database, DbError, query};
@@ -20,18 +21,35 @@ pub struct Watch {
     pub every_secs: u32,
     pub next_due: DateTime<Utc>,
     pub last_polled_at: Option<DateTime<Utc>>,
+    /// The revisit schedule of the articles found through it (`--revisit`); `None`: the fetchers'.
+    pub revisit: Option<String>,
+}
+
+/// A watch whose poll is due.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueWatch {
+    pub id: i64,
+    pub url: String,
+    pub revisit: Option<String>,
 }
 
 impl Database {
-    /// Watches `url` every `every` (at least a second); watching it again changes how often.
-    pub async fn add_watch(&self, url: &str, every: Duration) -> Result<(), DbError> {
+    /// Watches `url` every `every` (at least a second), its articles revisited on `revisit` (`None`: the
+    /// fetchers' schedule); watching it again changes both.
+    pub async fn add_watch(
+        &self,
+        url: &str,
+        every: Duration,
+        revisit: Option<&RevisitSchedule>,
+    ) -> Result<(), DbError> {
         let seconds = i32::try_from(every.as_secs().max(1)).unwrap_or(i32::MAX);
         sqlx::query(
-            "INSERT INTO watches (url, every_secs) VALUES ($1, $2)
-             ON CONFLICT (url) DO UPDATE SET every_secs = EXCLUDED.every_secs",
+            "INSERT INTO watches (url, every_secs, revisit) VALUES ($1, $2, $3)
+             ON CONFLICT (url) DO UPDATE SET every_secs = EXCLUDED.every_secs, revisit = EXCLUDED.revisit",
         )
         .bind(url)
         .bind(seconds)
+        .bind(revisit.map(|r| r.to_string()))
         .execute(&self.pool)
         .await
         .map_err(query("add a watch"))?;
@@ -39,10 +57,12 @@ impl Database {
     }
 
     pub async fn watches(&self) -> Result<Vec<Watch>, DbError> {
-        sqlx::query_as("SELECT id, url, every_secs, next_due, last_polled_at FROM watches ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(query("list watches"))
+        sqlx::query_as(
+            "SELECT id, url, every_secs, next_due, last_polled_at, revisit FROM watches ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list watches"))
     }
 
     /// Stops watching, by id or URL; false when there was no such watch.
@@ -76,16 +96,18 @@ impl Database {
 
 /// The one process that polls watches, for as long as it holds this (its connection holds the lock).
 pub struct WatchScheduler {
-    connection: PgConnection,
+    pub(crate) connection: PgConnection,
 }
 
 impl WatchScheduler {
-    /// Up to 100 watches due now, most overdue first: (id, url).
-    pub async fn due(&mut self) -> Result<Vec<(i64, String)>, DbError> {
-        sqlx::query_as("SELECT id, url FROM watches WHERE next_due <= now() ORDER BY next_due LIMIT 100")
-            .fetch_all(&mut self.connection)
-            .await
-            .map_err(query("watches due"))
+    /// Up to 100 watches due now, most overdue first.
+    pub async fn due(&mut self) -> Result<Vec<DueWatch>, DbError> {
+        sqlx::query_as(
+            "SELECT id, url, revisit FROM watches WHERE next_due <= now() ORDER BY next_due LIMIT 100",
+        )
+        .fetch_all(&mut self.connection)
+        .await
+        .map_err(query("watches due"))
     }
 
     /// The watch was polled: it is due again after its interval. Call after its job is queued, so a crash

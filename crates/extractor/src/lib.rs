@@ -101,6 +101,7 @@ impl Handler for ExtractHandler {
         let parent_job_id = page.parent_job_id;
         let etag = page.header("etag").map(str::to_string);
         let last_modified = page.header("last-modified").map(str::to_string);
+        let (fetched_at, revisit) = (page.fetched_at, page.revisit.clone());
         let _permit = self.cpu.acquire().await.expect("the semaphore is never closed");
         let options = self.options.clone();
         let started = Instant::now();
@@ -114,6 +115,8 @@ impl Handler for ExtractHandler {
         request.parent_job_id = parent_job_id;
         request.etag = etag;
         request.last_modified = last_modified;
+        request.fetched_at = Some(fetched_at);
+        request.revisit = revisit;
         // Compressed like pages: an article's text and Markdown (some 28 KB of JSON) shrink about fourfold, and
         // the broker's CPU per message grows with its size.
         Disposition::Forward(vec![

@@ -87,3 +87,37 @@ impl InternalEvent for WatchPolled<'_> {
         counter!("newspipe_watch_polls_total").increment(1);
     }
 }
+
+/// The scheduler queued a stored article's revisit: which step, and how long after it was due.
+pub(crate) struct RevisitQueued<'a> {
+    pub url: &'a str,
+    pub job_id: newspipe_models::JobId,
+    pub step: usize,
+    pub lag: Duration,
+}
+
+impl InternalEvent for RevisitQueued<'_> {
+    fn emit(self) {
+        tracing::info!(
+            url = self.url,
+            job_id = %self.job_id,
+            step = self.step,
+            lag_ms = self.lag.as_millis() as u64,
+            "revisit queued"
+        );
+        counter!("newspipe_revisits_queued_total").increment(1);
+        histogram!("newspipe_revisit_lag_seconds").record(self.lag.as_secs_f64());
+    }
+}
+
+/// A revisit was fetched: `result` is `page` (for the store to compare with what it has),
+/// `not_modified` (a 304) or the failure's reason code (`http_410`...).
+pub(crate) struct RevisitFetched {
+    pub result: &'static str,
+}
+
+impl InternalEvent for RevisitFetched {
+    fn emit(self) {
+        counter!("newspipe_revisits_total", "result" => self.result).increment(1);
+    }
+}

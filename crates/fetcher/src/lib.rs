@@ -20,6 +20,7 @@ pub mod config;
 pub mod coordination;
 mod events;
 pub mod http;
+pub mod revisit;
 pub mod watch;
 pub mod worker;
 
@@ -28,4 +29,5 @@ pub use http::{
     BuildError, ConnectFailure, Exchange, FetchError, FetchedPage, HttpFetcher, TimeoutPhase, Validators,
     parse_retry_after, parse_url,
 };
+pub use revisit::RevisitSettings;
 pub use worker::{FetchHandler, Settings, run};

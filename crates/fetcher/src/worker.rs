@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::archive::Archive;
 use crate::coordination::{Claim, Coordinator, PolitenessSettings, Turn};
-use crate::{FetchError, FetchedPage, FetcherSettings, HttpFetcher, Validators};
+use crate::{FetchError, FetchedPage, FetcherSettings, HttpFetcher, RevisitSettings, Validators};
 
 /// The content type of a raw page message (see `newspipe_models::encode_page`).
 pub const PAGE_CONTENT_TYPE: &str = "application/x-newspipe-page";
@@ -49,6 +49,7 @@ pub struct Settings {
     pub politeness: PolitenessSettings,
     pub discovery: DiscoveryLimits,
     pub canonical: CanonicalSettings,
+    pub revisit: RevisitSettings,
 }
 
 impl ProcessSettings for Settings {
@@ -67,7 +68,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let health = Health::default();
     let database = Database::open_when_reachable(&settings.database, &health.component("database")).await?;
     let coordinator = Coordinator::new(database.clone(), settings.politeness.clone());
-    tokio::spawn(crate::watch::run_scheduler(database.clone(), settings.broker.clone()));
+    tokio::spawn(crate::watch::run_scheduler(
+        database.clone(),
+        settings.broker.clone(),
+        settings.revisit.clone(),
+        Duration::from_millis(settings.politeness.interval_ms),
+    ));
     let archive = match settings.fetcher.warc.dir.clone() {
         Some(dir) => {
             let (warc, user_agent) = (settings.fetcher.warc.clone(), settings.fetcher.user_agent.clone());
@@ -185,6 +191,14 @@ impl FetchHandler {
                 return Ok(Disposition::Defer { after: ARCHIVE_DOWN_RETRY });
             }
         };
+        if job.revisit_step.is_some() {
+            let result = match &result {
+                Ok(_) => "page",
+                Err(FetchError::HttpStatus { status: 304, .. }) => "not_modified",
+                Err(error) => error.reason().code(),
+            };
+            crate::events::RevisitFetched { result }.emit();
+        }
         match result {
             Ok(page) => {
                 crate::events::PageFetched {
@@ -503,6 +517,7 @@ fn child_job(parent: &FetchJob, url: String, kind: JobKind) -> FetchJob {
     child.parent_job_id = Some(parent.job_id);
     child.depth = parent.depth;
     child.since = parent.since;
+    child.revisit = parent.revisit.clone();
     child
 }
 
@@ -518,16 +533,18 @@ fn forward_page(job: &FetchJob, url: &str, page: FetchedPage, warc: Option<WarcL
         hints: job.hints.clone(),
         parent_job_id: job.parent_job_id,
         warc,
+        revisit: job.revisit.clone(),
         body: page.body,
     };
     let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).compressed();
     Disposition::Forward(vec![outgoing.for_job(job.job_id)])
 }
 
-/// A store request recording this job's outcome.
+/// A store request recording this job's outcome, now (what the store orders a 304 or a 410 by).
 pub fn outcome(job: &FetchJob, outcome: Outcome) -> Outgoing {
     let mut request = StoreRequest::new(job.job_id, job.url.clone(), outcome);
     request.parent_job_id = job.parent_job_id;
+    request.fetched_at = Some(chrono::Utc::now());
     Outgoing::json(Queue::Store, encode_json(&request)).for_job(job.job_id)
 }
 

@@ -123,6 +123,7 @@ mod tests {
             fetched_at: chrono::Utc::now(),
             hints: None,
             parent_job_id: None,
+            revisit: None,
             warc: None,
             body: body.to_vec(),
         }

@@ -8,7 +8,9 @@ mod article;
 mod codec;
 mod messages;
 mod reason;
+mod revisit;
 mod schema;
+pub mod version;
 
 pub use article::{Article, OutcomeKind, WarcLocation};
 pub use codec::{
@@ -16,6 +18,7 @@ pub use codec::{
 };
 pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest, WarcJob};
 pub use reason::{FailureReason, SkipReason, every_reason};
+pub use revisit::{DEFAULT_REVISIT_SCHEDULE, MAX_REVISIT_STEPS, RevisitSchedule};
 pub use schema::fetch_job_schema;
 
 /// The message schema this build writes and understands.
@@ -40,10 +43,19 @@ impl JobId {
         JobId(uuid::Uuid::new_v5(&parent.0, name.as_bytes()))
     }
 
+    /// The id of step `step` of a stored article's revisits: the same however often the scheduler queues
+    /// it (a crash between queueing and moving on queues it again), so that step has one outcome.
+    pub fn revisit(article_id: i64, step: u32) -> JobId {
+        JobId(uuid::Uuid::new_v5(&REVISIT_NAMESPACE, format!("{article_id}/{step}").as_bytes()))
+    }
+
     pub fn as_uuid(&self) -> uuid::Uuid {
         self.0
     }
 }
+
+/// The namespace of revisit job ids (a fixed UUID; "revisit" in its first bytes).
+const REVISIT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x7265_7669_7369_7400_8000_0000_0000_0001);
 
 /// In the JSON Schema of the messages, a job id is a plain UUID string (inlined, as before it had a type).
 impl schemars::JsonSchema for JobId {

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Article, FailureReason, JobId, SCHEMA_VERSION, SkipReason, WarcLocation};
+use crate::{Article, FailureReason, JobId, RevisitSchedule, SCHEMA_VERSION, SkipReason, WarcLocation};
 
 /// A request to fetch one URL: what `newspipe submit` (or any producer) publishes to the fetch queue.
 ///
@@ -43,6 +43,13 @@ pub struct FetchJob {
     /// For a feed or sitemap: queue only entries published after this time (entries without a date are kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
+    /// For a feed or sitemap (a watch's `--revisit`): when the articles found through it are fetched again
+    /// to see whether they changed, instead of the site's or the default schedule. Passed on to its entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<RevisitSchedule>,
+    /// Set on the fetch of a stored article that its revisit schedule queued: which step (from 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit_step: Option<u32>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -84,6 +91,8 @@ impl FetchJob {
             parent_job_id: None,
             depth: 0,
             since: None,
+            revisit: None,
+            revisit_step: None,
         }
     }
 }
@@ -122,6 +131,9 @@ pub struct RawPage {
     /// Where the fetcher archived this response (`fetcher.warc.dir`), for the article to point at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warc: Option<WarcLocation>,
+    /// The revisit schedule its job carried (see [`FetchJob::revisit`]), for the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<RevisitSchedule>,
     #[serde(skip)]
     pub body: Vec<u8>,
 }
@@ -151,6 +163,13 @@ pub struct StoreRequest {
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified: Option<String>,
+    /// When the response behind this outcome arrived (a page's, a 304's, a 410's): orders what the store
+    /// records about one URL by fetch time. A stored article's own `fetched_at` says the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// The revisit schedule of a stored article found through a watched feed (see [`FetchJob::revisit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit: Option<RevisitSchedule>,
 }
 
 impl StoreRequest {
@@ -164,6 +183,8 @@ impl StoreRequest {
             children: None,
             etag: None,
             last_modified: None,
+            fetched_at: None,
+            revisit: None,
         }
     }
 }

@@ -76,3 +76,29 @@ impl InternalEvent for ArticleUnindexable<'_> {
             "article cannot be indexed for search; it is stored but no search finds it");
     }
 }
+
+/// A batch added to articles' histories: new versions, checks that found a page unchanged, pages back in
+/// an earlier version, pages taken down.
+pub(crate) struct HistoryRecorded {
+    pub counts: newspipe_db::HistoryCounts,
+}
+
+impl InternalEvent for HistoryRecorded {
+    fn emit(self) {
+        let counts = self.counts;
+        if counts == newspipe_db::HistoryCounts::default() {
+            return;
+        }
+        tracing::debug!(
+            versions = counts.versions_created,
+            checks = counts.checks,
+            reverts = counts.reverts,
+            take_downs = counts.take_downs,
+            "history recorded"
+        );
+        counter!("newspipe_article_versions_total").increment(counts.versions_created as u64);
+        counter!("newspipe_article_checks_total").increment(counts.checks as u64);
+        counter!("newspipe_article_reverts_total").increment(counts.reverts as u64);
+        counter!("newspipe_article_take_downs_total").increment(counts.take_downs as u64);
+    }
+}

@@ -181,8 +181,9 @@ async fn write_batches(
             batch.drain(..).map(|p| (p.request, p.done)).unzip();
         events::BatchWriting { requests: requests.len() }.emit();
         match write_holding(&database, &ready, &requests).await {
-            Ok(ids) => {
-                for ((request, reply), article_id) in requests.iter().zip(replies).zip(ids) {
+            Ok(recorded) => {
+                events::HistoryRecorded { counts: recorded.history }.emit();
+                for ((request, reply), article_id) in requests.iter().zip(replies).zip(recorded.article_ids) {
                     events::OutcomeRecorded { request, article_id }.emit();
                     let _ = reply.send(Ok(article_id));
                 }
@@ -194,8 +195,9 @@ async fn write_batches(
                 for (request, reply) in requests.into_iter().zip(replies) {
                     let result = match write_holding(&database, &ready, std::slice::from_ref(&request)).await
                     {
-                        Ok(mut ids) => {
-                            let article_id = ids.pop().flatten();
+                        Ok(mut recorded) => {
+                            events::HistoryRecorded { counts: recorded.history }.emit();
+                            let article_id = recorded.article_ids.pop().flatten();
                             events::OutcomeRecorded { request: &request, article_id }.emit();
                             Ok(article_id)
                         }
@@ -220,13 +222,13 @@ async fn write_holding(
     database: &Database,
     ready: &AtomicBool,
     requests: &[StoreRequest],
-) -> Result<Vec<Option<i64>>, DbError> {
+) -> Result<newspipe_db::Recorded, DbError> {
     let mut pause = Duration::from_millis(200);
     loop {
         match database.record_batch(requests).await {
-            Ok(ids) => {
+            Ok(recorded) => {
                 ready.store(true, Ordering::Relaxed);
-                return Ok(ids);
+                return Ok(recorded);
             }
             Err(error) if error.is_transient() => {
                 if error.is_unavailable() {

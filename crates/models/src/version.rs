@@ -1,0 +1,151 @@
+//! What makes a refetched article a new version, in one testable place (docs/history.md).
+//!
+//! Two fetches of a URL are the same version when their **version hash** is equal: SHA-256 over the title,
+//! the author list and the paragraphs of the text, each normalised:
+//!
+//! - whitespace: runs collapse to one space, paragraphs are trimmed, empty ones dropped (a change of layout
+//!   is not an edit);
+//! - authors: trimmed and sorted, case-insensitively (a byline reordered is not an edit);
+//! - live times: clock times (`14:32`, `2:05 pm GMT`), relative times (`5 minutes ago`, `just now`) and ISO
+//!   date-times (`2026-12-02T14:32:00Z`) are masked, and a short dateline paragraph (at most 12 words,
+//!   beginning `Updated`, `Last updated`, `Published`, `Posted` or `Modified`) is left out whole: a page
+//!   whose only change is its "updated 3 minutes ago" is not edited. Calendar dates in sentences are kept:
+//!   "the vote on 5 March" becoming "6 March" is an edit;
+//! - links are not in the text, so tracking parameters in them change nothing.
+//!
+//! Everything else (a word, a punctuation mark, the case of a letter) makes a new version. The article's
+//! `content_hash` (text only, lower-cased, for duplicates across URLs) is a different thing and stays.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sha2::{Digest, Sha256};
+
+/// Masks the times that a page shows as "live" (see the module documentation).
+static LIVE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?",
+        r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:am|pm|a\.m\.|p\.m\.))?(?:\s*(?:gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt)\b)?",
+        r"|\b(?:\d+|an?|one)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b",
+        r"|\bjust now\b",
+    ))
+    .expect("the live-time pattern is valid")
+});
+
+/// A paragraph that is only a dateline: dropped from the hash whole.
+static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:last\s+)?(?:updated|published|posted|modified)\b")
+        .expect("the dateline pattern is valid")
+});
+
+/// Most words a dateline paragraph has.
+const DATELINE_WORDS: usize = 12;
+
+/// The paragraphs of a text as versions compare them: split on blank lines, whitespace collapsed, empty
+/// ones dropped. Also what the history's diffs are made of.
+pub fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// A paragraph as the version hash sees it: `None` when it is a dateline, else with live times masked.
+fn hashed_paragraph(paragraph: &str) -> Option<String> {
+    if DATELINE.is_match(paragraph) && paragraph.split_whitespace().count() <= DATELINE_WORDS {
+        return None;
+    }
+    Some(LIVE_TIME.replace_all(paragraph, "\u{1}").into_owned())
+}
+
+/// The version hash of an article's title, authors and text: hex SHA-256 (see the module documentation).
+pub fn version_hash(title: Option<&str>, authors: &[String], text: &str) -> String {
+    let mut hasher = Sha256::new();
+    let title = title.map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    hasher.update(title.as_bytes());
+    hasher.update([0]);
+    let mut authors: Vec<String> =
+        authors.iter().map(|a| a.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    authors.sort_by_key(|a| a.to_lowercase());
+    for author in &authors {
+        hasher.update(author.as_bytes());
+        hasher.update([0x1f]);
+    }
+    hasher.update([0]);
+    for paragraph in paragraphs(text).iter().filter_map(|p| hashed_paragraph(p)) {
+        hasher.update(paragraph.as_bytes());
+        hasher.update([0x1e]);
+    }
+    let digest = hasher.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(title: &str, text: &str) -> String {
+        version_hash(Some(title), &["Ana Lima".to_string()], text)
+    }
+
+    #[test]
+    fn whitespace_and_layout_are_not_an_edit() {
+        assert_eq!(
+            hash("A title", "First  paragraph.\n\nSecond\nparagraph."),
+            hash(" A  title ", "\n\nFirst paragraph.\n\n\n\n  Second paragraph.  \n\n")
+        );
+    }
+
+    #[test]
+    fn a_live_timestamp_is_not_an_edit() {
+        let body = "The council voted on Tuesday.\n\nMore follows.";
+        assert_eq!(
+            hash("T", &format!("Updated 14:32 GMT\n\n{body}")),
+            hash("T", &format!("Updated 15:07 GMT\n\n{body}"))
+        );
+        assert_eq!(
+            hash("T", &format!("Last updated 3 minutes ago\n\n{body}")),
+            hash("T", &format!("Last updated 2 hours ago\n\n{body}"))
+        );
+        assert_eq!(
+            hash("T", "Live: the count stood at 14:02 at 2026-12-02T14:02:00Z, 5 mins ago."),
+            hash("T", "Live: the count stood at 16:40 at 2026-12-02T16:40:13+01:00, just now.")
+        );
+    }
+
+    #[test]
+    fn every_real_edit_is_a_new_version() {
+        let base = hash("Mayor resigns", "She left on 5 March.\n\nThe council meets today.");
+        // A rewritten headline.
+        assert_ne!(
+            base,
+            hash("Mayor resigns amid inquiry", "She left on 5 March.\n\nThe council meets today.")
+        );
+        // A date in a sentence.
+        assert_ne!(base, hash("Mayor resigns", "She left on 6 March.\n\nThe council meets today."));
+        // An added paragraph, a correction note, a removed paragraph.
+        assert_ne!(base, hash("Mayor resigns", "She left on 5 March.\n\nThe council meets today.\n\nMore."));
+        assert_ne!(
+            base,
+            hash(
+                "Mayor resigns",
+                "She left on 5 March.\n\nThe council meets today.\n\nCorrection: an earlier version misspelled her name."
+            )
+        );
+        assert_ne!(base, hash("Mayor resigns", "She left on 5 March."));
+        // A case change, and a long paragraph that starts with "Updated".
+        assert_ne!(base, hash("Mayor Resigns", "She left on 5 March.\n\nThe council meets today."));
+        assert_ne!(
+            hash("T", "Updated guidance says schools must close on every Friday until the end of the year."),
+            hash("T", "Updated guidance says schools must close on every Monday until the end of the year.")
+        );
+    }
+
+    #[test]
+    fn authors_count_but_not_their_order() {
+        let text = "Body.";
+        let one = version_hash(Some("T"), &["Ana Lima".into(), "Bo Chen".into()], text);
+        assert_eq!(one, version_hash(Some("T"), &["Bo Chen".into(), " Ana  Lima".into()], text));
+        assert_ne!(one, version_hash(Some("T"), &["Ana Lima".into()], text));
+    }
+}
