@@ -8,6 +8,8 @@
 //! - `extract_command`: `newspipe extract` on files, folders and manifests, without services.
 //! - `fetching`: politeness across fetchers, robots.txt, Retry-After, private addresses, duplicates,
 //!   refreshes, feeds, sitemaps and watches.
+//! - `history`: pages edited between revisits: versions, events, take-downs, flips, `history --diff`,
+//!   `changes`, `export --versions`; a store killed and revisits queued twice or by two fetchers.
 //! - `resilience`: the broker or the database going away and coming back; shutdown on SIGTERM; settings.
 //! - `compose`: the services of docker-compose.yml run natively with their command and environment.
 //! - `operations`: search, show, export filters, retry, the dead-letter queue, status --watch, help texts.
@@ -35,6 +37,7 @@ mod delivery;
 mod extract_command;
 mod fetching;
 mod foreign_producer;
+mod history;
 mod least_privilege;
 mod monitoring;
 mod operations;

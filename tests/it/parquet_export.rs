@@ -131,6 +131,7 @@ async fn a_parquet_export_is_split_into_parts_that_pyarrow_reads_with_the_json_f
         ("warc_file", text),
         ("warc_offset", "uint64"),
         ("warc_record_id", text),
+        ("taken_down_at", time),
     ];
     let columns: Vec<(String, String)> = read["columns"]
         .as_array()

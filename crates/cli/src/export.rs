@@ -32,7 +32,8 @@ pub enum Format {
 #[command(after_help = "Examples:\n  newspipe export --format jsonl > articles.jsonl\n  \
     newspipe export --format csv --output articles.csv\n  \
     newspipe export --since 7d --site example.com --lang en --output recent.jsonl\n  \
-    newspipe export --format parquet --output archive/ --rows-per-file 500000\n\n\
+    newspipe export --format parquet --output archive/ --rows-per-file 500000\n  \
+    newspipe export --versions --site example.com > versions.jsonl\n\n\
     --since takes a date (2026-11-01), an RFC 3339 time or an age (36h, 7d) and selects articles stored or \
     updated since then. A progress bar is shown on a terminal when writing to a file.")]
 pub struct ExportArgs {
@@ -54,10 +55,34 @@ pub struct ExportArgs {
     /// Only articles in this language (a BCP 47 tag; `en` matches en-GB too).
     #[arg(long)]
     lang: Option<String>,
+    /// Every version of each article instead of its current content: a line (or row) per version, with
+    /// `version` (from 1, in fetch order), `version_fetched_at`, `version_hash` and `current`, the version's
+    /// title, authors, text and word count, and the article's identity (JSON Lines or CSV).
+    #[arg(long)]
+    versions: bool,
 }
 
+/// CSV columns of `--versions`, in order (the fields of each JSON line).
+const VERSIONS_CSV_HEADER: [&str; 15] = [
+    "url",
+    "article_id",
+    "version",
+    "version_fetched_at",
+    "version_hash",
+    "current",
+    "title",
+    "authors",
+    "word_count",
+    "canonical_url",
+    "published_at",
+    "language",
+    "site_name",
+    "taken_down_at",
+    "text",
+];
+
 /// CSV columns, in order; list fields are joined with `; `. Each is also a field of every JSON line.
-pub const CSV_HEADER: [&str; 22] = [
+pub const CSV_HEADER: [&str; 23] = [
     "url",
     "canonical_url",
     "title",
@@ -78,6 +103,7 @@ pub const CSV_HEADER: [&str; 22] = [
     "warc_file",
     "warc_offset",
     "warc_record_id",
+    "taken_down_at",
     "text",
     "markdown",
 ];
@@ -99,9 +125,15 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
+    if args.versions && !matches!(args.format, Format::Jsonl | Format::Csv) {
+        return Err(Exit::usage("--versions writes JSON Lines or CSV (--format jsonl or csv)").into());
+    }
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
     let filter = ArticleFilter { site: args.site.clone(), language: args.lang.clone(), since: args.since };
+    if args.versions {
+        return export_versions(&database, &filter, &args).await;
+    }
     // A progress bar only where a person watches it: on a terminal, and not mixed into the output itself.
     let bar =
         if std::io::stderr().is_terminal() && (args.output.is_some() || !std::io::stdout().is_terminal()) {
@@ -184,6 +216,62 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `export --versions`: a line or row per version, streamed.
+async fn export_versions(
+    database: &Database,
+    filter: &ArticleFilter,
+    args: &ExportArgs,
+) -> anyhow::Result<()> {
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut sink = std::io::BufWriter::new(sink);
+    let mut versions = std::pin::pin!(database.versions_matching(filter));
+    let mut count = 0u64;
+    if matches!(args.format, Format::Csv) {
+        let mut writer = csv::Writer::from_writer(&mut sink);
+        writer.write_record(VERSIONS_CSV_HEADER)?;
+        while let Some(v) = versions.next().await {
+            let v = v?;
+            let time =
+                |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+            writer.write_record([
+                v.url,
+                v.article_id.to_string(),
+                v.version.to_string(),
+                v.version_fetched_at.to_rfc3339(),
+                v.version_hash,
+                v.current.to_string(),
+                v.title.unwrap_or_default(),
+                v.authors.join("; "),
+                v.word_count.to_string(),
+                v.canonical_url.unwrap_or_default(),
+                time(&v.published_at),
+                v.language.unwrap_or_default(),
+                v.site_name.unwrap_or_default(),
+                time(&v.taken_down_at),
+                v.text,
+            ])?;
+            count += 1;
+        }
+        writer.flush()?;
+    } else {
+        while let Some(v) = versions.next().await {
+            serde_json::to_writer(&mut sink, &v?)?;
+            sink.write_all(b"\n")?;
+            count += 1;
+        }
+    }
+    sink.flush()?;
+    if args.output.is_some() {
+        eprintln!("exported {count} version(s)");
+    }
+    Ok(())
+}
+
 /// A row of `--format table`: the title and authors cut to their columns (with `…`), on one line.
 fn table_row(title: &str, authors: &str, published: &str, words: &str) -> String {
     fn fit(text: &str, width: usize) -> String {
@@ -222,6 +310,7 @@ fn csv_record(a: &Article) -> Vec<String> {
         opt(&a.warc_file),
         a.warc_offset.map(|o| o.to_string()).unwrap_or_default(),
         opt(&a.warc_record_id),
+        time(&a.taken_down_at),
         a.text.clone(),
         opt(&a.markdown),
     ]

@@ -4,6 +4,7 @@ mod common;
 mod dlq;
 mod export;
 mod extract;
+mod history;
 mod management;
 mod reextract;
 mod retry;
@@ -69,6 +70,10 @@ enum Command {
     Search(search::SearchArgs),
     /// One article and its URL's outcome history.
     Show(show::ShowArgs),
+    /// An article's versions (each with what changed) and events, or a diff of two versions.
+    History(history::HistoryArgs),
+    /// The articles edited in a time window, largest change first.
+    Changes(history::ChangesArgs),
     /// Rebuild articles from their archived WARC records with the current extractor, fetching nothing.
     Reextract(reextract::ReextractArgs),
     /// Dead letters: list, show, replay to where they came from, purge.
@@ -165,6 +170,8 @@ pub fn main() -> ExitCode {
             Command::Watch(args) => watch::run(&settings, args).await,
             Command::Search(args) => search::run(&settings, args).await,
             Command::Show(args) => show::run(&settings, args).await,
+            Command::History(args) => history::history(&settings, args).await,
+            Command::Changes(args) => history::changes(&settings, args).await,
             Command::Reextract(args) => reextract::run(&settings, args).await,
             Command::Dlq(args) => dlq::run(&settings, args).await,
             Command::Retry(args) => retry::run(&settings, args).await,

@@ -78,6 +78,10 @@ pub async fn run(settings: &Settings, args: ShowArgs) -> anyhow::Result<()> {
             field("fetched", a.fetched_at.as_ref().map(time));
             field("stored", Some(time(&stored.stored_at)));
             field("updated", (stored.updated_at != stored.stored_at).then(|| time(&stored.updated_at)));
+            field(
+                "taken down",
+                a.taken_down_at.as_ref().map(|t| format!("{} (it answered 404 or 410)", time(t))),
+            );
             field("description", a.description.clone());
             println!();
             let paragraphs: Vec<&str> = a.text.split("\n\n").collect();

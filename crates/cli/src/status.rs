@@ -53,6 +53,8 @@ struct Status {
     top_failure_reasons: Vec<Reason>,
     /// WARC files submitted (`submit --warc`): files by state, records read, articles stored from them.
     warc: newspipe_db::WarcProgress,
+    /// Article history: versions made (edits seen), revisits scheduled, due and late.
+    history: newspipe_db::RevisitCounts,
 }
 
 #[derive(Serialize)]
@@ -168,6 +170,7 @@ async fn collect(
         articles: database.article_count().await?,
         articles_waiting_for_search_index: database.search_backlog().await?,
         warc: database.warc_progress().await?,
+        history: database.revisit_counts().await?,
         top_reasons: database
             .top_reasons(10)
             .await?
@@ -239,6 +242,17 @@ fn print_table(status: &Status, watch: bool) {
             w.records_read,
             w.articles_stored,
             w.records_per_second
+        );
+    }
+    let h = &status.history;
+    if h.scheduled + h.versions_made > 0 {
+        println!(
+            "history: {} version(s) made · revisits: {} scheduled, {} due, {} late{}",
+            h.versions_made,
+            h.scheduled,
+            h.due,
+            h.late,
+            if h.late > 0 { "  (late: the scheduling fetcher or the fetchers are behind)" } else { "" }
         );
     }
     println!(

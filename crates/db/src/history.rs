@@ -152,6 +152,17 @@ pub(crate) struct Plan<'a> {
     pub revisit: Option<&'a RevisitSchedule>,
 }
 
+/// An article as the plan has it after the observations applied so far.
+struct ArticleState {
+    /// When the current content was fetched.
+    content_at: DateTime<Utc>,
+    /// The current content's version hash.
+    current: String,
+    /// The latest check, 304 or take-down.
+    last_seen: Option<DateTime<Utc>>,
+    taken_down: Option<DateTime<Utc>>,
+}
+
 /// A version as the plan is building it.
 #[derive(Debug, Clone)]
 struct Version<'a> {
@@ -169,8 +180,8 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
     observations.sort_by_key(|o| o.at());
     let mut plan = Plan::default();
     let mut versions: BTreeMap<String, Version<'a>> = BTreeMap::new();
-    // (content fetched at, current hash, latest thing seen, taken down at), once the article exists.
-    let mut state: Option<(DateTime<Utc>, String, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = None;
+    // What the article is at this point of the observations, once it exists.
+    let mut state: Option<ArticleState> = None;
     if let Some(stored) = stored {
         for (hash, fetched_at) in &stored.versions {
             versions.insert(
@@ -191,13 +202,17 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                 },
             );
         }
-        state =
-            Some((stored.fetched_at, stored.version_hash.clone(), stored.last_seen, stored.taken_down_at));
+        state = Some(ArticleState {
+            content_at: stored.fetched_at,
+            current: stored.version_hash.clone(),
+            last_seen: stored.last_seen,
+            taken_down: stored.taken_down_at,
+        });
     }
     let original_taken_down = stored.and_then(|s| s.taken_down_at);
 
     for observation in observations {
-        let Some((content_at, current, last_seen, taken_down)) = state.as_mut() else {
+        let Some(ArticleState { content_at, current, last_seen, taken_down }) = state.as_mut() else {
             // Nothing stored yet: only a page makes the article.
             if let Observation::Page { job_id, article, fetched_at, hash, revisit } = observation {
                 plan.is_new = true;
@@ -213,7 +228,12 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                     },
                 );
                 plan.article = Some(ArticleWrite { job_id, article, fetched_at, hash: hash.clone() });
-                state = Some((fetched_at, hash, None, None));
+                state = Some(ArticleState {
+                    content_at: fetched_at,
+                    current: hash,
+                    last_seen: None,
+                    taken_down: None,
+                });
             }
             continue;
         };
@@ -343,7 +363,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
         }
     }
 
-    let Some((_, current, _, taken_down)) = state else { return plan };
+    let Some(ArticleState { current, taken_down, .. }) = state else { return plan };
     if taken_down != original_taken_down {
         plan.taken_down_at = Some(taken_down);
     }

@@ -26,6 +26,7 @@ pub mod revisits;
 mod rows;
 pub mod search;
 mod settings;
+pub mod versions;
 pub mod warc_files;
 pub mod watches;
 
@@ -46,6 +47,7 @@ pub use read::{
 pub use revisits::{DueRevisit, RevisitCounts, UnplannedRevisit};
 pub use search::SearchHit;
 pub use settings::DatabaseSettings;
+pub use versions::{ArticleHistory, EventRow, VersionRecord, VersionRow};
 pub use warc_files::{WarcCheckpoint, WarcFile, WarcProgress};
 pub use watches::{DueWatch, Watch, WatchScheduler};
 

@@ -586,7 +586,9 @@ async fn apply_events<'a>(
             down_ids.push(id);
             down_at.push(value);
         }
+        // A schedule that is off (a WARC file's articles, a watch's `--revisit off`) gets no row at all.
         if plan.is_new
+            && !plan.revisit.is_some_and(|s| s.is_off())
             && let Some(write) = &plan.article
         {
             new_ids.push(id);

@@ -95,17 +95,24 @@ impl WatchScheduler {
         Ok(())
     }
 
-    /// Revisits due now, at most one per host and none for the hosts in `resting` (queued a moment ago),
-    /// most overdue first, up to `limit`.
-    pub async fn due_revisits(&mut self, resting: &[String], limit: i64) -> Result<Vec<DueRevisit>, DbError> {
+    /// Revisits due now, most overdue first, up to `limit`: at most `per_host` of each host, and none of the
+    /// hosts in `resting` (queued enough for now). Looks at the 50 x `limit` most overdue rows, so that a
+    /// backlog of millions costs one index range a tick, not a sort of all of them.
+    pub async fn due_revisits(
+        &mut self,
+        resting: &[String],
+        per_host: i64,
+        limit: i64,
+    ) -> Result<Vec<DueRevisit>, DbError> {
         sqlx::query_as(
-            "SELECT * FROM (
-                 SELECT DISTINCT ON (host) article_id, url, host, first_fetched_at, schedule, step, due_at
-                 FROM revisits WHERE due_at <= now() AND host <> ALL($1)
-                 ORDER BY host, due_at) per_host
-             ORDER BY due_at LIMIT $2",
+            "SELECT article_id, url, host, first_fetched_at, schedule, step, due_at FROM (
+                 SELECT *, row_number() OVER (PARTITION BY host ORDER BY due_at) AS n FROM (
+                     SELECT * FROM revisits WHERE due_at <= now() AND host <> ALL($1)
+                     ORDER BY due_at LIMIT $3 * 50) overdue) ranked
+             WHERE n <= $2 ORDER BY due_at LIMIT $3",
         )
         .bind(resting)
+        .bind(per_host)
         .bind(limit)
         .fetch_all(&mut self.connection)
         .await

@@ -2,10 +2,9 @@
 //! fetch), conditionally (the claim's ETag / Last-Modified), to record how it changes (docs/history.md).
 //!
 //! The fetcher that schedules the watches schedules these too, in the same loop (see [`crate::watch`]). Each
-//! tick it plans new rows, then queues what is due, at most one revisit per host per
-//! [`RevisitScheduler::gap`] (the politeness interval, at least a second), so a site's revisits are spread
-//! out instead of queued at once; the fetch itself takes its host's turn, robots.txt and the address guard
-//! like every fetch.
+//! tick it plans new rows, then queues what is due, no faster for a host than its politeness interval lets
+//! it be fetched (one revisit per interval), so a site's revisits are spread out instead of queued at once;
+//! the fetch itself takes its host's turn, robots.txt and the address guard like every fetch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -76,27 +75,32 @@ pub fn next_step(
         .find(|(_, due)| *due > now)
 }
 
+/// How often the scheduler's loop ticks (see [`crate::watch`]).
+pub(crate) const TICK: Duration = Duration::from_secs(1);
+
 /// The revisit half of the scheduler's loop, with what it remembers between ticks.
 pub struct RevisitScheduler {
     settings: RevisitSettings,
     gap: Duration,
-    /// When each host last had a revisit queued.
-    queued_at: HashMap<String, Instant>,
+    /// When each host may have its next revisit queued.
+    next_for_host: HashMap<String, Instant>,
 }
 
 impl RevisitScheduler {
-    /// `politeness_interval`: the fetchers' gap between two requests to a host; revisits are queued no
-    /// closer than that (and never more than one per host per second).
+    /// `politeness_interval`: the fetchers' gap between two requests to a host; revisits of a host are
+    /// queued no closer than that (0: no spacing, as `politeness.interval_ms = 0` asks).
     pub fn new(settings: RevisitSettings, politeness_interval: Duration) -> RevisitScheduler {
-        RevisitScheduler {
-            settings,
-            gap: politeness_interval.max(Duration::from_secs(1)),
-            queued_at: HashMap::new(),
-        }
+        RevisitScheduler { settings, gap: politeness_interval, next_for_host: HashMap::new() }
     }
 
-    pub fn gap(&self) -> Duration {
-        self.gap
+    /// How many revisits of one host a tick may queue: a tick's worth of its politeness interval, at least
+    /// one; a whole batch without an interval.
+    pub fn per_host(&self) -> i64 {
+        let batch = i64::from(self.settings.batch.max(1));
+        if self.gap.is_zero() {
+            return batch;
+        }
+        i64::try_from(TICK.as_nanos() / self.gap.as_nanos()).unwrap_or(batch).clamp(1, batch)
     }
 
     /// One tick: plans new rows, then queues the revisits due now.
@@ -118,9 +122,10 @@ impl RevisitScheduler {
             scheduler.plan_revisits(&plans).await?;
         }
 
-        self.queued_at.retain(|_, at| at.elapsed() < self.gap);
-        let resting: Vec<String> = self.queued_at.keys().cloned().collect();
-        for revisit in scheduler.due_revisits(&resting, limit).await? {
+        let now = Instant::now();
+        self.next_for_host.retain(|_, next| *next > now);
+        let resting: Vec<String> = self.next_for_host.keys().cloned().collect();
+        for revisit in scheduler.due_revisits(&resting, self.per_host(), limit).await? {
             self.queue(scheduler, publisher, &revisit).await?;
         }
         Ok(())
@@ -144,7 +149,11 @@ impl RevisitScheduler {
         let next = next_step(&schedule, revisit.first_fetched_at, step, now)
             .map(|(step, due)| (i16::try_from(step).unwrap_or(i16::MAX), due));
         scheduler.revisit_queued(revisit.article_id, revisit.step, next).await?;
-        self.queued_at.insert(revisit.host.clone(), Instant::now());
+        if !self.gap.is_zero() {
+            // The host rests until the fetchers have had the time to fetch what was queued for it.
+            let next = self.next_for_host.entry(revisit.host.clone()).or_insert_with(Instant::now);
+            *next = (*next).max(Instant::now()) + self.gap;
+        }
         crate::events::RevisitQueued {
             url: &revisit.url,
             job_id: job.job_id,
@@ -214,14 +223,12 @@ mod tests {
     }
 
     #[test]
-    fn queueing_is_spread_by_at_least_a_second_per_host() {
-        assert_eq!(
-            RevisitScheduler::new(RevisitSettings::default(), Duration::ZERO).gap(),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            RevisitScheduler::new(RevisitSettings::default(), Duration::from_secs(5)).gap(),
-            Duration::from_secs(5)
-        );
+    fn a_tick_queues_for_a_host_what_its_politeness_interval_lets_it_fetch_in_a_tick() {
+        let per_host =
+            |ms| RevisitScheduler::new(RevisitSettings::default(), Duration::from_millis(ms)).per_host();
+        assert_eq!(per_host(1_000), 1, "the default interval: one a second");
+        assert_eq!(per_host(5_000), 1, "a slow host: one, then it rests");
+        assert_eq!(per_host(250), 4);
+        assert_eq!(per_host(0), 200, "no interval: a whole batch");
     }
 }

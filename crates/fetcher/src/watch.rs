@@ -14,7 +14,7 @@ use newspipe_runtime::InternalEvent;
 
 use crate::revisit::{RevisitScheduler, RevisitSettings};
 
-const TICK: Duration = Duration::from_secs(1);
+use crate::revisit::TICK;
 
 /// Runs forever: takes the scheduler's role when it is free, schedules while it holds it.
 /// `politeness_interval` spaces out the revisits of one host (see [`RevisitScheduler::new`]).

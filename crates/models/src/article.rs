@@ -43,6 +43,9 @@ pub struct Article {
     pub warc_offset: Option<u64>,
     /// The `WARC-Record-ID` of the page's `response` record (`<urn:uuid:...>`).
     pub warc_record_id: Option<String>,
+    /// When a revisit found the page gone (404 or 410), the article keeping its last content; `None` while
+    /// it is online. Set by the store, never by extraction (docs/history.md).
+    pub taken_down_at: Option<DateTime<Utc>>,
 }
 
 /// Where a page's bytes are kept in a WARC file: what an article keeps of its source.

@@ -50,8 +50,9 @@ pub fn paragraphs(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A paragraph as the version hash sees it: `None` when it is a dateline, else with live times masked.
-fn hashed_paragraph(paragraph: &str) -> Option<String> {
+/// A paragraph as the version hash sees it: `None` when it is a dateline, else with live times masked. Two
+/// paragraphs with the same comparable form are the same paragraph (the history's diffs say so too).
+pub fn comparable(paragraph: &str) -> Option<String> {
     if DATELINE.is_match(paragraph) && paragraph.split_whitespace().count() <= DATELINE_WORDS {
         return None;
     }
@@ -72,7 +73,7 @@ pub fn version_hash(title: Option<&str>, authors: &[String], text: &str) -> Stri
         hasher.update([0x1f]);
     }
     hasher.update([0]);
-    for paragraph in paragraphs(text).iter().filter_map(|p| hashed_paragraph(p)) {
+    for paragraph in paragraphs(text).iter().filter_map(|p| comparable(p)) {
         hasher.update(paragraph.as_bytes());
         hasher.update([0x1e]);
     }

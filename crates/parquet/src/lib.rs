@@ -80,6 +80,7 @@ pub fn schema() -> SchemaRef {
         text("warc_file", true),
         Field::new("warc_offset", DataType::UInt64, true),
         text("warc_record_id", true),
+        time("taken_down_at"),
     ]))
 }
 
@@ -233,6 +234,7 @@ fn record_batch(schema: &SchemaRef, articles: &[Article]) -> Result<RecordBatch,
         optional(|a| a.warc_file.as_deref()),
         Arc::new(articles.iter().map(|a| a.warc_offset).collect::<UInt64Array>()),
         optional(|a| a.warc_record_id.as_deref()),
+        time(|a| a.taken_down_at),
     ];
     RecordBatch::try_new(schema.clone(), columns)
 }

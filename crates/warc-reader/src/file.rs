@@ -12,7 +12,9 @@ use futures_util::stream::FuturesOrdered;
 use newspipe_broker::{Outgoing, PublishError, Publisher, Queue};
 use newspipe_db::{Database, DbError, WarcCheckpoint};
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
-use newspipe_models::{FailureReason, Outcome, SkipReason, StoreRequest, WarcJob, WarcLocation, encode_json};
+use newspipe_models::{
+    FailureReason, Outcome, RevisitSchedule, SkipReason, StoreRequest, WarcJob, WarcLocation, encode_json,
+};
 use newspipe_runtime::InternalEvent;
 use newspipe_warc::{
     Body, Damage, Item, LocalFile, ReadOptions, Record, RecordKind, Records, Source, detect_layout,
@@ -401,6 +403,9 @@ impl Settler {
         };
         let mut request = StoreRequest::new(job_id, url, outcome);
         request.parent_job_id = Some(job.job_id);
+        // An archive is kept as it was captured: its URLs are not fetched live again (docs/history.md). Its
+        // own captures of one URL at different times are that article's versions.
+        request.revisit = Some(RevisitSchedule::off());
         request
     }
 }

@@ -23,6 +23,29 @@ struct WebState {
     /// Requests to /slow/ being served now, and the most at once.
     slow_now: Arc<std::sync::atomic::AtomicU32>,
     slow_most: Arc<std::sync::atomic::AtomicU32>,
+    edited: EditedPages,
+}
+
+/// The pages under /edited/: what each serves, request after request.
+type EditedPages = Arc<Mutex<HashMap<String, EditedPage>>>;
+
+/// A page that changes between fetches: the nth request gets `versions[n]` (status and HTML), the last one
+/// from then on, or, cycling, `versions[n % len]`.
+#[derive(Clone)]
+pub struct EditedPage {
+    pub versions: Vec<(u16, String)>,
+    pub cycle: bool,
+    served: usize,
+}
+
+impl EditedPage {
+    pub fn sequence(versions: Vec<(u16, String)>) -> EditedPage {
+        EditedPage { versions, cycle: false, served: 0 }
+    }
+
+    pub fn cycling(versions: Vec<(u16, String)>) -> EditedPage {
+        EditedPage { versions, cycle: true, served: 0 }
+    }
 }
 
 impl WebState {
@@ -42,6 +65,7 @@ pub struct TestWeb {
     robots: Arc<Mutex<Option<(u16, String)>>>,
     feed_items: Arc<std::sync::atomic::AtomicU32>,
     slow_most: Arc<std::sync::atomic::AtomicU32>,
+    edited: EditedPages,
 }
 
 /// The path the seed fixture is served at (its README asks for this one).
@@ -57,7 +81,9 @@ impl TestWeb {
         let (hits, log, robots, feed_items) =
             (state.hits.clone(), state.log.clone(), state.robots.clone(), state.feed_items.clone());
         let slow_most = state.slow_most.clone();
+        let edited = state.edited.clone();
         let app = Router::new()
+            .route("/edited/{name}", get(edited_page))
             .route("/articles/{n}", get(article))
             .route("/missing/{n}", get(missing))
             .route("/flaky/{n}", get(flaky))
@@ -75,7 +101,13 @@ impl TestWeb {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestWeb { address, hits, log, robots, feed_items, slow_most }
+        TestWeb { address, hits, log, robots, feed_items, slow_most, edited }
+    }
+
+    /// Serves `page` at /edited/{name} (404 until set); returns its URL.
+    pub fn serve_edited(&self, name: &str, page: EditedPage) -> String {
+        self.edited.lock().unwrap().insert(name.to_string(), page);
+        self.url(&format!("/edited/{name}"))
     }
 
     /// Serves this as /robots.txt (404 until set).
@@ -146,6 +178,55 @@ pub fn article_html(n: u32) -> String {
 <footer>Copyright The Test Gazette. All rights reserved.</footer></body></html>"#,
         d = n % 9 + 1
     )
+}
+
+/// An article page of the edited site, with a title, a byline and paragraphs (each may hold HTML).
+pub fn edited_html(title: &str, paragraphs: &[&str]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} - The Test Gazette</title>
+<meta property="og:title" content="{title}"><meta property="og:site_name" content="The Test Gazette">
+<meta property="article:published_time" content="2026-12-01T10:00:00Z">
+<meta name="author" content="Jane Marlowe"></head>
+<body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article><h1>{title}</h1><p class="byline">By Jane Marlowe</p>
+{body}</article>
+<footer>Copyright The Test Gazette. All rights reserved.</footer></body></html>"#
+    )
+}
+
+/// A page of /edited/: the next of its versions, with an ETag of that version's bytes (a conditional
+/// request for the same bytes gets 304).
+async fn edited_page(
+    State(state): State<WebState>,
+    Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    state.hit(format!("/edited/{name}"));
+    let (status, body) = {
+        let mut pages = state.edited.lock().unwrap();
+        let Some(page) = pages.get_mut(&name) else {
+            return (StatusCode::NOT_FOUND, "no such page").into_response();
+        };
+        let n = page.versions.len();
+        let index = if page.cycle { page.served % n } else { page.served.min(n - 1) };
+        page.served += 1;
+        page.versions[index].clone()
+    };
+    let etag = format!("\"{:016x}\"", {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (status, &body).hash(&mut hasher);
+        hasher.finish()
+    });
+    let status = StatusCode::from_u16(status).unwrap();
+    if status == StatusCode::OK
+        && headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()), (header::ETAG, etag)], body)
+        .into_response()
 }
 
 fn html(body: String) -> Response {
