@@ -384,9 +384,44 @@ async fn a_watch_with_revisit_off_stores_its_articles_without_revisits_and_a_red
             let history = json(&app, &["history", &url, "--json"]).await;
             assert_eq!(history["versions"].as_array().unwrap().len(), 2, "{history:#}");
             assert_eq!(history["versions"][1]["summary"], "title changed");
+            // Regression: the redelivery's fetch time (nanoseconds) looked later than the stored one
+            // (microseconds) and was recorded as a check.
+            assert_eq!(history["events"], serde_json::json!([]), "a redelivery records nothing more");
             break;
         }
         assert!(Instant::now() < deadline, "the edit was not stored\n{}", app.logs());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_that_finds_an_edit_returns_once_its_version_is_in_the_history() {
+    let mut app = spawn_app().await;
+    let url = app.web.serve_edited(
+        "refreshed",
+        EditedPage::sequence(vec![
+            (200, edited_html("Before", &[P1, P3])),
+            (200, edited_html("After", &[P1, P3, CORRECTION])),
+        ]),
+    );
+    app.env.push(("NEWSPIPE__REVISIT__SCHEDULE".into(), "off".into()));
+    app.start_pipeline();
+    let (code, _, stderr) = run(&app, &["submit", "--wait", "--timeout", "60", &url]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(&app, &["submit", "--refresh", "--wait", "--timeout", "60", &url]).await;
+    assert_eq!(code, 0, "{stderr}");
+    // No waiting: the version, the article and the outcome were written in one transaction.
+    let history = json(&app, &["history", &url, "--json"]).await;
+    let summaries: Vec<&str> =
+        history["versions"].as_array().unwrap().iter().map(|v| v["summary"].as_str().unwrap()).collect();
+    assert_eq!(summaries, ["first version", "title changed; 1 paragraph added; a correction note"]);
+    // `revisit.schedule = off`: the scheduler removes the article's revisit row and fetches nothing more.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sqlx::query_scalar::<_, i64>("SELECT count(*) FROM revisits").fetch_one(&app.db).await.unwrap() > 0
+    {
+        assert!(Instant::now() < deadline, "the revisit row was not removed\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.web.hits("/edited/refreshed"), 2, "the submit and the refresh, no revisit");
 }

@@ -87,6 +87,36 @@ async fn the_store_role_records_articles_and_outcomes_and_can_neither_drop_delet
     let articles: i64 = sqlx::query_scalar("SELECT count(*) FROM articles").fetch_one(&app.db).await.unwrap();
     assert_eq!((outcomes, articles), (2, 1));
 
+    // History: an edit fetched later is a version; the same fetch extracted again replaces it (a delete);
+    // a 410 for it is an event.
+    let mut edit = stored("https://example.com/news/1");
+    if let Outcome::Stored { article } = &mut edit.outcome {
+        article.text = "Some text of the article, edited.".into();
+        article.fetched_at = Some(chrono::Utc::now() + chrono::Duration::seconds(5));
+    }
+    store.record(&edit).await.expect("the store role records a new version");
+    let mut reextracted = edit.clone();
+    if let Outcome::Stored { article } = &mut reextracted.outcome {
+        article.text = "Some text of the article, edited and extracted again.".into();
+    }
+    store.record(&reextracted).await.expect("the store role replaces the version a fetch made");
+    let mut gone = StoreRequest::new(
+        new_job_id(),
+        "https://example.com/news/1",
+        Outcome::Failed { reason: newspipe_models::FailureReason::Http { status: 410 } },
+    );
+    gone.fetched_at = Some(chrono::Utc::now() + chrono::Duration::seconds(10));
+    store.record(&gone).await.expect("the store role records a take-down");
+    let (versions, events, revisits): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM article_versions), (SELECT count(*) FROM article_events),
+             (SELECT count(*) FROM revisits)",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    // Events: the second record of the first request (no fetch time: a later sighting, a check) and the 410.
+    assert_eq!((versions, events, revisits), (2, 2, 1));
+
     for sql in [
         "DROP TABLE articles",
         "DROP TABLE outcomes",
@@ -98,6 +128,10 @@ async fn the_store_role_records_articles_and_outcomes_and_can_neither_drop_delet
         "SELECT * FROM hosts",
         "INSERT INTO fetch_leases (job_id, host, expires_at) VALUES (gen_random_uuid(), 'h', now())",
         "UPDATE watches SET every_secs = 1",
+        "DELETE FROM article_events",
+        "UPDATE article_events SET http_status = 200",
+        "UPDATE revisits SET due_at = now()",
+        "DELETE FROM revisits",
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES (1, 'x', true, '', 0)",
     ] {
@@ -124,12 +158,35 @@ async fn the_fetcher_role_coordinates_through_its_tables_and_cannot_write_or_rea
     assert!(coordinator.claim_robots("example.com").await.expect("claim robots.txt"));
     coordinator.save_robots("example.com", b"User-agent: *", None).await.expect("save robots.txt");
 
+    // The revisit scheduler's work, as the fetcher role, on a row the owner wrote as the store would.
+    sqlx::raw_sql(
+        "INSERT INTO articles (url, job_id, text, word_count, content_hash)
+             VALUES ('https://example.com/a', gen_random_uuid(), 't', 1, 'h');
+         INSERT INTO revisits (article_id, url, host, first_fetched_at)
+             SELECT id, url, 'example.com', now() - interval '2 hours' FROM articles",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut scheduler = database.try_lead_watches().await.unwrap().expect("the scheduler's lock is free");
+    let unplanned = scheduler.unplanned_revisits(10).await.expect("read unplanned revisits");
+    assert_eq!(unplanned.len(), 1);
+    let id = unplanned[0].article_id;
+    scheduler.plan_revisits(&[(id, Some(chrono::Utc::now()))]).await.expect("plan a revisit");
+    let due = scheduler.due_revisits(&[], 10, 10).await.expect("read due revisits");
+    assert_eq!(due.len(), 1);
+    scheduler.revisit_queued(id, 0, Some((1, chrono::Utc::now()))).await.expect("advance a revisit");
+    scheduler.revisit_queued(id, 1, None).await.expect("remove a finished revisit");
+
     for sql in [
         "INSERT INTO articles (url, job_id, text, word_count, content_hash) \
          VALUES ('https://x', gen_random_uuid(), 't', 1, 'h')",
         "SELECT count(*) FROM articles",
         "INSERT INTO outcomes (job_id, url, outcome) VALUES (gen_random_uuid(), 'https://x', 'stored')",
         "UPDATE outcomes SET reason = 'x'",
+        "SELECT count(*) FROM article_versions",
+        "SELECT count(*) FROM article_events",
+        "INSERT INTO revisits (article_id, url, host, first_fetched_at) VALUES (1, 'u', 'h', now())",
         "DELETE FROM url_claims",
         "DROP TABLE hosts",
         "TRUNCATE fetch_leases",

@@ -190,7 +190,7 @@ async fn a_parquet_export_takes_the_filters_and_an_empty_directory_and_writes_on
     let read = read_with_pyarrow(&none, "");
     assert_eq!(read["files"], serde_json::json!(["part-00000.parquet"]));
     assert_eq!(read["rows"], serde_json::json!([0]), "no rows, but the columns");
-    assert_eq!(read["columns"].as_array().unwrap().len(), 22);
+    assert_eq!(read["columns"].as_array().unwrap().len(), 23);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -106,6 +106,12 @@ pub(crate) fn keep_fetched_last<'a, V>(
     }
 }
 
+/// A time as PostgreSQL stores it: to the microsecond, cut as sqlx cuts it when it binds one.
+pub(crate) fn db_time(time: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    time.trunc_subsecs(6)
+}
+
 /// When the page of a stored outcome was fetched.
 pub(crate) fn fetched_at(request: &StoreRequest) -> Option<DateTime<Utc>> {
     match &request.outcome {
@@ -129,10 +135,14 @@ async fn write_articles(
     let mut pages: BTreeMap<Cow<'_, str>, Vec<Observation<'_>>> = BTreeMap::new();
     let mut others: Vec<(Cow<'_, str>, Observation<'_>)> = Vec::new();
     for request in requests {
-        let at = request.fetched_at.unwrap_or(now);
+        // History compares fetch times with those read back from PostgreSQL, which keeps microseconds: a
+        // time from a message (nanoseconds) is cut to them first, or the same fetch again would look later
+        // than itself. (Regression: a re-extracted fetch made a second version and broke the one-fetch-one-
+        // version constraint.)
+        let at = db_time(request.fetched_at.unwrap_or(now));
         match &request.outcome {
             Outcome::Stored { article } => {
-                let fetched_at = article.fetched_at.or(request.fetched_at).unwrap_or(now);
+                let fetched_at = db_time(article.fetched_at.or(request.fetched_at).unwrap_or(now));
                 let hash = version::version_hash(article.title.as_deref(), &article.authors, &article.text);
                 pages.entry(clean(&article.url)).or_default().push(Observation::Page {
                     job_id: request.job_id,
