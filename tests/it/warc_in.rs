@@ -565,6 +565,14 @@ async fn reextract_rebuilds_articles_from_their_warc_records_without_fetching() 
     assert_eq!(stale, 0, "every article rebuilt");
     assert_eq!(count(&app, "SELECT count(*) FROM articles").await, 3);
     assert_eq!(app.web.hits("/articles/1"), 0, "nothing fetched");
+    // The same fetches extracted again: their content is replaced, no version or event is added.
+    assert_eq!(count(&app, "SELECT count(*) FROM article_versions").await, 3);
+    assert_eq!(count(&app, "SELECT count(*) FROM article_events").await, 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM revisits").await,
+        0,
+        "an archive's articles are not revisited"
+    );
     let output = app.cli(&["reextract", "--site", "nowhere.example"], None);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
 }

@@ -86,16 +86,16 @@ pub(crate) struct HistoryRecorded {
 impl InternalEvent for HistoryRecorded {
     fn emit(self) {
         let counts = self.counts;
-        if counts == newspipe_db::HistoryCounts::default() {
-            return;
+        if counts != newspipe_db::HistoryCounts::default() {
+            tracing::debug!(
+                versions = counts.versions_created,
+                checks = counts.checks,
+                reverts = counts.reverts,
+                take_downs = counts.take_downs,
+                "history recorded"
+            );
         }
-        tracing::debug!(
-            versions = counts.versions_created,
-            checks = counts.checks,
-            reverts = counts.reverts,
-            take_downs = counts.take_downs,
-            "history recorded"
-        );
+        // Counted, zeros too, after every batch: the dashboard shows 0 rather than no data.
         counter!("newspipe_article_versions_total").increment(counts.versions_created as u64);
         counter!("newspipe_article_checks_total").increment(counts.checks as u64);
         counter!("newspipe_article_reverts_total").increment(counts.reverts as u64);
