@@ -425,3 +425,31 @@ async fn a_refresh_that_finds_an_edit_returns_once_its_version_is_in_the_history
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(app.web.hits("/edited/refreshed"), 2, "the submit and the refresh, no revisit");
 }
+
+/// Regression (review): the due revisits were the most overdue rows first, so a site with thousands of
+/// articles due held every other site's back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_with_many_revisits_due_does_not_hold_back_another_sites() {
+    let app = spawn_app().await;
+    app.database.migrate().await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO articles (url, job_id, text, word_count, content_hash)
+             SELECT 'https://big.example/' || n, gen_random_uuid(), 't', 1, 'h' FROM generate_series(1, 3000) n;
+         INSERT INTO articles (url, job_id, text, word_count, content_hash)
+             VALUES ('https://small.example/1', gen_random_uuid(), 't', 1, 'h');
+         INSERT INTO revisits (article_id, url, host, first_fetched_at, due_at)
+             SELECT id, url, substring(url from '://([^/]+)'), now() - interval '2 hours',
+                 CASE WHEN url LIKE '%small%' THEN now() - interval '1 minute' ELSE now() - interval '1 hour' END
+             FROM articles",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let mut scheduler = app.database.try_lead_watches().await.unwrap().expect("the scheduler's lock");
+    // Two at most: the 3000 rows of big.example are all more overdue than small.example's one.
+    let due = scheduler.due_revisits(&[], 1, 2).await.unwrap();
+    let hosts: Vec<&str> = due.iter().map(|r| r.host.as_str()).collect();
+    assert_eq!(hosts, ["big.example", "small.example"], "one of each host, most overdue first");
+    let resting = scheduler.due_revisits(&["big.example".to_string()], 5, 200).await.unwrap();
+    assert_eq!(resting.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), ["small.example"]);
+}

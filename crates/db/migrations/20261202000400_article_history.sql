@@ -53,7 +53,20 @@ CREATE TABLE revisits (
     due_at            TIMESTAMPTZ
 );
 CREATE INDEX revisits_due ON revisits (due_at) WHERE due_at IS NOT NULL;
+-- Each host's most overdue revisits, so one big site cannot hold back every other's.
+CREATE INDEX revisits_host_due ON revisits (host, due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX revisits_unplanned ON revisits (article_id) WHERE due_at IS NULL;
+
+-- Articles fetched live in the last week, before history existed, are revisited too (on the fetchers'
+-- schedule, from their fetch); older ones, and those read from WARC files, are kept as they are.
+INSERT INTO revisits (article_id, url, host, first_fetched_at)
+SELECT id, url, lower(substring(url from '^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^@/?#]*@)?([^/:?#]+)')),
+       COALESCE(fetched_at, stored_at)
+FROM articles
+WHERE COALESCE(fetched_at, stored_at) > now() - interval '7 days'
+  AND NOT EXISTS (SELECT FROM outcomes o JOIN warc_files w ON w.job_id = o.parent_job_id
+                  WHERE o.job_id = articles.job_id)
+ON CONFLICT DO NOTHING;
 
 -- A watch's revisit schedule for the articles found through it (`watch add --revisit`); NULL: the fetchers'.
 ALTER TABLE watches ADD COLUMN revisit TEXT;

@@ -34,7 +34,7 @@ pub(crate) struct StoredArticle {
     /// False for an article stored before history existed: it has no version rows yet.
     pub has_versions: bool,
     pub taken_down_at: Option<DateTime<Utc>>,
-    /// The latest check, 304 or take-down recorded.
+    /// The latest check or 304 recorded (what a page fetched before it may not replace).
     pub last_seen: Option<DateTime<Utc>>,
     /// Its versions: hash and first fetch.
     pub versions: Vec<(String, DateTime<Utc>)>,
@@ -150,6 +150,8 @@ pub(crate) struct Plan<'a> {
     pub versions_created: usize,
     /// A new article's revisit schedule, when its request had one.
     pub revisit: Option<&'a RevisitSchedule>,
+    /// A new article's first fetch (its revisits count from it), whatever else the batch brought.
+    pub first_fetched_at: Option<DateTime<Utc>>,
 }
 
 /// An article as the plan has it after the observations applied so far.
@@ -158,7 +160,7 @@ struct ArticleState {
     content_at: DateTime<Utc>,
     /// The current content's version hash.
     current: String,
-    /// The latest check, 304 or take-down.
+    /// The latest check or 304.
     last_seen: Option<DateTime<Utc>>,
     taken_down: Option<DateTime<Utc>>,
 }
@@ -217,6 +219,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
             if let Observation::Page { job_id, article, fetched_at, hash, revisit } = observation {
                 plan.is_new = true;
                 plan.revisit = revisit;
+                plan.first_fetched_at = Some(fetched_at);
                 versions.insert(
                     hash.clone(),
                     Version {
@@ -240,7 +243,35 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
         let latest = (*last_seen).map_or(*content_at, |seen| seen.max(*content_at));
         match observation {
             Observation::Page { job_id, article, fetched_at, hash, .. } => {
-                if fetched_at == *content_at {
+                let made_current = versions.get(current.as_str()).is_some_and(|v| v.fetched_at == fetched_at);
+                if fetched_at == *content_at && !made_current && hash != *current {
+                    // The fetch the current content came from, again, but one that flipped back to an
+                    // earlier version (its first fetch is older): extracted differently now, it is content of
+                    // its own at that time, and the version it flipped back to keeps its first fetch.
+                    if versions.contains_key(&hash) {
+                        plan.events.push(event(
+                            EventKind::Reverted,
+                            fetched_at,
+                            Some(200),
+                            Some(&hash),
+                            job_id,
+                        ));
+                    } else {
+                        versions.insert(
+                            hash.clone(),
+                            Version {
+                                fetched_at,
+                                job_id: Some(job_id),
+                                page: Some(article),
+                                in_db: false,
+                                changed: true,
+                            },
+                        );
+                        plan.versions_created += 1;
+                    }
+                    *current = hash.clone();
+                    plan.article = Some(ArticleWrite { job_id, article, fetched_at, hash });
+                } else if fetched_at == *content_at {
                     // The fetch the current content came from, again: its content is replaced.
                     if hash != *current {
                         rekey(&mut versions, &mut plan, current, &hash, job_id, article);
@@ -353,11 +384,10 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
             }
             Observation::Gone { job_id, at, status } => {
                 plan.events.push(event(EventKind::TakenDown, at, Some(status), None, job_id));
-                if at > latest {
-                    if taken_down.is_none() {
-                        *taken_down = Some(at);
-                    }
-                    *last_seen = Some(at);
+                // A take-down says nothing about content: a page fetched before it but stored after it
+                // still becomes the content (and the article stays taken down).
+                if at > latest && taken_down.is_none() {
+                    *taken_down = Some(at);
                 }
             }
         }
@@ -607,13 +637,45 @@ mod tests {
         assert!(down.article.is_none() && down.versions.is_empty(), "the last content stays");
         let mut gone = stored(&[("A", 0)], "A", 0);
         gone.taken_down_at = Some(at(5));
-        gone.last_seen = Some(at(5));
         let back = plan(Some(&gone), vec![page(&a, 9)]);
         assert_eq!(back.taken_down_at, Some(None));
         assert_eq!(
             back.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
             [EventKind::Restored, EventKind::Checked]
         );
+    }
+
+    /// Regression (review): a 410 stored before a page fetched earlier kept that page from becoming the
+    /// content, so the result depended on which arrived first.
+    #[test]
+    fn a_page_fetched_before_a_take_down_becomes_the_content_whichever_arrives_first() {
+        let b = article("B");
+        let job_id = JobId::new();
+        let mut down = stored(&[("A", 0)], "A", 0);
+        down.taken_down_at = Some(at(10));
+        let late = plan(Some(&down), vec![page(&b, 5)]);
+        assert_eq!(late.article.as_ref().map(|a| a.hash.as_str()), Some("B"));
+        assert_eq!(late.taken_down_at, None, "still taken down: the 410 came after");
+        let together = plan(
+            Some(&stored(&[("A", 0)], "A", 0)),
+            vec![Observation::Gone { job_id, at: at(10), status: 410 }, page(&b, 5)],
+        );
+        assert_eq!(together.article.as_ref().map(|a| a.hash.as_str()), Some("B"));
+        assert_eq!(together.taken_down_at, Some(Some(at(10))));
+    }
+
+    /// Regression (review): re-extracting the fetch that flipped back to A deleted A's version.
+    #[test]
+    fn re_extracting_a_fetch_that_flipped_back_keeps_the_version_it_flipped_back_to() {
+        let x = article("X");
+        // A first fetched at 0, B at 5, the page back to A at 10 (the row's fetch time).
+        let flipped = stored(&[("A", 0), ("B", 5)], "A", 10);
+        let plan = plan(Some(&flipped), vec![page(&x, 10)]);
+        assert!(plan.delete_versions.is_empty(), "A stays: {:?}", plan.delete_versions);
+        assert_eq!(plan.versions_created, 1);
+        assert_eq!(plan.article.as_ref().map(|a| a.hash.as_str()), Some("X"));
+        assert_eq!(plan.retire.as_deref(), Some("A"));
+        assert_eq!(written(&plan), vec![("X".into(), at(10), Some(false))]);
     }
 
     #[test]

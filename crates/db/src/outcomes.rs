@@ -300,7 +300,7 @@ async fn load_articles(
     }
     let seen = sqlx::query(
         "SELECT article_id, max(at) FROM article_events
-         WHERE article_id = ANY($1) AND kind IN ('checked', 'not_modified', 'taken_down') GROUP BY article_id",
+         WHERE article_id = ANY($1) AND kind IN ('checked', 'not_modified') GROUP BY article_id",
     )
     .bind(&ids)
     .fetch_all(&mut **tx)
@@ -606,7 +606,7 @@ async fn apply_events<'a>(
             new_hosts.push(
                 url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default(),
             );
-            new_first.push(write.fetched_at);
+            new_first.push(plan.first_fetched_at.unwrap_or(write.fetched_at));
             new_schedules.push(plan.revisit.map(|s| s.to_string()));
         }
     }

@@ -96,8 +96,9 @@ impl WatchScheduler {
     }
 
     /// Revisits due now, most overdue first, up to `limit`: at most `per_host` of each host, and none of the
-    /// hosts in `resting` (queued enough for now). Looks at the 50 x `limit` most overdue rows, so that a
-    /// backlog of millions costs one index range a tick, not a sort of all of them.
+    /// hosts in `resting` (queued enough for now). Every host with something due gets its turn, so a site
+    /// with a hundred thousand articles due does not hold back the others (each host's rows are read from
+    /// the `(host, due_at)` index).
     pub async fn due_revisits(
         &mut self,
         resting: &[String],
@@ -105,11 +106,17 @@ impl WatchScheduler {
         limit: i64,
     ) -> Result<Vec<DueRevisit>, DbError> {
         sqlx::query_as(
-            "SELECT article_id, url, host, first_fetched_at, schedule, step, due_at FROM (
-                 SELECT *, row_number() OVER (PARTITION BY host ORDER BY due_at) AS n FROM (
-                     SELECT * FROM revisits WHERE due_at <= now() AND host <> ALL($1)
-                     ORDER BY due_at LIMIT $3 * 50) overdue) ranked
-             WHERE n <= $2 ORDER BY due_at LIMIT $3",
+            "WITH RECURSIVE hosts AS (
+                 (SELECT host FROM revisits WHERE due_at <= now() ORDER BY host LIMIT 1)
+                 UNION ALL
+                 SELECT (SELECT r.host FROM revisits r WHERE r.due_at <= now() AND r.host > hosts.host
+                         ORDER BY r.host LIMIT 1)
+                 FROM hosts WHERE hosts.host IS NOT NULL)
+             SELECT r.article_id, r.url, r.host, r.first_fetched_at, r.schedule, r.step, r.due_at
+             FROM hosts CROSS JOIN LATERAL (
+                 SELECT * FROM revisits WHERE host = hosts.host AND due_at <= now() ORDER BY due_at LIMIT $2) r
+             WHERE hosts.host IS NOT NULL AND hosts.host <> ALL($1)
+             ORDER BY r.due_at LIMIT $3",
         )
         .bind(resting)
         .bind(per_host)

@@ -58,8 +58,10 @@ impl RevisitSettings {
 
 /// When step `step` of a schedule is due for an article first fetched at `first`; `None` after the last.
 pub fn due_at(schedule: &RevisitSchedule, first: DateTime<Utc>, step: usize) -> Option<DateTime<Utc>> {
-    let offset = schedule.offset(step)?;
-    Some(first + chrono::Duration::from_std(offset).unwrap_or(chrono::Duration::MAX))
+    let offset = chrono::Duration::from_std(schedule.offset(step)?).ok()?;
+    // Never past the end of time: a step beyond it is no step (regression: an offset of 300000 years
+    // panicked the scheduler, and every fetcher that took over from it).
+    first.checked_add_signed(offset)
 }
 
 /// After step `queued` was queued at `now`: the next step and when it is due, skipping steps whose time has
@@ -186,6 +188,11 @@ mod tests {
         assert_eq!(due_at(&schedule, first(), 4), Some(hours(24 * 7)));
         assert_eq!(due_at(&schedule, first(), 5), None);
         assert_eq!(due_at(&RevisitSchedule::off(), first(), 0), None);
+        let far: RevisitSchedule = "3650d".parse().unwrap();
+        assert!(
+            due_at(&far, DateTime::<Utc>::MAX_UTC - chrono::Duration::days(1), 0).is_none(),
+            "no overflow"
+        );
     }
 
     #[test]

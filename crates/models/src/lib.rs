@@ -18,7 +18,7 @@ pub use codec::{
 };
 pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest, WarcJob};
 pub use reason::{FailureReason, SkipReason, every_reason};
-pub use revisit::{DEFAULT_REVISIT_SCHEDULE, MAX_REVISIT_STEPS, RevisitSchedule};
+pub use revisit::{DEFAULT_REVISIT_SCHEDULE, MAX_REVISIT_OFFSET, MAX_REVISIT_STEPS, RevisitSchedule};
 pub use schema::fetch_job_schema;
 
 /// The message schema this build writes and understands.

@@ -16,6 +16,9 @@ pub const DEFAULT_REVISIT_SCHEDULE: &str = "1h,6h,24h,72h,7d";
 /// Most steps a schedule has: it is kept per article, so it stays small.
 pub const MAX_REVISIT_STEPS: usize = 32;
 
+/// The longest offset a schedule may have: ten years.
+pub const MAX_REVISIT_OFFSET: Duration = Duration::from_secs(3650 * 86_400);
+
 impl RevisitSchedule {
     pub fn off() -> RevisitSchedule {
         RevisitSchedule(Vec::new())
@@ -59,6 +62,9 @@ impl std::str::FromStr for RevisitSchedule {
             })?;
             if offset.is_zero() {
                 return Err(format!("revisit offset {part:?} in {value:?}: must be more than 0"));
+            }
+            if offset > MAX_REVISIT_OFFSET {
+                return Err(format!("revisit offset {part:?} in {value:?}: at most 3650d (ten years)"));
             }
             offsets.push(offset);
         }
@@ -140,6 +146,8 @@ mod tests {
     fn a_bad_offset_says_which_and_why() {
         let error = "1h,soon".parse::<RevisitSchedule>().unwrap_err();
         assert!(error.contains("\"soon\""), "{error}");
+        let error = "1h,300000y".parse::<RevisitSchedule>().unwrap_err();
+        assert!(error.contains("ten years"), "{error}");
         assert!("0s".parse::<RevisitSchedule>().unwrap_err().contains("more than 0"));
     }
 

@@ -24,22 +24,40 @@ use sha2::{Digest, Sha256};
 /// Masks the times that a page shows as "live" (see the module documentation).
 static LIVE_TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?",
+        // An ISO date-time: its time only (the date stays: a date that changes is an edit).
+        r"(?i)\b(\d{4}-\d{2}-\d{2})[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?",
         r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:am|pm|a\.m\.|p\.m\.))?(?:\s*(?:gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt)\b)?",
-        r"|\b(?:\d+|an?|one)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago\b",
+        // A British "14.32 GMT" or "2.05pm" (a dot needs a zone or am/pm to be a time, not a number).
+        r"|\b\d{1,2}\.\d{2}\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|bst|cet|cest)\b",
+        r"|\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+",
+        r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\b",
         r"|\bjust now\b",
     ))
     .expect("the live-time pattern is valid")
 });
 
-/// A paragraph that is only a dateline: dropped from the hash whole.
+/// How a dateline paragraph begins.
 static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:last\s+)?(?:updated|published|posted|modified)\b")
         .expect("the dateline pattern is valid")
 });
 
+/// The words of dates and times, besides the live times: what a dateline is made of.
+static DATE_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?",
+        r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?",
+        r"|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?",
+        r"|today|yesterday|at|on|gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt|\d+(?:st|nd|rd|th)?)\b",
+    ))
+    .expect("the date-word pattern is valid")
+});
+
 /// Most words a dateline paragraph has.
-const DATELINE_WORDS: usize = 12;
+const DATELINE_WORDS: usize = 16;
+
+/// Most words a dateline keeps besides its dates and times (a byline: "by Ana Lima").
+const DATELINE_OTHER_WORDS: usize = 3;
 
 /// The paragraphs of a text as versions compare them: split on blank lines, whitespace collapsed, empty
 /// ones dropped. Also what the history's diffs are made of.
@@ -53,10 +71,27 @@ pub fn paragraphs(text: &str) -> Vec<String> {
 /// A paragraph as the version hash sees it: `None` when it is a dateline, else with live times masked. Two
 /// paragraphs with the same comparable form are the same paragraph (the history's diffs say so too).
 pub fn comparable(paragraph: &str) -> Option<String> {
-    if DATELINE.is_match(paragraph) && paragraph.split_whitespace().count() <= DATELINE_WORDS {
+    let masked = LIVE_TIME.replace_all(paragraph, "${1}\u{1}");
+    if is_dateline(&masked) {
         return None;
     }
-    Some(LIVE_TIME.replace_all(paragraph, "\u{1}").into_owned())
+    Some(masked.into_owned())
+}
+
+/// A paragraph (live times masked) that only says when the article was updated: its cue, dates and times,
+/// and at most a few other words. "Updated: this article was amended to correct the date of the vote" is
+/// not one: it says what changed.
+fn is_dateline(masked: &str) -> bool {
+    let Some(cue) = DATELINE.find(masked) else { return false };
+    if masked.split_whitespace().count() > DATELINE_WORDS {
+        return false;
+    }
+    let rest = DATE_WORD.replace_all(&masked[cue.end()..], " ");
+    let other_words = rest
+        .split(|c: char| c.is_whitespace() || c == '\u{1}' || c.is_ascii_punctuation())
+        .filter(|w| !w.is_empty() && !w.eq_ignore_ascii_case("by"))
+        .count();
+    other_words <= DATELINE_OTHER_WORDS
 }
 
 /// The version hash of an article's title, authors and text: hex SHA-256 (see the module documentation).
@@ -111,6 +146,50 @@ mod tests {
         assert_eq!(
             hash("T", "Live: the count stood at 14:02 at 2026-12-02T14:02:00Z, 5 mins ago."),
             hash("T", "Live: the count stood at 16:40 at 2026-12-02T16:40:13+01:00, just now.")
+        );
+    }
+
+    /// Regressions (review): a date inside an ISO date-time, an editor's note that starts like a dateline.
+    #[test]
+    fn a_date_in_a_date_time_and_an_update_note_that_says_what_changed_are_edits() {
+        assert_ne!(
+            hash("T", "Polls close at 2026-12-05 20:00."),
+            hash("T", "Polls close at 2026-12-06 20:00.")
+        );
+        assert_ne!(
+            hash("T", "The vote is on Friday."),
+            hash(
+                "T",
+                "The vote is on Friday.\n\nUpdated: This article was amended to correct the date of the vote."
+            )
+        );
+        assert_ne!(
+            hash("T", "The vote is on Friday."),
+            hash("T", "The vote is on Friday.\n\nUpdated at 3:40 p.m. to include comments from the mayor.")
+        );
+        // A dateline with a byline or a weekday is still a dateline.
+        let body = "The vote is on Friday.";
+        assert_eq!(
+            hash("T", body),
+            hash("T", &format!("Updated Tuesday 3 December 2026, 10:42 GMT by Ana Lima\n\n{body}"))
+        );
+    }
+
+    #[test]
+    fn more_live_times_are_masked() {
+        let body = "The count goes on.";
+        assert_eq!(
+            hash("T", &format!("{body} Posted two days ago.")),
+            hash("T", &format!("{body} Posted 3 weeks ago."))
+        );
+        assert_eq!(
+            hash("T", &format!("{body} At 14.32 GMT the doors closed.")),
+            hash("T", &format!("{body} At 15.07 GMT the doors closed."))
+        );
+        assert_ne!(
+            hash("T", "Inflation rose 2.05 points."),
+            hash("T", "Inflation rose 3.10 points."),
+            "a number is not a time"
         );
     }
 
