@@ -453,3 +453,23 @@ async fn a_site_with_many_revisits_due_does_not_hold_back_another_sites() {
     let resting = scheduler.due_revisits(&["big.example".to_string()], 5, 200).await.unwrap();
     assert_eq!(resting.iter().map(|r| r.host.as_str()).collect::<Vec<_>>(), ["small.example"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watchs_revisit_schedule_wins_over_the_fetchers_for_the_articles_found_through_it() {
+    let mut app = spawn_app().await;
+    // The fetchers' schedule is the default (the first revisit an hour away); the watch asks for 2s and 4s.
+    app.start_pipeline();
+    let feed = app.web.url("/feed.xml");
+    let (code, stdout, stderr) =
+        run(&app, &["watch", "add", &feed, "--every", "1h", "--revisit", "2s,4s"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("articles revisited: 2s,4s"), "{stdout}");
+    for n in 1..=3 {
+        let url = app.web.url(&format!("/articles/{n}"));
+        wait_for_revisits(&app, &url, &format!("/articles/{n}"), 3, Duration::from_secs(60)).await;
+        let history = json(&app, &["history", &url, "--json"]).await;
+        let kinds: Vec<&str> =
+            history["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["not_modified", "not_modified"], "{history:#}");
+    }
+}
