@@ -25,30 +25,30 @@ use sha2::{Digest, Sha256};
 static LIVE_TIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         // An ISO date-time: its time only (the date stays: a date that changes is an edit).
-        r"(?i)\b(\d{4}-\d{2}-\d{2})[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?",
-        r"|\b\d{1,2}:\d{2}(?::\d{2})?(?:\s*(?:am|pm|a\.m\.|p\.m\.))?(?:\s*(?:gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt)\b)?",
+        r"(?i)(?-u:\b)([0-9]{4}-[0-9]{2}-[0-9]{2})[t ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:z|[+-][0-9]{2}:?[0-9]{2})?",
+        r"|(?-u:\b)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\s*(?:am|pm|a\.m\.|p\.m\.))?(?:\s*(?:gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt)(?-u:\b))?",
         // A British "14.32 GMT" or "2.05pm" (a dot needs a zone or am/pm to be a time, not a number).
-        r"|\b\d{1,2}\.\d{2}\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|bst|cet|cest)\b",
-        r"|\b(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+",
-        r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\b",
-        r"|\bjust now\b",
+        r"|(?-u:\b)[0-9]{1,2}\.[0-9]{2}\s*(?:am|pm|a\.m\.|p\.m\.|gmt|utc|bst|cet|cest)(?-u:\b)",
+        r"|(?-u:\b)(?:[0-9]+|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|several)\s+",
+        r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago(?-u:\b)",
+        r"|(?-u:\b)just now(?-u:\b)",
     ))
     .expect("the live-time pattern is valid")
 });
 
 /// How a dateline paragraph begins.
 static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:last\s+)?(?:updated|published|posted|modified)\b")
+    Regex::new(r"(?i)^(?:last\s+)?(?:updated|published|posted|modified)(?-u:\b)")
         .expect("the dateline pattern is valid")
 });
 
 /// The words of dates and times, besides the live times: what a dateline is made of.
 static DATE_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?",
+        r"(?i)(?-u:\b)(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?",
         r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?",
         r"|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?",
-        r"|today|yesterday|at|on|gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt|\d+(?:st|nd|rd|th)?)\b",
+        r"|today|yesterday|at|on|gmt|utc|bst|cet|cest|est|edt|pst|pdt|et|pt|[0-9]+(?:st|nd|rd|th)?)(?-u:\b)",
     ))
     .expect("the date-word pattern is valid")
 });
@@ -63,15 +63,33 @@ const DATELINE_OTHER_WORDS: usize = 3;
 /// ones dropped. Also what the history's diffs are made of.
 pub fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let mut paragraph = String::with_capacity(p.len());
+            for word in p.split_whitespace() {
+                if !paragraph.is_empty() {
+                    paragraph.push(' ');
+                }
+                paragraph.push_str(word);
+            }
+            (!paragraph.is_empty()).then_some(paragraph)
+        })
         .collect()
 }
 
 /// A paragraph as the version hash sees it: `None` when it is a dateline, else with live times masked. Two
 /// paragraphs with the same comparable form are the same paragraph (the history's diffs say so too).
 pub fn comparable(paragraph: &str) -> Option<String> {
-    let masked = LIVE_TIME.replace_all(paragraph, "${1}\u{1}");
+    // Most paragraphs hold no digit and no "ago" or "just now": no live time to look for (the search is most
+    // of the hash's cost otherwise).
+    let lower_may_match = || {
+        let bytes = paragraph.as_bytes();
+        bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"ago") || w.eq_ignore_ascii_case(b"now"))
+    };
+    let masked = if paragraph.bytes().any(|b| b.is_ascii_digit()) || lower_may_match() {
+        LIVE_TIME.replace_all(paragraph, "${1}\u{1}")
+    } else {
+        std::borrow::Cow::Borrowed(paragraph)
+    };
     if is_dateline(&masked) {
         return None;
     }
