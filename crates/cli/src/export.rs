@@ -160,13 +160,7 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         eprintln!("exported {count} article(s) to {parts} Parquet file(s) in {}", dir.display());
         return Ok(());
     }
-    let sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut sink = std::io::BufWriter::new(sink);
+    let mut sink = open_sink(args.output.as_deref())?;
     let mut count = 0u64;
     match args.format {
         Format::Jsonl => {
@@ -216,19 +210,24 @@ pub async fn run(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where an export writes: `--output` (created) or standard output, buffered.
+fn open_sink(output: Option<&std::path::Path>) -> anyhow::Result<std::io::BufWriter<Box<dyn Write>>> {
+    let sink: Box<dyn Write> = match output {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    Ok(std::io::BufWriter::new(sink))
+}
+
 /// `export --versions`: a line or row per version, streamed.
 async fn export_versions(
     database: &Database,
     filter: &ArticleFilter,
     args: &ExportArgs,
 ) -> anyhow::Result<()> {
-    let sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(
-            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut sink = std::io::BufWriter::new(sink);
+    let mut sink = open_sink(args.output.as_deref())?;
     let mut versions = std::pin::pin!(database.versions_matching(filter));
     let mut count = 0u64;
     if matches!(args.format, Format::Csv) {

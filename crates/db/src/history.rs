@@ -177,6 +177,36 @@ struct Version<'a> {
     changed: bool,
 }
 
+impl<'a> Version<'a> {
+    /// A version the database has, as it is.
+    fn stored(fetched_at: DateTime<Utc>) -> Version<'a> {
+        Version { fetched_at, job_id: None, page: None, in_db: true, changed: false }
+    }
+
+    /// A version this page brings, first fetched at `fetched_at`.
+    fn page(fetched_at: DateTime<Utc>, job_id: JobId, article: &'a Article) -> Version<'a> {
+        Version { fetched_at, job_id: Some(job_id), page: Some(article), in_db: false, changed: true }
+    }
+}
+
+/// A page at `fetched_at` whose content becomes the current one: back to a version seen before (a flip: an
+/// event, no version), or a new version.
+fn new_content<'a>(
+    versions: &mut BTreeMap<String, Version<'a>>,
+    plan: &mut Plan<'a>,
+    hash: &str,
+    fetched_at: DateTime<Utc>,
+    job_id: JobId,
+    article: &'a Article,
+) {
+    if versions.contains_key(hash) {
+        plan.events.push(event(EventKind::Reverted, fetched_at, Some(200), Some(hash), job_id));
+    } else {
+        versions.insert(hash.to_string(), Version::page(fetched_at, job_id, article));
+        plan.versions_created += 1;
+    }
+}
+
 /// Applies the observations about one article (in fetch-time order) to what is stored of it.
 pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Observation<'a>>) -> Plan<'a> {
     observations.sort_by_key(|o| o.at());
@@ -186,23 +216,11 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
     let mut state: Option<ArticleState> = None;
     if let Some(stored) = stored {
         for (hash, fetched_at) in &stored.versions {
-            versions.insert(
-                hash.clone(),
-                Version { fetched_at: *fetched_at, job_id: None, page: None, in_db: true, changed: false },
-            );
+            versions.insert(hash.clone(), Version::stored(*fetched_at));
         }
         if !stored.has_versions || !versions.contains_key(&stored.version_hash) {
             plan.adopt = Some(stored.version_hash.clone());
-            versions.insert(
-                stored.version_hash.clone(),
-                Version {
-                    fetched_at: stored.fetched_at,
-                    job_id: None,
-                    page: None,
-                    in_db: true,
-                    changed: false,
-                },
-            );
+            versions.insert(stored.version_hash.clone(), Version::stored(stored.fetched_at));
         }
         state = Some(ArticleState {
             content_at: stored.fetched_at,
@@ -220,16 +238,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                 plan.is_new = true;
                 plan.revisit = revisit;
                 plan.first_fetched_at = Some(fetched_at);
-                versions.insert(
-                    hash.clone(),
-                    Version {
-                        fetched_at,
-                        job_id: Some(job_id),
-                        page: Some(article),
-                        in_db: false,
-                        changed: true,
-                    },
-                );
+                versions.insert(hash.clone(), Version::page(fetched_at, job_id, article));
                 plan.article = Some(ArticleWrite { job_id, article, fetched_at, hash: hash.clone() });
                 state = Some(ArticleState {
                     content_at: fetched_at,
@@ -248,27 +257,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                     // The fetch the current content came from, again, but one that flipped back to an
                     // earlier version (its first fetch is older): extracted differently now, it is content of
                     // its own at that time, and the version it flipped back to keeps its first fetch.
-                    if versions.contains_key(&hash) {
-                        plan.events.push(event(
-                            EventKind::Reverted,
-                            fetched_at,
-                            Some(200),
-                            Some(&hash),
-                            job_id,
-                        ));
-                    } else {
-                        versions.insert(
-                            hash.clone(),
-                            Version {
-                                fetched_at,
-                                job_id: Some(job_id),
-                                page: Some(article),
-                                in_db: false,
-                                changed: true,
-                            },
-                        );
-                        plan.versions_created += 1;
-                    }
+                    new_content(&mut versions, &mut plan, &hash, fetched_at, job_id, article);
                     *current = hash.clone();
                     plan.article = Some(ArticleWrite { job_id, article, fetched_at, hash });
                 } else if fetched_at == *content_at {
@@ -291,27 +280,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                         *last_seen = Some(fetched_at);
                         continue;
                     }
-                    if versions.contains_key(&hash) {
-                        plan.events.push(event(
-                            EventKind::Reverted,
-                            fetched_at,
-                            Some(200),
-                            Some(&hash),
-                            job_id,
-                        ));
-                    } else {
-                        versions.insert(
-                            hash.clone(),
-                            Version {
-                                fetched_at,
-                                job_id: Some(job_id),
-                                page: Some(article),
-                                in_db: false,
-                                changed: true,
-                            },
-                        );
-                        plan.versions_created += 1;
-                    }
+                    new_content(&mut versions, &mut plan, &hash, fetched_at, job_id, article);
                     *content_at = fetched_at;
                     *current = hash.clone();
                     plan.article = Some(ArticleWrite { job_id, article, fetched_at, hash });
@@ -353,16 +322,7 @@ pub(crate) fn plan<'a>(stored: Option<&StoredArticle>, mut observations: Vec<Obs
                                 }
                                 Some(_) => {}
                                 None => {
-                                    versions.insert(
-                                        hash.clone(),
-                                        Version {
-                                            fetched_at,
-                                            job_id: Some(job_id),
-                                            page: Some(article),
-                                            in_db: false,
-                                            changed: true,
-                                        },
-                                    );
+                                    versions.insert(hash.clone(), Version::page(fetched_at, job_id, article));
                                     plan.versions_created += 1;
                                 }
                             }
@@ -447,16 +407,7 @@ fn rekey<'a>(
             }
         }
         None => {
-            versions.insert(
-                new.to_string(),
-                Version {
-                    fetched_at: first.unwrap_or_else(Utc::now),
-                    job_id: Some(job_id),
-                    page: Some(article),
-                    in_db: false,
-                    changed: true,
-                },
-            );
+            versions.insert(new.to_string(), Version::page(first.unwrap_or_else(Utc::now), job_id, article));
         }
     }
 }

@@ -69,14 +69,11 @@ pub struct VersionRecord {
     pub taken_down_at: Option<DateTime<Utc>>,
 }
 
-/// The versions of the articles `$1` (ids), numbered; text from the article row for the current one.
-const VERSIONS: &str =
-    "SELECT v.article_id, row_number() OVER (PARTITION BY v.article_id ORDER BY v.fetched_at, v.version_hash)
-         AS version, v.version_hash, v.fetched_at, v.job_id, v.title, v.authors, v.word_count,
-         CASE WHEN v.version_hash = a.version_hash THEN a.text ELSE COALESCE(v.text, a.text) END AS text,
-         v.version_hash IS NOT DISTINCT FROM a.version_hash AS current
-     FROM article_versions v JOIN articles a ON a.id = v.article_id
-     WHERE v.article_id = ANY($1)";
+/// A version's number (from 1, by first fetch), its text (the article row's for the current one) and whether
+/// it is current, over `article_versions v JOIN articles a`: the same in every read.
+const NUMBER: &str = "row_number() OVER (PARTITION BY v.article_id ORDER BY v.fetched_at, v.version_hash)";
+const TEXT: &str = "CASE WHEN v.version_hash = a.version_hash THEN a.text ELSE COALESCE(v.text, a.text) END";
+const CURRENT: &str = "v.version_hash IS NOT DISTINCT FROM a.version_hash";
 
 impl Database {
     /// The history of one article (by id): its versions, oldest first, and its events, in time order. An
@@ -108,12 +105,18 @@ impl Database {
 
     /// The versions of these articles, by article (in the order given), each oldest first.
     pub async fn versions_of(&self, article_ids: &[i64]) -> Result<Vec<VersionRow>, DbError> {
-        let rows: Vec<VersionRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{VERSIONS} ORDER BY v.article_id, version")))
-                .bind(article_ids)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(query("read article versions"))?;
+        let sql = format!(
+            "SELECT v.article_id, {NUMBER} AS version, v.version_hash, v.fetched_at, v.job_id, v.title, v.authors,
+                 v.word_count, {TEXT} AS text, {CURRENT} AS current
+             FROM article_versions v JOIN articles a ON a.id = v.article_id
+             WHERE v.article_id = ANY($1)
+             ORDER BY v.article_id, version"
+        );
+        let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(article_ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read article versions"))?;
         let mut by_article: std::collections::HashMap<i64, Vec<VersionRow>> =
             std::collections::HashMap::new();
         for row in rows {
@@ -171,16 +174,13 @@ impl Database {
         filter: &'a ArticleFilter,
     ) -> impl Stream<Item = Result<VersionRecord, DbError>> + 'a {
         let sql = format!(
-            "SELECT a.url, a.id AS article_id,
-                 row_number() OVER (PARTITION BY a.id ORDER BY v.fetched_at, v.version_hash) AS version,
-                 v.fetched_at AS version_fetched_at, v.version_hash,
-                 v.version_hash IS NOT DISTINCT FROM a.version_hash AS current, v.title, v.authors, v.word_count,
-                 CASE WHEN v.version_hash = a.version_hash THEN a.text ELSE COALESCE(v.text, a.text) END AS text,
+            "SELECT a.url, a.id AS article_id, {NUMBER} AS version, v.fetched_at AS version_fetched_at,
+                 v.version_hash, {CURRENT} AS current, v.title, v.authors, v.word_count, {TEXT} AS text,
                  a.canonical_url, a.published_at, a.language, a.site_name, a.taken_down_at
              FROM articles a JOIN article_versions v ON v.article_id = a.id
-             WHERE {}
+             WHERE {filter}
              ORDER BY a.id, version",
-            filter_sql("a.updated_at")
+            filter = filter_sql("a.updated_at")
         );
         sqlx::query_as::<_, VersionRecord>(sqlx::AssertSqlSafe(sql))
             .bind(&filter.site)
