@@ -82,6 +82,28 @@ ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
     cargo install --locked --quiet "$2" || die "cannot install $2 (cargo install --locked $2)"
 }
 
+# The web page's browser tests (tests/browser/pages.mjs) drive Debian's Chromium with playwright-core from
+# npm, pinned in tests/browser/package-lock.json; no browser is downloaded (Playwright's own download is not
+# used). `npm ci` runs again only when node_modules is missing or older than the lockfile.
+ensure_browser() {
+    ensure_apt_packages chromium
+    [ -x /usr/bin/chromium ] || die "no /usr/bin/chromium after installing Debian's chromium"
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        die "the browser tests need Node.js 20 or newer and npm (node and npm not found)"
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+        die "the browser tests need Node.js 20 or newer (playwright-core), found $(node --version)"
+    local dir="$NEWSPIPE_REPO/tests/browser"
+    # npm writes node_modules/.package-lock.json on every install: it dates the install.
+    if [ ! -e "$dir/node_modules/.package-lock.json" ] ||
+        [ "$dir/node_modules/.package-lock.json" -ot "$dir/package-lock.json" ]; then
+        log "installing the browser tests' npm packages (npm ci in tests/browser)"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
+            die "cannot install the browser tests' packages (cd tests/browser && npm ci --no-audit --no-fund)"
+    fi
+    [ -f "$dir/node_modules/playwright-core/package.json" ] ||
+        die "no playwright-core in tests/browser/node_modules after npm ci (rm -rf tests/browser/node_modules and run again)"
+}
+
 section "packages"
 # wget: the WARC-in tests read a WARC written by a real crawler (wget --warc-file).
 ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl wget
@@ -90,6 +112,7 @@ ensure_python_module warcio
 ensure_python_module pyarrow
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete
+ensure_browser
 log "packages present"
 
 section "services"

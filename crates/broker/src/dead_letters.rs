@@ -49,7 +49,7 @@ pub const REPLAYED_HEADER: &str = "x-newspipe-replayed";
 pub const PREVIEW_BYTES: usize = 240;
 
 /// One dead letter, as `newspipe dlq list` and `dlq show` present it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     /// Stable id: our `x-newspipe-dead-id` header, else derived from the content.
     pub id: String,
@@ -91,7 +91,7 @@ fn readable(properties: &BasicProperties, body: &[u8], max: usize) -> Vec<u8> {
 }
 
 /// What a listing found.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Listing {
     /// Messages in the dead queue when the listing started.
     pub total: u32,
@@ -99,11 +99,13 @@ pub struct Listing {
 }
 
 /// What a replay did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct ReplayReport {
     /// (id, routing key) of each message put back.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub replayed: Vec<(String, String)>,
     /// (id, why) of each chosen message left in the dead queue.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub kept: Vec<(String, String)>,
 }
 

@@ -67,7 +67,7 @@ impl Queue {
 }
 
 /// What `newspipe status` shows of a queue.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct QueueStats {
     pub name: String,
     pub messages: u32,

@@ -5,13 +5,14 @@ mod dlq;
 mod export;
 mod extract;
 mod history;
-mod management;
 mod reextract;
 mod retry;
 mod search;
+mod serve;
 mod show;
 mod status;
 mod submit;
+mod token;
 mod warc;
 mod watch;
 
@@ -78,6 +79,10 @@ enum Command {
     Reextract(reextract::ReextractArgs),
     /// Dead letters: list, show, replay to where they came from, purge.
     Dlq(dlq::DlqArgs),
+    /// Serve the HTTP API (/v1, OpenAPI at /openapi.json) and the web page (/).
+    Serve(serve::ServeArgs),
+    /// The HTTP API's tokens: create, list, revoke.
+    Token(token::TokenArgs),
     /// Resubmit the URLs whose latest outcome is `failed`.
     Retry(retry::RetryArgs),
     /// Apply the database migrations (as the schema's owner: the workers' own roles may not).
@@ -155,6 +160,15 @@ pub fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Cli::command(), "newspipe", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    let cli = match cli.command {
+        Command::Serve(args) => {
+            return match serve::run(cli.config.as_deref(), args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(exit) => fail(&exit),
+            };
+        }
+        command => Cli { command, ..cli },
+    };
     let settings = match load_settings::<Settings>(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => return fail(&Exit::usage(error.to_string())),
@@ -175,7 +189,9 @@ pub fn main() -> ExitCode {
             Command::Reextract(args) => reextract::run(&settings, args).await,
             Command::Dlq(args) => dlq::run(&settings, args).await,
             Command::Retry(args) => retry::run(&settings, args).await,
+            Command::Token(args) => token::run(&settings, args).await,
             Command::Migrate => migrate(&settings).await,
+            Command::Serve(_) => unreachable!("served before the command line's settings are read"),
             Command::Completions { .. } => unreachable!("handled before the settings are read"),
         }
     });

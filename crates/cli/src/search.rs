@@ -43,7 +43,7 @@ pub async fn run(settings: &Settings, args: SearchArgs) -> anyhow::Result<()> {
     let filter = ArticleFilter { site: args.site, language: args.lang, since: args.since };
     let color = !args.json && std::io::stdout().is_terminal();
     let markers = if color { ("\x1b[1;33m", "\x1b[0m") } else { ("[", "]") };
-    let hits = database.search(&args.query, &filter, args.limit, markers).await?;
+    let hits = database.search(&args.query, &filter, None, args.limit, markers).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(());

@@ -2,16 +2,15 @@
 //! letters; `--watch` refreshes it in place. The rates come from RabbitMQ's management API; without it the
 //! rest of the screen still works and says why the rates are missing.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
-use newspipe_broker::{QueueStats, Topology, connect};
-use newspipe_db::{Database, OutcomeCounts, RecentOutcomes};
-use serde::Serialize;
+use newspipe_broker::{Topology, connect};
+use newspipe_control::status::Reason;
+use newspipe_control::{Sampler, Status};
+use newspipe_db::{Database, OutcomeCounts};
 
 use crate::Settings;
-use crate::management::{Management, QueueRates};
 
 #[derive(clap::Args)]
 #[command(
@@ -36,50 +35,6 @@ pub struct StatusArgs {
     interval: u64,
 }
 
-#[derive(Serialize)]
-struct Status {
-    queues: Vec<QueueRow>,
-    /// Why the queues' in/out rates are null: the management API could not be asked (or `null`).
-    rates_unavailable: Option<String>,
-    dead_letters: u32,
-    outcomes: OutcomeCounts,
-    recent_outcomes: RecentOutcomes,
-    /// Outcomes recorded per second over the last minute: the pipeline's throughput.
-    outcomes_per_second: f64,
-    articles: i64,
-    /// Articles stored but not yet in the search index (the store's indexer analyses them right after).
-    articles_waiting_for_search_index: i64,
-    top_reasons: Vec<Reason>,
-    top_failure_reasons: Vec<Reason>,
-    /// WARC files submitted (`submit --warc`): files by state, records read, articles stored from them.
-    warc: newspipe_db::WarcProgress,
-    /// Article history: versions made (edits seen), revisits scheduled, due and late.
-    history: newspipe_db::RevisitCounts,
-}
-
-#[derive(Serialize)]
-struct QueueRow {
-    #[serde(flatten)]
-    stats: QueueStats,
-    /// Messages published into the queue per second (null when the management API is unavailable).
-    in_per_second: Option<f64>,
-    /// Messages delivered to consumers (or fetched) per second.
-    out_per_second: Option<f64>,
-    /// Deliveries acknowledged per second.
-    acked_per_second: Option<f64>,
-    /// Change in depth per second since the previous sample (only with --watch, after the first).
-    depth_change_per_second: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct Reason {
-    outcome: String,
-    /// The reason's stable code (`http_404`): what `retry --reason` and the metric labels use.
-    reason_code: String,
-    reason: String,
-    count: i64,
-}
-
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     let topology = Topology::new(&settings.broker);
     let connection = connect(&settings.broker.url, "newspipe status").await?;
@@ -87,42 +42,13 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     topology.declare(&channel).await?;
     let database = Database::connect(&settings.database).await?;
     database.migrate().await?;
-    let management = Management::new(&settings.broker);
+    let mut sampler = Sampler::new(&settings.broker);
 
     // Listening from the start (not only while sleeping), so a Ctrl-C during a refresh is not missed.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .context("listening for Ctrl-C")?;
-    let mut previous: Option<(Instant, HashMap<String, u32>)> = None;
     loop {
-        let queues = topology.stats(&channel).await?;
-        let now = Instant::now();
-        let rates = match &management {
-            Ok(management) => {
-                let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-                management.rates(&names).await
-            }
-            Err(why) => Err(why.clone()),
-        };
-        let rows = queues
-            .into_iter()
-            .map(|stats| {
-                let depth_change_per_second = previous.as_ref().and_then(|(at, depths)| {
-                    let seconds = now.duration_since(*at).as_secs_f64();
-                    depths.get(&stats.name).map(|d| (f64::from(stats.messages) - f64::from(*d)) / seconds)
-                });
-                let queue_rates: Option<QueueRates> =
-                    rates.as_ref().ok().map(|r| r.get(&stats.name).copied().unwrap_or_default());
-                QueueRow {
-                    in_per_second: queue_rates.map(|r| r.published),
-                    out_per_second: queue_rates.map(|r| r.delivered),
-                    acked_per_second: queue_rates.map(|r| r.acked),
-                    stats,
-                    depth_change_per_second,
-                }
-            })
-            .collect::<Vec<_>>();
-        previous = Some((now, rows.iter().map(|r| (r.stats.name.clone(), r.stats.messages)).collect()));
-        let status = collect(&database, &topology, rows, rates.err()).await?;
+        let status = sampler.sample(&database, &topology, &channel).await?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&status)?);
         } else {
@@ -147,48 +73,6 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     }
     let _ = connection.close(200, "bye".into()).await;
     Ok(())
-}
-
-async fn collect(
-    database: &Database,
-    topology: &Topology,
-    queues: Vec<QueueRow>,
-    rates_unavailable: Option<String>,
-) -> anyhow::Result<Status> {
-    let dead_letters =
-        queues.iter().find(|q| q.stats.name == topology.dead_queue()).map_or(0, |q| q.stats.messages);
-    let recent_outcomes = database.recent_outcomes().await?;
-    let m = &recent_outcomes.last_minute;
-    let outcomes_per_second = (m.stored + m.skipped + m.failed + m.unchanged) as f64 / 60.0;
-    Ok(Status {
-        queues,
-        rates_unavailable,
-        dead_letters,
-        outcomes: database.outcome_counts().await?,
-        recent_outcomes,
-        outcomes_per_second,
-        articles: database.article_count().await?,
-        articles_waiting_for_search_index: database.search_backlog().await?,
-        warc: database.warc_progress().await?,
-        history: database.revisit_counts().await?,
-        top_reasons: database
-            .top_reasons(10)
-            .await?
-            .into_iter()
-            .map(|(outcome, reason_code, reason, count)| Reason { outcome, reason_code, reason, count })
-            .collect(),
-        top_failure_reasons: database
-            .top_failure_reasons(5)
-            .await?
-            .into_iter()
-            .map(|(reason_code, reason, count)| Reason {
-                outcome: "failed".into(),
-                reason_code,
-                reason,
-                count,
-            })
-            .collect(),
-    })
 }
 
 fn counts(o: &OutcomeCounts) -> String {

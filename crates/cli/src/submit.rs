@@ -6,17 +6,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures_util::{StreamExt, TryStreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
-use newspipe_broker::{Outgoing, Publisher, Queue, Topology, connect};
+use newspipe_control::submit::{JobOptions, job_messages, jobs};
+use newspipe_control::{SubmittedUrl, publish_messages, validate};
 use newspipe_db::{Database, TreeOutcome};
-use newspipe_discover::{Canonical, CanonicalSettings, canonicalize};
-use newspipe_models::{FetchJob, JobId, JobKind, encode_json, new_job_id};
+use newspipe_models::{FetchJob, JobId, JobKind};
 
 use crate::{Exit, Settings, exit};
-
-/// Publishes in flight at once: confirms are awaited concurrently, not one round trip per URL.
-const PUBLISH_CONCURRENCY: usize = 64;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  newspipe submit https://example.com/news/1 --wait\n  \
@@ -70,13 +66,6 @@ pub struct SubmitArgs {
     pub(crate) limit: Option<usize>,
 }
 
-/// One URL of the input, with where it came from (for error messages).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubmittedUrl {
-    pub origin: String,
-    pub url: String,
-}
-
 pub async fn run(settings: &Settings, args: SubmitArgs) -> anyhow::Result<()> {
     if args.warc || args.warc_paths.is_some() {
         let sources = if let Some(listing) = &args.warc_paths {
@@ -104,18 +93,8 @@ pub async fn run(settings: &Settings, args: SubmitArgs) -> anyhow::Result<()> {
         (_, _, true) => JobKind::Site,
         _ => JobKind::Page,
     };
-    let jobs: Vec<FetchJob> = urls
-        .into_iter()
-        .map(|canonical| {
-            let mut job = FetchJob::new(new_job_id(), canonical.url.clone());
-            job.submitted_url = Some(canonical.original).filter(|original| *original != canonical.url);
-            job.refresh = args.refresh;
-            job.kind = kind;
-            job.since = args.since;
-            job
-        })
-        .collect();
-    publish(settings, &jobs).await?;
+    let jobs = jobs(urls, JobOptions { kind, refresh: args.refresh, since: args.since });
+    publish_messages(&settings.broker, "newspipe submit", job_messages(&jobs)).await?;
     eprintln!("submitted {} URL(s)", jobs.len());
     if args.wait {
         wait_for_outcomes(settings, &jobs, Duration::from_secs(args.timeout)).await?;
@@ -149,67 +128,6 @@ fn read_lines(reader: impl BufRead, name: &str, out: &mut Vec<SubmittedUrl>) -> 
         }
         out.push(SubmittedUrl { origin: format!("{name} line {}", i + 1), url: line.to_string() });
     }
-    Ok(())
-}
-
-/// Every URL must be an absolute http(s) URL with a host; each is canonicalised (lower-case host, no
-/// fragment, default port or tracking parameters, sorted query), keeping the original beside it. All problems
-/// are reported together, and nothing is published unless every line is good: a half-submitted file is harder
-/// to fix than a refused one.
-pub fn validate(
-    inputs: &[SubmittedUrl],
-    settings: &CanonicalSettings,
-) -> Result<Vec<Canonical>, Vec<String>> {
-    let mut good = Vec::with_capacity(inputs.len());
-    let mut errors = Vec::new();
-    for input in inputs {
-        match url::Url::parse(input.url.trim()) {
-            Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-                errors.push(format!("{}: `{}` is not an http or https URL", input.origin, input.url))
-            }
-            Ok(url) if url.host_str().is_none_or(str::is_empty) => {
-                errors.push(format!("{}: `{}` has no host", input.origin, input.url))
-            }
-            Ok(_) => match canonicalize(&input.url, settings) {
-                Ok(canonical) => good.push(canonical),
-                Err(e) => errors.push(format!("{}: {e}", input.origin)),
-            },
-            Err(e) => errors.push(format!("{}: `{}` is not a valid URL ({e})", input.origin, input.url)),
-        }
-    }
-    if errors.is_empty() { Ok(good) } else { Err(errors) }
-}
-
-async fn publish(settings: &Settings, jobs: &[FetchJob]) -> anyhow::Result<()> {
-    let messages = jobs
-        .iter()
-        .map(|job| (Outgoing::json(Queue::Fetch, encode_json(job)).for_job(job.job_id), job.url.clone()))
-        .collect();
-    publish_messages(settings, messages).await
-}
-
-/// Publishes each message with confirms, [`PUBLISH_CONCURRENCY`] at once; a failure names the message's
-/// label (its URL or file). Every submitting command (URLs, WARC files) goes through here.
-pub(crate) async fn publish_messages(
-    settings: &Settings,
-    messages: Vec<(Outgoing, String)>,
-) -> anyhow::Result<()> {
-    let connection = connect(&settings.broker.url, "newspipe submit").await?;
-    let topology = Topology::new(&settings.broker);
-    let channel = connection.create_channel().await.context("opening a channel")?;
-    topology.declare(&channel).await?;
-    let publisher =
-        Publisher::open(&connection, topology, Duration::from_secs(settings.broker.publish_timeout_secs))
-            .await?;
-    futures_util::stream::iter(messages)
-        .map(|(message, label)| {
-            let publisher = publisher.clone();
-            async move { publisher.publish(&message).await.with_context(|| format!("submitting {label}")) }
-        })
-        .buffer_unordered(PUBLISH_CONCURRENCY)
-        .try_collect::<Vec<()>>()
-        .await?;
-    let _ = connection.close(200, "bye".into()).await;
     Ok(())
 }
 
@@ -296,22 +214,6 @@ fn print_summary(outcomes: &[TreeOutcome], pending: u64) -> usize {
 mod tests {
     use super::*;
 
-    fn input(url: &str) -> SubmittedUrl {
-        SubmittedUrl { origin: "stdin line 3".into(), url: url.into() }
-    }
-
-    #[test]
-    fn urls_are_canonicalised_and_the_original_kept() {
-        let urls = validate(
-            &[input("https://Example.com:443/a?utm_source=x&b=2&a=1#top"), input("http://example.com/b")],
-            &CanonicalSettings::default(),
-        )
-        .unwrap();
-        let canonical: Vec<&str> = urls.iter().map(|c| c.url.as_str()).collect();
-        assert_eq!(canonical, ["https://example.com/a?a=1&b=2", "http://example.com/b"]);
-        assert_eq!(urls[0].original, "https://Example.com:443/a?utm_source=x&b=2&a=1#top");
-    }
-
     /// Regression: `submit --since` had a parser of its own that refused the ages (`7d`) the README promises
     /// for every DATE.
     #[test]
@@ -337,15 +239,5 @@ mod tests {
             "{age}"
         );
         assert!(since("yesterday").is_err());
-    }
-
-    #[test]
-    fn a_bad_url_is_refused_naming_its_line() {
-        let errors =
-            validate(&[input("ftp://example.com/x"), input("not a url")], &CanonicalSettings::default())
-                .unwrap_err();
-        assert_eq!(errors.len(), 2);
-        assert_eq!(errors[0], "stdin line 3: `ftp://example.com/x` is not an http or https URL");
-        assert!(errors[1].starts_with("stdin line 3: `not a url` is not a valid URL"), "{}", errors[1]);
     }
 }

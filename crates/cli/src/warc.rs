@@ -111,7 +111,7 @@ pub async fn submit(
         .iter()
         .map(|job| (Outgoing::json(Queue::Warc, encode_json(job)).for_job(job.job_id), job.source.clone()))
         .collect();
-    crate::submit::publish_messages(settings, messages).await?;
+    newspipe_control::publish_messages(&settings.broker, "newspipe submit", messages).await?;
     eprintln!("submitted {} WARC file(s)", jobs.len());
     if wait {
         let ids: Vec<JobId> = jobs.iter().map(|j| j.job_id).collect();

@@ -10,6 +10,7 @@
 //! | `watches` | `newspipe watch` | the fetchers' watch scheduler: see [`watches`] |
 //! | `article_versions`, `article_events` | the store, with the article ([`history`](outcomes)) | `history`, `changes`, `export --versions` |
 //! | `revisits` | the store adds one per new article; the fetchers' scheduler plans and advances them: see [`revisits`] | the scheduler, `status` |
+//! | `api_tokens` | `newspipe token` | the API, on every request: see [`tokens`] |
 //! | `warc_files` | `submit --warc` queues, the WARC reader checkpoints and ends: see [`warc_files`] | `submit --wait`, `status`, the WARC reader resuming |
 //!
 //! Modules by table: [`outcomes`] (the store's writes), [`claims`], [`hosts`], [`watches`], [`revisits`], [`warc_files`], [`search`] and
@@ -26,6 +27,7 @@ pub mod revisits;
 mod rows;
 pub mod search;
 mod settings;
+pub mod tokens;
 pub mod versions;
 pub mod warc_files;
 pub mod watches;
@@ -33,7 +35,7 @@ pub mod watches;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use claims::Claim;
 pub use error::DbError;
@@ -42,11 +44,13 @@ pub use history::EventKind;
 pub use hosts::{TurnAnswer, TurnLimits};
 pub use outcomes::{HistoryCounts, Recorded};
 pub use read::{
-    ArticleFilter, FailedUrl, OutcomeCounts, OutcomeRow, RecentOutcomes, StoredArticle, TreeOutcome,
+    ArticleFilter, ArticleSummary, FailedUrl, OutcomeCounts, OutcomeRow, RecentOutcomes, StoredArticle,
+    TreeOutcome,
 };
 pub use revisits::{DueRevisit, RevisitCounts, UnplannedRevisit};
 pub use search::SearchHit;
 pub use settings::DatabaseSettings;
+pub use tokens::{TokenInfo, TokenRecord};
 pub use versions::{ArticleHistory, EventRow, VersionRecord, VersionRow};
 pub use warc_files::{WarcCheckpoint, WarcFile, WarcProgress};
 pub use watches::{DueWatch, Watch, WatchScheduler};
@@ -61,11 +65,19 @@ impl Database {
     /// Connects lazily: the pool opens connections when first used, so a database that is down at start is
     /// retried by the caller instead of failing the process.
     pub fn connect_lazy(settings: &DatabaseSettings) -> Result<Database, DbError> {
+        let mut options: PgConnectOptions = settings
+            .url
+            .expose()
+            .parse()
+            .map_err(|source| DbError::Connect { url: settings.url.to_string(), source })?;
+        if settings.statement_timeout_secs > 0 {
+            options =
+                options.options([("statement_timeout", format!("{}s", settings.statement_timeout_secs))]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
-            .connect_lazy(settings.url.expose())
-            .map_err(|source| DbError::Connect { url: settings.url.to_string(), source })?;
+            .connect_lazy_with(options);
         Ok(Database { pool })
     }
 

@@ -32,7 +32,7 @@ pub(crate) fn filter_sql(since_column: &str) -> String {
 }
 
 /// Counts of outcomes by kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct OutcomeCounts {
     pub stored: i64,
     pub skipped: i64,
@@ -52,7 +52,7 @@ impl OutcomeCounts {
 }
 
 /// A recorded outcome, as `status`, `show` and `submit --wait` see it.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct OutcomeRow {
     pub job_id: JobId,
     pub url: String,
@@ -64,7 +64,7 @@ pub struct OutcomeRow {
 }
 
 /// One outcome of a job tree (see [`Database::outcome_tree`]).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TreeOutcome {
     pub job_id: JobId,
     pub url: String,
@@ -88,7 +88,7 @@ impl From<OptionalCount> for Option<u64> {
 }
 
 /// An article with its database identity, as `newspipe show` prints it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct StoredArticle {
     pub id: i64,
     pub job_id: JobId,
@@ -108,6 +108,21 @@ struct StoredArticleRow {
     article: ArticleRow,
 }
 
+/// An article in a listing: what a list shows, without the text.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ArticleSummary {
+    pub id: i64,
+    pub url: String,
+    pub title: Option<String>,
+    pub authors: Vec<String>,
+    pub site_name: Option<String>,
+    pub language: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub word_count: i32,
+    pub stored_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A URL whose latest outcome is `failed`.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct FailedUrl {
@@ -118,7 +133,7 @@ pub struct FailedUrl {
 }
 
 /// Outcome counts over recent windows.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct RecentOutcomes {
     pub last_minute: OutcomeCounts,
     pub last_5_minutes: OutcomeCounts,
@@ -248,6 +263,35 @@ impl Database {
             .bind(filter.since)
             .fetch(&self.pool)
             .map(|row| row.map(Article::from).map_err(query("read articles")))
+    }
+
+    /// A page of the matching articles (`since`: stored or updated since; `until`: before), by id, after the
+    /// article `after`: keyset paging, so that articles stored while a client pages through come at the end
+    /// and none is skipped or repeated (an offset would shift under concurrent writes).
+    pub async fn article_page(
+        &self,
+        filter: &ArticleFilter,
+        until: Option<DateTime<Utc>>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ArticleSummary>, DbError> {
+        let sql = format!(
+            "SELECT id, url, title, authors, site_name, language, published_at, word_count, stored_at, updated_at
+             FROM articles
+             WHERE {} AND ($4::timestamptz IS NULL OR updated_at < $4) AND ($5::bigint IS NULL OR id > $5)
+             ORDER BY id LIMIT $6",
+            filter_sql("updated_at")
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.site)
+            .bind(&filter.language)
+            .bind(filter.since)
+            .bind(until)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list articles"))
     }
 
     /// The WARC files the matching articles were read from or archived into (`since`: fetched since), for

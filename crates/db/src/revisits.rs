@@ -43,7 +43,7 @@ impl DueRevisit {
 }
 
 /// Revisit counts for `newspipe status`.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct RevisitCounts {
     /// Articles that will be fetched again (planned or not yet).
     pub scheduled: i64,

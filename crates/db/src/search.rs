@@ -7,7 +7,7 @@ use crate::read::{ArticleFilter, filter_sql};
 use crate::{Database, DbError, query, unavailable};
 
 /// One search result.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SearchHit {
     pub id: i64,
     pub url: String,
@@ -83,11 +83,13 @@ impl Database {
             .map_err(query("count articles waiting for the search index"))
     }
 
-    /// Full-text search, best first, with highlighted snippets. `highlight` is (start, stop) markers.
+    /// Full-text search, best first, with highlighted snippets. `highlight` is (start, stop) markers; `until`:
+    /// published (or, undated, stored) before it.
     pub async fn search(
         &self,
         text: &str,
         filter: &ArticleFilter,
+        until: Option<DateTime<Utc>>,
         limit: i64,
         highlight: (&str, &str),
     ) -> Result<Vec<SearchHit>, DbError> {
@@ -97,13 +99,13 @@ impl Database {
              candidates AS (
                  SELECT a.id, ts_rank_cd(a.search, q.query) AS rank
                  FROM articles a, q
-                 WHERE a.search @@ q.query AND {filter}
+                 WHERE a.search @@ q.query AND {filter} AND {until}
                  UNION ALL
                  -- Stored moments ago and not indexed yet: analysed here (few rows, on a partial index).
                  SELECT a.id, ts_rank_cd(v.search, q.query)
                  FROM articles a, q,
                      LATERAL (SELECT newspipe_search_vector(a.language, a.title, a.description, a.text) AS search) v
-                 WHERE a.search IS NULL AND v.search @@ q.query AND {filter}),
+                 WHERE a.search IS NULL AND v.search @@ q.query AND {filter} AND {until}),
              hits AS (
                  SELECT c.id, c.rank FROM candidates c JOIN articles a USING (id)
                  ORDER BY c.rank DESC, a.published_at DESC NULLS LAST, a.id DESC
@@ -115,7 +117,8 @@ impl Database {
                      || ', StopSel=' || $7) AS snippet
              FROM hits JOIN articles a USING (id)
              ORDER BY hits.rank DESC, a.published_at DESC NULLS LAST, a.id DESC",
-            filter = filter_sql("coalesce(a.published_at, a.stored_at)")
+            filter = filter_sql("coalesce(a.published_at, a.stored_at)"),
+            until = "($8::timestamptz IS NULL OR coalesce(a.published_at, a.stored_at) < $8)"
         );
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(&filter.site)
@@ -125,6 +128,7 @@ impl Database {
             .bind(limit)
             .bind(quote_option(highlight.0))
             .bind(quote_option(highlight.1))
+            .bind(until)
             .fetch_all(&self.pool)
             .await
             .map_err(query("search articles"))

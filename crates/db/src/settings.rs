@@ -12,6 +12,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long to wait for a free connection (or a connection to a database that is down) per try.
     pub acquire_timeout_secs: u64,
+    /// Cancel any statement running longer than this (PostgreSQL's `statement_timeout`); 0: no limit. The
+    /// API sets it from `api.query_timeout_secs`: a request can never hold the database longer.
+    pub statement_timeout_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -20,6 +23,7 @@ impl Default for DatabaseSettings {
             url: "postgres://127.0.0.1:5432/newspipe".into(),
             max_connections: 4,
             acquire_timeout_secs: 5,
+            statement_timeout_secs: 0,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::read::filter_sql;
 use crate::{ArticleFilter, Database, DbError, query};
 
 /// One version of an article's content.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct VersionRow {
     pub article_id: i64,
     /// 1 for the first content seen, then in fetch-time order.
@@ -28,7 +28,7 @@ pub struct VersionRow {
 }
 
 /// What a fetch showed that is not a version: a check, a 304, a flip back, a take-down, a return.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct EventRow {
     /// `checked`, `not_modified`, `reverted`, `taken_down` or `restored`.
     pub kind: String,
@@ -39,7 +39,7 @@ pub struct EventRow {
 }
 
 /// An article's whole history.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ArticleHistory {
     pub article_id: i64,
     pub url: String,

@@ -26,7 +26,7 @@ pub struct WarcCheckpoint {
 }
 
 /// A file's row, as `submit --wait` and `status` show it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct WarcFile {
     pub job_id: JobId,
     pub source: String,
@@ -56,7 +56,7 @@ impl WarcFile {
 }
 
 /// Every file's progress at once, for `newspipe status`.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct WarcProgress {
     pub files_queued: i64,
     pub files_reading: i64,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 /// One extracted article, as stored and exported.
 ///
 /// `fetched_at` and `url` come from the fetch; everything else from the page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub struct Article {
     /// The URL that was fetched (after redirects).

@@ -72,6 +72,20 @@ impl schemars::JsonSchema for JobId {
     }
 }
 
+/// In the HTTP API's OpenAPI document, a job id is a UUID string too.
+impl utoipa::PartialSchema for JobId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some("A job id (a UUID)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for JobId {}
+
 impl Default for JobId {
     fn default() -> Self {
         JobId::new()
