@@ -95,7 +95,7 @@ impl AppState {
         let mut database_settings = settings.database.clone();
         database_settings.statement_timeout_secs = settings.api.request_timeout_secs;
         let database = Database::connect_lazy(&database_settings)?;
-        let openapi = serde_json::to_string_pretty(&v1::openapi(settings.api.public_read))?;
+        let openapi = serde_json::to_string_pretty(&v1::openapi_value(settings.api.public_read))?;
         Ok(AppState {
             inner: Arc::new(Shared {
                 auth: auth::Authenticator::new(

@@ -52,7 +52,7 @@ pub async fn search(
 ) -> Result<Json<SearchResults>, Problem> {
     filters.check()?;
     let limit = check_limit(query.limit.unwrap_or(10))?;
-    if query.q.is_empty() || query.q.len() > 500 || query.q.contains('\0') {
+    if query.q.is_empty() || query.q.chars().count() > 500 || query.q.contains('\0') {
         return Err(Problem::bad_request("`q` must be 1 to 500 bytes, without NUL"));
     }
     let results = state.database.search(&query.q, &filters.filter(), until.until, limit, HIGHLIGHT).await?;
@@ -64,11 +64,14 @@ pub async fn search(
 pub struct PageQuery {
     /// Continue after this article id: the `next_after` of the previous page.
     #[param(minimum = 0, maximum = 9_007_199_254_740_991_i64)]
+    // (JavaScript's largest safe integer: ids stay exact in every client.)
     pub after: Option<i64>,
     /// Articles per page (1 to 100; 20 when not given).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
+
+const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ArticlePage {
@@ -95,6 +98,9 @@ pub async fn list(
 ) -> Result<Json<ArticlePage>, Problem> {
     filters.check()?;
     let limit = check_limit(page.limit.unwrap_or(20))?;
+    if page.after.is_some_and(|after| !(0..=MAX_SAFE_INTEGER).contains(&after)) {
+        return Err(Problem::bad_request("`after` must be an article id (from 0), as `next_after` gives"));
+    }
     let articles = state.database.article_page(&filters.filter(), until.until, page.after, limit).await?;
     let next_after = (articles.len() as i64 == limit).then(|| articles.last().map(|a| a.id)).flatten();
     Ok(Json(ArticlePage { articles, next_after }))
@@ -144,7 +150,7 @@ pub struct ArticleHistory {
 
 /// An article's history: the outcomes of its URL, its versions and its events.
 #[utoipa::path(
-    get, path = "/v1/articles/{id}/history", tag = "archive",
+    get, path = "/v1/articles/{id}/history", tag = "archive", operation_id = "get_article_history",
     params(("id" = i64, Path, minimum = 1, description = "An article id")),
     responses(
         (status = 200, description = "The article's history", body = ArticleHistory),

@@ -21,7 +21,22 @@ use crate::problem::Problem;
 pub const MAX_SUBMIT_URLS: usize = 1000;
 
 /// An absolute http(s) URL with a host name (not a bare number), as `newspipe submit` takes them.
-pub const URL_PATTERN: &str = "^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[!-~]*)?$";
+pub const URL_PATTERN: &str = concat!(
+    "^[Hh][Tt][Tt][Pp][Ss]?://",
+    // A host name whose last label starts with a letter (a number there would be read as an IPv4 address),
+    "(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
+    // or an IPv4 address;
+    "|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))",
+    // a port, and a path (with its query) of visible ASCII.
+    "(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+);
+
+/// [`URL_PATTERN`], as the handler checks it: the schema and the handler agree on every URL.
+fn url_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(URL_PATTERN).expect("URL_PATTERN is a valid regex"));
+    &PATTERN
+}
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,8 +107,7 @@ pub struct SubmittedJob {
     post, path = "/v1/jobs", tag = "jobs",
     request_body = SubmitRequest,
     responses(
-        (status = 202, description = "Queued: each URL's job id, to follow with GET /v1/jobs/{job_id}", body = Submitted,
-            links(("job" = (operation_id = "get_job", parameters(("job_id" = "$response.body#/jobs/0/job_id")))))),
+        (status = 202, description = "Queued: each URL's job id, to follow with GET /v1/jobs/{job_id}", body = Submitted),
         (status = 422, description = "A URL was refused (each one is named in `errors`), or too many", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -109,6 +123,16 @@ pub async fn submit(
             format!("send 1 to {MAX_SUBMIT_URLS} URLs a request (this one has {})", request.urls.len()),
             Vec::new(),
         ));
+    }
+    let refused: Vec<String> = request
+        .urls
+        .iter()
+        .enumerate()
+        .filter(|(_, url)| url.0.chars().count() > 2048 || !url_pattern().is_match(&url.0))
+        .map(|(i, url)| format!("urls[{i}]: `{}` is not an absolute http(s) URL of at most 2048 characters", url.0))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Problem::unprocessable("some URLs were refused; nothing was queued", refused));
     }
     let inputs: Vec<SubmittedUrl> = request
         .urls

@@ -77,7 +77,7 @@ pub struct ReplayRequest {
     #[schema(max_items = 1000, inline)]
     #[serde(default)]
     pub ids: Vec<DeadLetterId>,
-    /// `true` to replay every dead letter (then `ids` must be empty).
+    /// `true` to replay every dead letter (`ids` is then not read).
     #[serde(default)]
     pub all: bool,
 }
@@ -95,15 +95,18 @@ impl utoipa::PartialSchema for DeadLetterId {
 
 impl utoipa::ToSchema for DeadLetterId {}
 
+fn is_dead_letter_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Puts dead letters back on the queue they came from (with a confirm), then removes them from the
-/// dead-letter queue.
+/// dead-letter queue: those named by `ids`, or every one with `all: true` (neither: nothing is replayed).
 #[utoipa::path(
     post, path = "/v1/dead-letters/replay", tag = "operations",
     request_body = ReplayRequest,
     responses(
         (status = 200, description = "What was replayed, and what was kept and why", body = ReplayReport),
         (status = 404, description = "An id names no dead letter (or several)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither ids nor `all`, or both", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -115,7 +118,8 @@ pub async fn dead_letter_replay(
     let Json(request) = body;
     let timeout = state.broker.dead_letter_timeout();
     let selection = match (request.all, request.ids.is_empty()) {
-        (true, true) => Selection::All,
+        (true, _) => Selection::All,
+        (false, true) => return Ok(Json(ReplayReport::default())),
         (false, false) => {
             let connection = state.broker.own_connection("newspipe api dead letters").await?;
             let listing =
@@ -123,15 +127,15 @@ pub async fn dead_letter_replay(
             let _ = connection.close(200, "bye".into()).await;
             let listing = listing.map_err(|e| Problem::unavailable("the broker", &e))?;
             let wanted: Vec<String> = request.ids.into_iter().map(|id| id.0).collect();
+            if wanted.len() > 1000 || !wanted.iter().all(|id| is_dead_letter_id(id)) {
+                return Err(Problem::unprocessable(
+                    "`ids`: at most 1000, each 1 to 128 letters, digits, `_` or `-`",
+                    Vec::new(),
+                ));
+            }
             Selection::Ids(dead_letters::resolve_ids(&listing, &wanted).map_err(Problem::not_found)?)
         }
-        _ => {
-            return Err(Problem::unprocessable(
-                "send the ids to replay, or `all: true` (not both)",
-                Vec::new(),
-            ));
-        }
-    };
+};
     // A connection of its own: the listing's messages are back in the queue once its connection closed.
     let connection = state.broker.own_connection("newspipe api replay").await?;
     let report = dead_letters::replay(&connection, state.broker.topology(), &selection, timeout).await;

@@ -69,9 +69,9 @@ pub struct Until {
 impl Filters {
     pub fn check(&self) -> Result<(), Problem> {
         if let Some(site) = &self.site
-            && (site.contains('\0') || site.len() > 253)
+            && (site.contains('\0') || site.chars().count() > 253)
         {
-            return Err(Problem::bad_request("`site` is longer than 253 bytes or holds a NUL"));
+            return Err(Problem::bad_request("`site` is longer than 253 characters or holds a NUL"));
         }
         if let Some(lang) = &self.lang
             && !is_language_tag(lang)
