@@ -123,13 +123,14 @@ prepare_dir() {
         mv "$DIR/secrets.tmp" "$DIR/secrets"
     fi
     # The workers' own database roles (least privilege), also for a folder made before they existed.
-    for key in PG_STORE_PASSWORD PG_FETCHER_PASSWORD PG_WARC_READER_PASSWORD; do
+    for key in PG_STORE_PASSWORD PG_FETCHER_PASSWORD PG_WARC_READER_PASSWORD PG_API_PASSWORD; do
         grep -q "^$key=." "$DIR/secrets" || echo "$key=$(random_password)" >>"$DIR/secrets"
     done
     chmod 600 "$DIR/secrets"
     PG_STORE_PASSWORD="$(sed -n 's/^PG_STORE_PASSWORD=//p' "$DIR/secrets")"
     PG_FETCHER_PASSWORD="$(sed -n 's/^PG_FETCHER_PASSWORD=//p' "$DIR/secrets")"
     PG_WARC_READER_PASSWORD="$(sed -n 's/^PG_WARC_READER_PASSWORD=//p' "$DIR/secrets")"
+    PG_API_PASSWORD="$(sed -n 's/^PG_API_PASSWORD=//p' "$DIR/secrets")"
     AMQP_PASSWORD="$(sed -n 's/^AMQP_PASSWORD=//p' "$DIR/secrets")"
     PG_PASSWORD="$(sed -n 's/^PG_PASSWORD=//p' "$DIR/secrets")"
     if [ -z "$AMQP_PASSWORD" ] || [ -z "$PG_PASSWORD" ]; then
@@ -140,14 +141,15 @@ prepare_dir() {
     STORE_DATABASE_URL="postgres://newspipe_store:${PG_STORE_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
     FETCHER_DATABASE_URL="postgres://newspipe_fetcher:${PG_FETCHER_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
     WARC_READER_DATABASE_URL="postgres://newspipe_warc_reader:${PG_WARC_READER_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
+    API_DATABASE_URL="postgres://newspipe_api:${PG_API_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
 }
 
 write_env_file() {
     # Plain KEY=value lines, no quotes or comments: the Rust tests parse it.
     printf 'AMQP_URL=%s\nDATABASE_URL=%s\nNEWSPIPE__BROKER__MANAGEMENT_URL=%s\n' "$AMQP_URL" "$DATABASE_URL" \
         "http://127.0.0.1:${MGMT_PORT}" >"$DIR/env.tmp"
-    printf 'STORE_DATABASE_URL=%s\nFETCHER_DATABASE_URL=%s\nWARC_READER_DATABASE_URL=%s\n' \
-        "$STORE_DATABASE_URL" "$FETCHER_DATABASE_URL" "$WARC_READER_DATABASE_URL" >>"$DIR/env.tmp"
+    printf 'STORE_DATABASE_URL=%s\nFETCHER_DATABASE_URL=%s\nWARC_READER_DATABASE_URL=%s\nAPI_DATABASE_URL=%s\n' \
+        "$STORE_DATABASE_URL" "$FETCHER_DATABASE_URL" "$WARC_READER_DATABASE_URL" "$API_DATABASE_URL" >>"$DIR/env.tmp"
     chmod 600 "$DIR/env.tmp"
     mv "$DIR/env.tmp" "$DIR/env"
 }
@@ -393,10 +395,10 @@ SELECT 'CREATE ROLE newspipe LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE
 ALTER ROLE newspipe LOGIN CREATEDB PASSWORD '${PG_PASSWORD}';
 SELECT 'CREATE DATABASE newspipe OWNER newspipe' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'newspipe') \gexec
 SQL
-    # The workers' own roles, least privilege (STORE_/FETCHER_/WARC_READER_DATABASE_URL in the env file).
+    # The workers' own roles, least privilege (STORE_/FETCHER_/WARC_READER_/API_DATABASE_URL in the env file).
     as_pg "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGRUN" -p "$PG_PORT" -U "$(pg_superuser)" -d newspipe \
         -v store_password="$PG_STORE_PASSWORD" -v fetcher_password="$PG_FETCHER_PASSWORD" \
-        -v warc_reader_password="$PG_WARC_READER_PASSWORD" \
+        -v warc_reader_password="$PG_WARC_READER_PASSWORD" -v api_password="$PG_API_PASSWORD" \
         >/dev/null <"$NEWSPIPE_REPO/deploy/postgres/worker-roles.sql"
     log "postgres: ready"
 }

@@ -1,6 +1,9 @@
 //! newspipe's integration tests: the real binaries against a real RabbitMQ and a real PostgreSQL (started by
 //! `deploy/services.sh`; see `support`), with a local HTTP server standing in for the web.
 //!
+//! - `api`: `newspipe serve`: submit, search, list, read, export over HTTP; tokens and scopes; limits, hostile
+//!   input, slow clients; the web page's login, CSRF and escaping; schemathesis over every operation; the web
+//!   page in headless Chromium (tests/browser).
 //! - `broker`: the one consume loop with scripted handlers: panics, retries through delay queues.
 //! - `backpressure`: queue length limits: a full queue refuses, publishers wait and retry, nothing is lost.
 //! - `pipeline`: URLs in, one outcome each, articles stored with their fields; export and status.
@@ -29,6 +32,7 @@
 // Tests (and the tools beside them) may unwrap: a failure names what it expected.
 #![allow(clippy::unwrap_used)]
 
+mod api;
 mod backpressure;
 mod broker;
 mod chaos;

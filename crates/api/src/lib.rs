@@ -156,6 +156,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.api.listen.clone();
     let limits = serve::ConnectionLimits::from(&settings.api);
     let state = AppState::new(settings, Some(metrics))?;
+    // As the workers do: apply the migrations (or, on a role that may not, check they are applied), waiting
+    // for a database that is not up yet.
+    newspipe_db::migrate_when_reachable(&state.database).await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on api.listen {listen}: {e}"))?;

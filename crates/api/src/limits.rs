@@ -120,6 +120,12 @@ async fn query_length(request: Request, next: Next, max: usize) -> Response {
         )
         .into_response();
     }
+    // serde's query parsing replaces bytes that are not UTF-8: refuse them instead of searching for U+FFFD.
+    if let Some(query) = request.uri().query()
+        && percent_encoding::percent_decode_str(query).decode_utf8().is_err()
+    {
+        return Problem::bad_request("the query string is not UTF-8 once percent-decoded").into_response();
+    }
     next.run(request).await
 }
 

@@ -1,6 +1,7 @@
 //! `spawn_app`: a pipeline of its own for each test: a fresh database, its own queue names on the shared
 //! broker, the real worker binaries, and a local web server.
 
+pub mod api;
 pub mod ops;
 pub mod proxy;
 pub mod web;
@@ -135,6 +136,7 @@ pub async fn spawn_app_on(services: &Services) -> TestApp {
         url: scratch.database_url.clone().into(),
         max_connections: 10,
         acquire_timeout_secs: 30,
+        ..DatabaseSettings::default()
     };
     let database = Database::connect(&settings).await.expect("connect to the test database");
     let dir = std::env::temp_dir().join(format!("newspipe-it-{}", scratch.prefix));

@@ -11,6 +11,7 @@ use newspipe_db::{TreeOutcome, WarcFile};
 use newspipe_models::{JobId, JobKind, WarcJob, encode_json};
 use serde::{Deserialize, Serialize};
 
+use super::params::JsonBody;
 use crate::AppState;
 use crate::auth::{ReadAccess, SubmitAccess};
 use crate::events::{JobsSubmitted, emit};
@@ -27,8 +28,8 @@ pub const URL_PATTERN: &str = concat!(
     "(([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?",
     // or an IPv4 address;
     "|((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9]))",
-    // a port, and a path (with its query) of visible ASCII.
-    "(:[1-9][0-9]{0,3})?(/[!-~]*)?$"
+    // a port (1 to 65535), and a path (with its query) of visible ASCII.
+    "(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?(/[!-~]*)?$"
 );
 
 /// [`URL_PATTERN`], as the handler checks it: the schema and the handler agree on every URL.
@@ -115,9 +116,8 @@ pub struct SubmittedJob {
 pub async fn submit(
     access: SubmitAccess,
     State(state): State<AppState>,
-    body: Json<SubmitRequest>,
+    JsonBody(request): JsonBody<SubmitRequest>,
 ) -> Result<(StatusCode, Json<Submitted>), Problem> {
-    let Json(request) = body;
     if request.urls.is_empty() || request.urls.len() > MAX_SUBMIT_URLS {
         return Err(Problem::unprocessable(
             format!("send 1 to {MAX_SUBMIT_URLS} URLs a request (this one has {})", request.urls.len()),
@@ -129,7 +129,9 @@ pub async fn submit(
         .iter()
         .enumerate()
         .filter(|(_, url)| url.0.chars().count() > 2048 || !url_pattern().is_match(&url.0))
-        .map(|(i, url)| format!("urls[{i}]: `{}` is not an absolute http(s) URL of at most 2048 characters", url.0))
+        .map(|(i, url)| {
+            format!("urls[{i}]: `{}` is not an absolute http(s) URL of at most 2048 characters", url.0)
+        })
         .collect();
     if !refused.is_empty() {
         return Err(Problem::unprocessable("some URLs were refused; nothing was queued", refused));
@@ -238,4 +240,35 @@ pub async fn job(
         outcomes,
         warc_file,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_pattern;
+
+    #[test]
+    fn the_url_pattern_takes_hosts_addresses_and_ports_and_nothing_else() {
+        for good in [
+            "http://example.com",
+            "https://www.example.com/news/a?b=1#top",
+            "HTTP://Example.COM:8080/",
+            "http://127.0.0.1:34561/articles/1",
+            "http://a.example:65535/x",
+        ] {
+            assert!(url_pattern().is_match(good), "{good}");
+        }
+        for bad in [
+            "ftp://example.com/",
+            "http://",
+            "http://1.2.3.4.5/",
+            "http://256.1.1.1/",
+            "http://example.com:0/",
+            "http://example.com:65536/",
+            "http://exa mple.com/",
+            "http://example.com/a b",
+            "javascript:alert(1)",
+        ] {
+            assert!(!url_pattern().is_match(bad), "{bad}");
+        }
+    }
 }

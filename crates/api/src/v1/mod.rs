@@ -113,7 +113,8 @@ pub fn openapi_value(public_read: bool) -> serde_json::Value {
     let mut doc = serde_json::to_value(openapi(public_read)).expect("the document serialises");
     for (path, code, name, target, parameter, expression) in LINKS {
         let operation = doc["paths"][*path].as_object_mut().and_then(|item| item.values_mut().next());
-        let response = operation.map(|operation| &mut operation["responses"][*code]).expect("a documented operation");
+        let response =
+            operation.map(|operation| &mut operation["responses"][*code]).expect("a documented operation");
         // Written here rather than with utoipa's `links(...)`: utoipa 5.5 writes `operation_id` instead of
         // OpenAPI's `operationId`.
         response["links"][*name] = serde_json::json!({

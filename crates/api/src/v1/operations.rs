@@ -7,6 +7,7 @@ use newspipe_broker::dead_letters::{self, Listing, ReplayReport, Selection};
 use newspipe_control::Status;
 use serde::Deserialize;
 
+use super::params::JsonBody;
 use crate::AppState;
 use crate::auth::{AdminAccess, ReadAccess};
 use crate::problem::Problem;
@@ -77,7 +78,7 @@ pub struct ReplayRequest {
     #[schema(max_items = 1000, inline)]
     #[serde(default)]
     pub ids: Vec<DeadLetterId>,
-    /// `true` to replay every dead letter (`ids` is then not read).
+    /// `true` to replay every dead letter (`ids` is then checked, not used).
     #[serde(default)]
     pub all: bool,
 }
@@ -113,9 +114,14 @@ fn is_dead_letter_id(id: &str) -> bool {
 pub async fn dead_letter_replay(
     _access: AdminAccess,
     State(state): State<AppState>,
-    body: Json<ReplayRequest>,
+    JsonBody(request): JsonBody<ReplayRequest>,
 ) -> Result<Json<ReplayReport>, Problem> {
-    let Json(request) = body;
+    if request.ids.len() > 1000 || !request.ids.iter().all(|id| is_dead_letter_id(&id.0)) {
+        return Err(Problem::unprocessable(
+            "`ids`: at most 1000, each 1 to 128 letters, digits, `_` or `-`",
+            Vec::new(),
+        ));
+    }
     let timeout = state.broker.dead_letter_timeout();
     let selection = match (request.all, request.ids.is_empty()) {
         (true, _) => Selection::All,
@@ -127,15 +133,9 @@ pub async fn dead_letter_replay(
             let _ = connection.close(200, "bye".into()).await;
             let listing = listing.map_err(|e| Problem::unavailable("the broker", &e))?;
             let wanted: Vec<String> = request.ids.into_iter().map(|id| id.0).collect();
-            if wanted.len() > 1000 || !wanted.iter().all(|id| is_dead_letter_id(id)) {
-                return Err(Problem::unprocessable(
-                    "`ids`: at most 1000, each 1 to 128 letters, digits, `_` or `-`",
-                    Vec::new(),
-                ));
-            }
             Selection::Ids(dead_letters::resolve_ids(&listing, &wanted).map_err(Problem::not_found)?)
         }
-};
+    };
     // A connection of its own: the listing's messages are back in the queue once its connection closed.
     let connection = state.broker.own_connection("newspipe api replay").await?;
     let report = dead_letters::replay(&connection, state.broker.topology(), &selection, timeout).await;

@@ -130,3 +130,40 @@ mod tests {
         }
     }
 }
+
+/// A JSON body, refused with 413 from its `Content-Length` alone when that is above `api.max_body_bytes`
+/// (before a byte of it is read); otherwise read up to the limit and parsed by axum's `Json`. It comes after
+/// the token among a handler's arguments, so an unauthorised request is refused before its body matters.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<crate::AppState> for JsonBody<T> {
+    type Rejection = axum::response::Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let limit = state.settings.api.max_body_bytes;
+        let declared = request
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(Problem::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "the body is {} bytes; this server takes at most {limit} (api.max_body_bytes)",
+                    declared.unwrap_or_default()
+                ),
+            )
+            .into_response());
+        }
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(rejection.into_response()),
+        }
+    }
+}
