@@ -74,6 +74,18 @@ ensure_python_module() { # ensure_python_module MODULE
     python3 -c "import $1" || die "cannot install the Python package $1 (pip install $1)"
 }
 
+# The API's contract test runs schemathesis (tests/it/api.rs), a client no one here wrote, pinned: a new
+# release may add checks, and a run should fail for a change of ours, not of the tool's.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    [ "$(schemathesis --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)" = "$SCHEMATHESIS_VERSION" ] && return 0
+    log "installing schemathesis $SCHEMATHESIS_VERSION (PyPI)"
+    python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages "schemathesis==$SCHEMATHESIS_VERSION" ||
+        die "cannot install schemathesis (pip install schemathesis==$SCHEMATHESIS_VERSION)"
+    python3 -c 'import schemathesis.cli' || die "schemathesis is installed but python3 cannot import it"
+}
+
 # The test runner and the unused-dependency check are cargo tools: installed from crates.io when missing
 # (built from source, a few minutes on a fresh machine, once).
 ensure_cargo_tool() { # ensure_cargo_tool SUBCOMMAND CRATE
@@ -110,6 +122,7 @@ ensure_apt_packages rabbitmq-server postgresql docker-compose python3 curl wget
 ensure_python_pika
 ensure_python_module warcio
 ensure_python_module pyarrow
+ensure_schemathesis
 ensure_cargo_tool nextest cargo-nextest
 ensure_cargo_tool machete cargo-machete
 ensure_browser

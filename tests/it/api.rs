@@ -491,7 +491,7 @@ async fn schemathesis_finds_no_failure_in_any_operation() {
     let token = app.token("schemathesis", "admin");
     let dir = app.dir.join("schemathesis");
     std::fs::create_dir_all(&dir).unwrap();
-    let output = tokio::process::Command::new("schemathesis")
+    let output = schemathesis()
         .current_dir(&dir)
         .args([
             "run",

@@ -35,7 +35,7 @@ use tokio::sync::Mutex;
 
 /// Everything `newspipe serve` reads: `[api]`, where the broker and the database are, how URLs are
 /// canonicalised (as `submit` does), and logging.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub api: ApiSettings,
@@ -43,18 +43,6 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub canonical: newspipe_discover::CanonicalSettings,
     pub log: LogSettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            api: ApiSettings::default(),
-            broker: BrokerSettings::default(),
-            database: DatabaseSettings::default(),
-            canonical: newspipe_discover::CanonicalSettings::default(),
-            log: LogSettings::default(),
-        }
-    }
 }
 
 impl ProcessSettings for Settings {

@@ -108,29 +108,6 @@ pub fn check_limit(limit: i64) -> Result<i64, Problem> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_read_in_every_rfc_3339_spelling() {
-        for text in ["2026-11-27T08:00:00Z", "2026-11-27t08:00:00z", "2026-11-27T09:00:00+01:00"] {
-            assert_eq!(parse_time(text).unwrap().to_rfc3339(), "2026-11-27T08:00:00+00:00", "{text}");
-        }
-        assert!(parse_time("2026-11-27").unwrap_err().contains("is not an RFC 3339 time"));
-    }
-
-    #[test]
-    fn language_tags_are_checked_as_the_schema_says() {
-        for good in ["en", "pt-BR", "zh-Hant-TW", "deu"] {
-            assert!(is_language_tag(good), "{good}");
-        }
-        for bad in ["", "e", "english", "en_GB", "en-", "en-toolongsubtag", "1a"] {
-            assert!(!is_language_tag(bad), "{bad}");
-        }
-    }
-}
-
 /// A JSON body, refused with 413 from its `Content-Length` alone when that is above `api.max_body_bytes`
 /// (before a byte of it is read); otherwise read up to the limit and parsed by axum's `Json`. It comes after
 /// the token among a handler's arguments, so an unauthorised request is refused before its body matters.
@@ -164,6 +141,29 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<crate::AppState>
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(JsonBody(value)),
             Err(rejection) => Err(rejection.into_response()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_in_every_rfc_3339_spelling() {
+        for text in ["2026-11-27T08:00:00Z", "2026-11-27t08:00:00z", "2026-11-27T09:00:00+01:00"] {
+            assert_eq!(parse_time(text).unwrap().to_rfc3339(), "2026-11-27T08:00:00+00:00", "{text}");
+        }
+        assert!(parse_time("2026-11-27").unwrap_err().contains("is not an RFC 3339 time"));
+    }
+
+    #[test]
+    fn language_tags_are_checked_as_the_schema_says() {
+        for good in ["en", "pt-BR", "zh-Hant-TW", "deu"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in ["", "e", "english", "en_GB", "en-", "en-toolongsubtag", "1a"] {
+            assert!(!is_language_tag(bad), "{bad}");
         }
     }
 }
