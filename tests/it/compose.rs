@@ -156,3 +156,94 @@ fn rehost(value: &str, service: &url::Url) -> String {
     }
     url.to_string()
 }
+
+/// Regression: the image built by deploy/Dockerfile had no `newspipe-warc-reader`, so the compose service
+/// `warc-reader` could not start. Every service's command must be a binary the image copies.
+#[test]
+fn every_compose_command_is_a_binary_the_image_has() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/Dockerfile")).unwrap();
+    let copied: Vec<&str> =
+        dockerfile.split_whitespace().filter_map(|word| word.strip_prefix("target/release/")).collect();
+    let compose = compose_file();
+    for (name, service) in compose["services"].as_hash().unwrap() {
+        if service["build"].is_badvalue() {
+            continue;
+        }
+        let program = service["command"][0].as_str().unwrap_or_else(|| panic!("{name:?}: command"));
+        assert!(
+            copied.contains(&program),
+            "{name:?} runs {program}, which deploy/Dockerfile does not copy: {copied:?}"
+        );
+    }
+}
+
+/// The `api` service: `newspipe serve` with its compose environment, natively, answering its health check
+/// and serving the API; it is scalable (a range of host ports, no container name).
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_api_service_serves_natively_with_its_command_and_environment() {
+    let compose = compose_file();
+    let service = &compose["services"]["api"];
+    assert!(service["container_name"].is_badvalue(), "container_name prevents --scale");
+    let ports = service["ports"][0].as_str().unwrap();
+    assert!(ports.contains("8080-80"), "a range of host ports, so that replicas can each take one: {ports}");
+    let command: Vec<&str> =
+        service["command"].as_vec().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(&command[..2], ["newspipe", "serve"]);
+    let app = spawn_app().await;
+    let amqp = url::Url::parse(&app.amqp_url).unwrap();
+    let database = url::Url::parse(&app.database_url).unwrap();
+    let variables = BTreeMap::from([
+        ("RABBITMQ_USER", amqp.username().to_string()),
+        ("RABBITMQ_PASSWORD", amqp.password().unwrap_or_default().to_string()),
+        ("POSTGRES_USER", database.username().to_string()),
+        ("POSTGRES_PASSWORD", database.password().unwrap_or_default().to_string()),
+        ("POSTGRES_DB", app.database_name.clone()),
+    ]);
+    let mut environment: Vec<(String, String)> =
+        app.base_env().into_iter().filter(|(k, _)| k != "AMQP_URL" && k != "DATABASE_URL").collect();
+    for (key, value) in service["environment"].as_hash().unwrap() {
+        let key = key.as_str().unwrap().to_string();
+        let mut value = interpolate(value.as_str().unwrap(), &variables);
+        if key == "AMQP_URL" {
+            value = rehost(&value, &amqp);
+        } else if key == "DATABASE_URL" {
+            value = rehost(&value, &database);
+        }
+        environment.push((key, value));
+    }
+    // Natively every replica shares the host: any free port instead of the container's 8080.
+    let args: Vec<&str> =
+        command[1..].iter().map(|a| if a.ends_with(":8080") { "127.0.0.1:0" } else { a }).collect();
+    let log = app.dir.join("compose-api.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = std::process::Command::new(crate::support::bin("newspipe"))
+        .args(&args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(environment)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let address = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(rest) = text.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "newspipe serve did not start:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let health = reqwest::get(format!("{address}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let document = reqwest::get(format!("{address}/openapi.json")).await.unwrap();
+    assert_eq!(document.status(), 200);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().filter(|l| !l.starts_with("newspipe serve:")).all(|l| l.trim_start().starts_with('{')),
+        "NEWSPIPE__LOG__FORMAT=json gives JSON lines:\n{text}"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}
