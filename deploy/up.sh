@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole stack on this machine, without Docker: RabbitMQ and PostgreSQL
-# (deploy/services.sh), a release build, and the workers in the background.
+# (deploy/services.sh), a release build, the workers in the background, and
+# the HTTP API with the web page (`newspipe serve`) on 127.0.0.1:${NEWSPIPE_API_PORT:-8080}.
 #
 #   deploy/up.sh [--fetchers N] [--extractors N] [--stores N] [--warc-readers N] [--demo] [--no-build]
 #
 #   --demo      also serve the demo article pages under deploy/demo/ on
-#               http://127.0.0.1:8765/, submit them, wait, and export them
+#               http://127.0.0.1:8765/, submit them, wait, export them, make
+#               a read token and search them through the API
 #   --no-build  use the binaries already built
 #
 # Running it again adjusts the number of each worker to the one asked for
@@ -48,6 +50,7 @@ done
 DIR="$NEWSPIPE_SERVICES_DIR"
 WORKERS="$DIR/workers"
 DEMO_PORT="${NEWSPIPE_DEMO_PORT:-8765}"
+API_PORT="${NEWSPIPE_API_PORT:-8080}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$NEWSPIPE_REPO/target}"
 BIN="$TARGET_DIR/release"
 
@@ -94,12 +97,15 @@ start_worker() {
     store) envs+=("DATABASE_URL=${STORE_DATABASE_URL:-$DATABASE_URL}") ;;
     fetcher) envs+=("DATABASE_URL=${FETCHER_DATABASE_URL:-$DATABASE_URL}") ;;
     warc-reader) envs+=("DATABASE_URL=${WARC_READER_DATABASE_URL:-$DATABASE_URL}") ;;
+    api) envs+=("DATABASE_URL=${API_DATABASE_URL:-$DATABASE_URL}") ;;
     esac
+    local program=("$BIN/newspipe-$kind")
+    [ "$kind" = api ] && program=("$BIN/newspipe" serve --listen "127.0.0.1:$API_PORT")
     # env -u: the caller's database URLs (exported above) must reach only the
     # worker each is for; the extractor needs no database. setsid +
     # redirections: detached from this terminal, so closing it does not stop them.
-    setsid env -u DATABASE_URL -u STORE_DATABASE_URL -u FETCHER_DATABASE_URL -u WARC_READER_DATABASE_URL "${envs[@]}" \
-        "$BIN/newspipe-$kind" </dev/null >>"$log" 2>&1 &
+    setsid env -u DATABASE_URL -u STORE_DATABASE_URL -u FETCHER_DATABASE_URL -u WARC_READER_DATABASE_URL -u API_DATABASE_URL "${envs[@]}" \
+        "${program[@]}" </dev/null >>"$log" 2>&1 &
     echo $! >"$pidf"
     log "$kind #$i started (pid $!, log $log)"
 }
@@ -121,8 +127,8 @@ stop_extra() {
     done
 }
 
-declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores" [warc-reader]="$warc_readers")
-for kind in fetcher extractor store warc-reader; do
+declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores" [warc-reader]="$warc_readers" [api]=1)
+for kind in fetcher extractor store warc-reader api; do
     stop_extra "$kind" "${want[$kind]}"
     n="${want[$kind]}"
     for ((i = 1; i <= n; i++)); do
@@ -149,6 +155,7 @@ done
 cat <<EOF
 
 newspipe is running: $fetchers fetcher(s), $extractors extractor(s), $stores store(s), $warc_readers WARC reader(s).
+The API and the web page: http://127.0.0.1:$API_PORT/ (OpenAPI: /openapi.json; docs/api.md)
 Logs: $WORKERS/*.log (each worker logs its /healthz and /metrics port at start)
 
 Use the command line from this shell:
@@ -157,6 +164,7 @@ Use the command line from this shell:
     newspipe submit --wait https://example.org/some-article
     newspipe status
     newspipe export --format jsonl
+    newspipe token create --name me --scope submit    (a token for the API and the web page)
 
 Stop: deploy/down.sh            (workers only)
       deploy/down.sh --services (RabbitMQ and PostgreSQL too)
@@ -208,3 +216,17 @@ echo
 echo "\$ newspipe export --format table"
 newspipe export --format table
 [ "$rc" -eq 0 ] || die "newspipe submit --wait exited $rc"
+
+section "api"
+token="$(newspipe token create --name "demo-$(date +%Y%m%d%H%M%S)-$$" --scope read)"
+for _ in $(seq 1 50); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/healthz" 2>/dev/null && break
+    sleep 0.2
+done
+echo "\$ curl -H 'Authorization: Bearer \$TOKEN' 'http://127.0.0.1:$API_PORT/v1/search?q=council&limit=3'"
+curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$API_PORT/v1/search?q=council&limit=3" ||
+    die "the API did not answer on 127.0.0.1:$API_PORT (log: $WORKERS/api-1.log)"
+echo
+echo
+echo "The web page: http://127.0.0.1:$API_PORT/ (log in with this read token, made for the demo):"
+echo "$token"
