@@ -1,4 +1,4 @@
-//! The workers' own database roles (deploy/postgres/worker-roles.sql, made by `deploy/services.sh`), against
+//! The workers' (and the API's) own database roles (deploy/postgres/worker-roles.sql, made by `deploy/services.sh`), against
 //! the real PostgreSQL: each can do its work and nothing else.
 
 use std::time::Duration;
@@ -343,6 +343,44 @@ async fn the_warc_reader_role_keeps_its_files_progress_and_can_touch_nothing_els
         "TRUNCATE warc_files",
         "SELECT * FROM hosts",
         "DROP TABLE warc_files",
+        "CREATE TABLE intruder (x int)",
+    ] {
+        refused(&url, sql).await;
+    }
+}
+
+/// The API's role (`API_DATABASE_URL`): `newspipe serve` on it searches, reads and queues WARC files; it
+/// cannot write the archive, the tokens or anything else.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_api_role_reads_the_archive_and_queues_warc_files_and_can_write_nothing_else() {
+    let mut app = migrated_app().await;
+    app.start_pipeline();
+    app.submit(&[app.web.url("/articles/1")]);
+    app.wait_for_outcomes(1, Duration::from_secs(60)).await;
+    let token = app.token("least-privilege", "submit");
+    let url = role_url(&app, "API_DATABASE_URL");
+    let api = app.spawn_api(&[("DATABASE_URL", &url)]);
+    let (status, found) =
+        crate::support::api::json(api.get("/v1/search?q=council", Some(&token)).await).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["results"].as_array().unwrap().len(), 1, "{found}");
+    let (status, _) = crate::support::api::json(api.get("/v1/status", Some(&token)).await).await;
+    assert_eq!(status, 200);
+    let warc = serde_json::json!({ "urls": ["https://data.example/CC-NEWS-20240101000000-00001.warc.gz"], "kind": "warc" });
+    let (status, queued) =
+        crate::support::api::json(api.post_json("/v1/jobs", Some(&token), &warc).await).await;
+    assert_eq!(status, 202, "{queued}");
+
+    for sql in [
+        "UPDATE articles SET title = 'x'",
+        "DELETE FROM articles",
+        "INSERT INTO outcomes (job_id, url, outcome) VALUES (gen_random_uuid(), 'https://x', 'stored')",
+        "INSERT INTO api_tokens (name, scope, prefix, digest) VALUES ('x', 'admin', 'x', sha256('x'))",
+        "UPDATE api_tokens SET revoked_at = NULL",
+        "DELETE FROM warc_files",
+        "SELECT * FROM hosts",
+        "SELECT * FROM url_claims",
+        "DROP TABLE articles",
         "CREATE TABLE intruder (x int)",
     ] {
         refused(&url, sql).await;
