@@ -357,6 +357,7 @@ async fn slow_clients_are_cut_off_and_the_server_keeps_serving() {
 async fn too_many_requests_or_failed_authentications_get_429_with_retry_after() {
     let app = spawn_app().await;
     let token = app.token("busy", "read");
+    let fresh = app.token("fresh", "read");
     let api = app.spawn_api(&[
         ("NEWSPIPE__API__REQUESTS_PER_SECOND", "0.2"),
         ("NEWSPIPE__API__BURST", "3"),
@@ -382,6 +383,9 @@ async fn too_many_requests_or_failed_authentications_get_429_with_retry_after() 
         codes.push(api.get("/v1/articles", Some(&wrong)).await.status().as_u16());
     }
     assert_eq!(codes, [401, 401, 401, 429], "failed attempts counted per address");
+    let (status, problem) = json(api.get("/v1/articles", Some(&fresh)).await).await;
+    assert_eq!(status, 429, "a valid token from the blocked address waits too: {problem}");
+    assert_eq!(problem["type"], "urn:newspipe:problem:too_many_failed_attempts");
     let metrics = api.get("/metrics", None).await.text().await.unwrap();
     assert!(metrics.contains("newspipe_api_auth_failures_total"), "{metrics}");
     assert!(metrics.contains("newspipe_api_rate_limited_total"), "{metrics}");
@@ -457,6 +461,11 @@ async fn the_web_page_sends_strangers_to_login_escapes_article_text_and_checks_i
     assert!(html.contains("&lt;script&gt;window.__pwned=1&lt;/script&gt;"), "the text is escaped");
     assert!(!html.contains(SCRIPT_TEXT), "no script from the article reaches the page");
     assert!(!html.contains("http://") || !html.contains("<script src=\"http"), "no script from elsewhere");
+    // The page's search checks its fields as the API does: a NUL in `site` is a 400 page, not a 503.
+    let bad =
+        api.client.get(api.url("/?q=harbour&site=%00")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("holds a NUL"));
     // A write never goes through on the cookie alone.
     let write = api
         .client
@@ -608,4 +617,52 @@ async fn the_web_page_works_in_a_real_browser() {
     for shot in ["login.png", "search.png", "article.png", "status.png"] {
         assert!(screenshots.join(shot).metadata().map(|m| m.len() > 1000).unwrap_or(false), "{shot}");
     }
+}
+
+/// Many articles: the export streams every one exactly once across its pages, and a listing paged while
+/// articles are being stored sees each old one once, in order, with the new ones after them.
+#[tokio::test(flavor = "multi_thread")]
+async fn export_and_keyset_pages_see_every_article_once_while_articles_are_stored() {
+    let app = spawn_app().await;
+    let token = app.token("pager", "read");
+    let insert = |from: i32, to: i32| {
+        sqlx::query(
+            "INSERT INTO articles (url, job_id, title, text, word_count, content_hash)
+             SELECT 'https://bulk.example/' || n, gen_random_uuid(), 'Bulk ' || n, 'Text of article ' || n, 4, md5(n::text)
+             FROM generate_series($1::int, $2::int) n",
+        )
+        .bind(from)
+        .bind(to)
+        .execute(&app.db)
+    };
+    insert(1, 450).await.unwrap();
+    let api = app.spawn_api(&[]);
+
+    let export = api.get("/v1/export?site=bulk.example", Some(&token)).await.text().await.unwrap();
+    let urls: Vec<String> = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["url"].as_str().unwrap().to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = urls.iter().collect();
+    assert_eq!((urls.len(), unique.len()), (450, 450), "every article once, over three pages of the export");
+
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) =
+            json(api.get(&format!("/v1/articles?limit=100{after}"), Some(&token)).await).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["articles"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()));
+        pages += 1;
+        if pages == 2 {
+            insert(451, 500).await.unwrap(); // stored while the client pages
+        }
+        match page["next_after"].as_i64() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "in order, none twice");
+    assert_eq!(seen.len(), 500, "the 450 and, after them, the 50 stored meanwhile");
 }

@@ -191,28 +191,34 @@ impl Authenticator {
         peer: Option<IpAddr>,
         needed: Scope,
     ) -> Result<Caller, Refusal> {
-        let token = match presented_token(method, headers) {
-            Presented::None if needed == Scope::Read && self.public_read => {
-                return Ok(Caller { name: None, scope: Scope::Read });
-            }
+        let anonymous_reader = needed == Scope::Read && self.public_read;
+        match presented_token(method, headers) {
+            Presented::None if anonymous_reader => Ok(Caller { name: None, scope: Scope::Read }),
             Presented::None => {
-                return Err(Refusal::Unauthenticated(
-                    "this needs a token: send `Authorization: Bearer TOKEN`",
-                ));
+                Err(Refusal::Unauthenticated("this needs a token: send `Authorization: Bearer TOKEN`"))
             }
-            Presented::Malformed => {
-                return Err(self.failed(
-                    peer,
-                    AuthFailure::Malformed,
-                    "the Authorization header is not `Bearer TOKEN`",
-                ));
-            }
-            Presented::Token(token) => token,
-        };
+            Presented::Malformed => Err(self.failed(
+                peer,
+                AuthFailure::Malformed,
+                "the Authorization header is not `Bearer TOKEN`",
+            )),
+            Presented::Bearer(token) => self.verify(&token, peer, needed).await,
+            // A stale login cookie where reading is open: read as anyone may, rather than be sent to log in.
+            Presented::Cookie(token) if anonymous_reader => match self.verify(&token, peer, needed).await {
+                Err(Refusal::Unauthenticated(_)) => Ok(Caller { name: None, scope: Scope::Read }),
+                other => other,
+            },
+            Presented::Cookie(token) => self.verify(&token, peer, needed).await,
+        }
+    }
+
+    /// Checks a presented token: well-formed, known, its digest equal (in constant time), not revoked, and of
+    /// the scope needed.
+    async fn verify(&self, token: &str, peer: Option<IpAddr>, needed: Scope) -> Result<Caller, Refusal> {
         if let Some(wait) = self.blocked_for(peer) {
             return Err(Refusal::TooManyFailures(wait));
         }
-        let Some(prefix) = prefix_of(&token) else {
+        let Some(prefix) = prefix_of(token) else {
             return Err(self.failed(peer, AuthFailure::Unknown, "the token is not valid"));
         };
         let record = self
@@ -220,7 +226,7 @@ impl Authenticator {
             .token_by_prefix(prefix)
             .await
             .map_err(|e| Refusal::Unavailable(Problem::unavailable("the token store", &e)))?;
-        let presented = digest(&token);
+        let presented = digest(token);
         let Some(record) = record else {
             // The same work as a known prefix, so a miss is not told apart by its time.
             let _ = presented.ct_eq(&[0u8; 32]);
@@ -267,7 +273,8 @@ impl Authenticator {
 enum Presented {
     None,
     Malformed,
-    Token(String),
+    Bearer(String),
+    Cookie(String),
 }
 
 /// The token of a request: its bearer header, or, for a read (GET or HEAD), the login cookie. A write is
@@ -280,7 +287,7 @@ fn presented_token(method: &Method, headers: &HeaderMap) -> Presented {
             (Some(scheme), Some(token))
                 if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
             {
-                Presented::Token(token.trim().to_string())
+                Presented::Bearer(token.trim().to_string())
             }
             _ => Presented::Malformed,
         };
@@ -288,7 +295,7 @@ fn presented_token(method: &Method, headers: &HeaderMap) -> Presented {
     if matches!(*method, Method::GET | Method::HEAD)
         && let Some(token) = session_cookie(headers)
     {
-        return Presented::Token(token);
+        return Presented::Cookie(token);
     }
     Presented::None
 }
@@ -383,11 +390,11 @@ mod tests {
     fn a_cookie_authorises_reads_only() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_static("a=b; newspipe_session=np_x; c=d"));
-        assert!(matches!(presented_token(&Method::GET, &headers), Presented::Token(t) if t == "np_x"));
+        assert!(matches!(presented_token(&Method::GET, &headers), Presented::Cookie(t) if t == "np_x"));
         assert!(matches!(presented_token(&Method::POST, &headers), Presented::None));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert!(matches!(presented_token(&Method::GET, &headers), Presented::Malformed));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  np_y "));
-        assert!(matches!(presented_token(&Method::POST, &headers), Presented::Token(t) if t == "np_y"));
+        assert!(matches!(presented_token(&Method::POST, &headers), Presented::Bearer(t) if t == "np_y"));
     }
 }

@@ -15,8 +15,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// A problem: `type` is a stable code a client can branch on (`about:blank` is not used: every problem says
 /// which it is), `title` the code for people, `detail` what failed with which input.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"type": "urn:newspipe:problem:not_found", "title": "Not found", "status": 404,
-    "detail": "no article with id 42"}))]
+#[schema(example = json!({"type": "urn:newspipe:problem:not_found", "title": "Not Found", "status": 404,
+    "detail": "no article has id 42"}))]
 pub struct Problem {
     /// `urn:newspipe:problem:<code>`.
     #[serde(rename = "type")]
@@ -93,7 +93,8 @@ impl From<newspipe_db::DbError> for Problem {
 
 fn is_statement_timeout(error: &newspipe_db::DbError) -> bool {
     // 57014 query_canceled: what statement_timeout raises.
-    error.to_string().contains("canceling statement due to statement timeout")
+    matches!(error, newspipe_db::DbError::Query { source, .. }
+        if source.as_database_error().and_then(|e| e.code()).as_deref() == Some("57014"))
 }
 
 /// Turns an error response that is not a problem (axum's rejections, its 404 and 405, a body limit, a
@@ -126,6 +127,10 @@ pub async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             ("unsupported_media_type", text_or(&text, "send application/json"))
         }
+        StatusCode::UNPROCESSABLE_ENTITY => {
+            ("invalid_input", text_or(&text, "the body is not what the schema says"))
+        }
+        StatusCode::FORBIDDEN => ("forbidden", text_or(&text, "forbidden")),
         _ => ("bad_request", text_or(&text, status.canonical_reason().unwrap_or("bad request"))),
     };
     let problem = Problem::new(status, code, detail);

@@ -19,8 +19,6 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// The longest query string accepted (bytes).
     pub max_query_bytes: usize,
-    /// The most URLs one `POST /v1/jobs` takes (more are refused: send several requests).
-    pub max_submit_urls: usize,
     /// Every handler's time limit, and every database statement's (seconds).
     pub request_timeout_secs: u64,
     /// How long a client may take to send its request's headers (seconds): slow clients are cut off.
@@ -43,7 +41,6 @@ impl Default for ApiSettings {
             auth_failures_per_minute: 20,
             max_body_bytes: 1024 * 1024,
             max_query_bytes: 4096,
-            max_submit_urls: 1000,
             request_timeout_secs: 15,
             header_timeout_secs: 10,
             max_connections: 1024,

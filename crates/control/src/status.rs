@@ -75,6 +75,17 @@ impl Sampler {
         channel: &Channel,
     ) -> anyhow::Result<Status> {
         let queues = topology.stats(channel).await?;
+        self.sample_with(database, topology, queues).await
+    }
+
+    /// [`Sampler::sample`] with the queues' depths and consumers already read (from the broker), so that a
+    /// caller can tell a broker's failure from the database's.
+    pub async fn sample_with(
+        &mut self,
+        database: &Database,
+        topology: &Topology,
+        queues: Vec<QueueStats>,
+    ) -> anyhow::Result<Status> {
         let now = Instant::now();
         let rates = match &self.management {
             Ok(management) => {

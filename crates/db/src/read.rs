@@ -294,6 +294,38 @@ impl Database {
             .map_err(query("list articles"))
     }
 
+    /// A page of the matching articles in full (as [`Database::articles_matching`], `since`: stored or
+    /// updated since), by id after `after`: what the API's export streams a page at a time, each page its
+    /// own short statement (one statement streaming a whole archive to a slow client would outlive any
+    /// statement time limit).
+    pub async fn articles_after(
+        &self,
+        filter: &ArticleFilter,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Article)>, DbError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: i64,
+            #[sqlx(flatten)]
+            article: ArticleRow,
+        }
+        let sql = format!(
+            "SELECT id, {ARTICLE_COLUMNS} FROM articles WHERE {} AND id > $4 ORDER BY id LIMIT $5",
+            filter_sql("updated_at")
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(&filter.site)
+            .bind(&filter.language)
+            .bind(filter.since)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("read a page of articles"))?;
+        Ok(rows.into_iter().map(|row| (row.id, Article::from(row.article))).collect())
+    }
+
     /// The WARC files the matching articles were read from or archived into (`since`: fetched since), for
     /// `newspipe reextract`; oldest file first.
     pub async fn warc_files_of_articles(&self, filter: &ArticleFilter) -> Result<Vec<String>, DbError> {

@@ -13,7 +13,7 @@ pub struct DatabaseSettings {
     /// How long to wait for a free connection (or a connection to a database that is down) per try.
     pub acquire_timeout_secs: u64,
     /// Cancel any statement running longer than this (PostgreSQL's `statement_timeout`); 0: no limit. The
-    /// API sets it from `api.query_timeout_secs`: a request can never hold the database longer.
+    /// API sets it from `api.request_timeout_secs`: a request can never hold the database longer.
     pub statement_timeout_secs: u64,
 }
 

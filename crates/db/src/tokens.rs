@@ -11,7 +11,7 @@ use crate::{Database, DbError, query};
 pub struct TokenInfo {
     pub name: String,
     pub scope: String,
-    /// The token's public part (`np_<prefix>_...`), to recognise it.
+    /// The token's public part: the 16 hex digits after `np_`, to recognise it.
     pub prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,

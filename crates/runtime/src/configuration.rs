@@ -30,6 +30,7 @@ pub fn load_settings<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, Sett
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("canonical.tracking_parameters")
+            .with_list_parse_key("api.cors_origins")
             .try_parsing(true),
     );
     for (variable, key) in [("AMQP_URL", "broker.url"), ("DATABASE_URL", "database.url")] {

@@ -6,7 +6,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use newspipe_db::{ArticleSummary, EventRow, OutcomeRow, SearchHit, StoredArticle, VersionRow};
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +52,7 @@ pub async fn search(
     filters.check()?;
     let limit = check_limit(query.limit.unwrap_or(10))?;
     if query.q.is_empty() || query.q.chars().count() > 500 || query.q.contains('\0') {
-        return Err(Problem::bad_request("`q` must be 1 to 500 bytes, without NUL"));
+        return Err(Problem::bad_request("`q` must be 1 to 500 characters, without NUL"));
     }
     let results = state.database.search(&query.q, &filters.filter(), until.until, limit, HIGHLIGHT).await?;
     Ok(Json(SearchResults { query: query.q, results }))
@@ -182,11 +181,14 @@ pub async fn read_history(state: &AppState, id: i64) -> Result<Option<ArticleHis
     }))
 }
 
-/// Rows read ahead of a slow client; the database is read no faster than the client takes them.
+/// Articles read per statement: memory holds a page and the lines in flight, whatever the archive's size.
+const EXPORT_PAGE: i64 = 200;
+/// Lines queued ahead of a slow client; the database is read no faster than the client takes them.
 const EXPORT_BUFFER: usize = 64;
 
 /// The stored articles as JSON Lines (every field, one article a line, oldest first), streamed: memory stays
-/// bounded whatever the archive's size, and a slow client slows the database read, not the server's memory.
+/// bounded whatever the archive's size, and a slow client slows the database reads, not the server's memory.
+/// Read a page at a time by id, so articles stored during the export come at its end and none twice.
 #[utoipa::path(
     get, path = "/v1/export", tag = "archive",
     params(Filters),
@@ -201,27 +203,36 @@ pub async fn export(
 ) -> Result<Response, Problem> {
     filters.check()?;
     let filter = filters.filter();
+    // The first page before the answer: a database that is down is a 503, not an empty export.
+    let first = state.database.articles_after(&filter, 0, EXPORT_PAGE).await?;
     let (lines, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(EXPORT_BUFFER);
     let database = state.database.clone();
     tokio::spawn(async move {
-        let mut articles = std::pin::pin!(database.articles_matching(&filter));
-        while let Some(article) = articles.next().await {
-            let line = match article {
-                Ok(article) => {
-                    let mut line = serde_json::to_vec(&article).expect("an article serialises");
-                    line.push(b'\n');
-                    Ok(Bytes::from(line))
+        let mut page = first;
+        loop {
+            let Some(last) = page.last().map(|(id, _)| *id) else { return };
+            let full = page.len() as i64 == EXPORT_PAGE;
+            for (_, article) in page {
+                let mut line = serde_json::to_vec(&article).expect("an article serialises");
+                line.push(b'\n');
+                if lines.send(Ok(Bytes::from(line))).await.is_err() {
+                    return; // The client went away.
                 }
-                Err(error) => {
-                    // The status line is sent: the client sees the stream cut short (no final newline).
-                    tracing::warn!(error = %error, "export stopped on a database error");
-                    Err(std::io::Error::other("the export stopped on a database error"))
-                }
-            };
-            let failed = line.is_err();
-            if lines.send(line).await.is_err() || failed {
+            }
+            if !full {
                 return;
             }
+            page = match database.articles_after(&filter, last, EXPORT_PAGE).await {
+                Ok(page) => page,
+                Err(error) => {
+                    // The status line is sent: the client sees the stream cut short.
+                    tracing::warn!(error = %error, "export stopped on a database error");
+                    let _ = lines
+                        .send(Err(std::io::Error::other("the export stopped on a database error")))
+                        .await;
+                    return;
+                }
+            };
         }
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {

@@ -125,11 +125,17 @@ pub fn openapi_value(public_read: bool) -> serde_json::Value {
     doc
 }
 
-/// The document's typed form: with `public_read`, reads declare their security optional.
+/// The operations that need an admin token whatever `public_read` says.
+const ADMIN_PATHS: &[&str] = &["/v1/dead-letters", "/v1/dead-letters/replay"];
+
+/// The document's typed form: with `public_read`, reads (but the admin's) declare their security optional.
 pub fn openapi(public_read: bool) -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     if public_read {
-        for (_, item) in doc.paths.paths.iter_mut() {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if ADMIN_PATHS.contains(&path.as_str()) {
+                continue;
+            }
             if let Some(get) = item.get.as_mut() {
                 get.security = Some(vec![
                     SecurityRequirement::default(),
@@ -179,11 +185,12 @@ mod tests {
     }
 
     #[test]
-    fn with_public_reads_every_get_declares_its_token_optional_and_writes_still_need_one() {
+    fn with_public_reads_every_get_declares_its_token_optional_and_writes_and_admin_reads_still_need_one() {
         let doc = super::openapi_value(true);
         let paths = doc["paths"].as_object().unwrap();
         assert!(paths.len() >= 9, "{}", paths.len());
-        for (path, item) in paths {
+        assert_eq!(doc["paths"]["/v1/dead-letters"]["get"]["security"], serde_json::json!([{"bearer": []}]));
+        for (path, item) in paths.iter().filter(|(path, _)| !super::ADMIN_PATHS.contains(&path.as_str())) {
             if let Some(get) = item.get("get") {
                 assert_eq!(get["security"], serde_json::json!([{}, {"bearer": []}]), "GET {path}");
             }

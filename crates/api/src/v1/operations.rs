@@ -25,12 +25,15 @@ pub async fn status(_access: ReadAccess, State(state): State<AppState>) -> Resul
 
 /// What the API's status and the web page's status page show.
 pub async fn read_status(state: &AppState) -> Result<Status, Problem> {
+    let queues =
+        state.broker.with_channel(async |channel, topology| Ok(topology.stats(channel).await?)).await?;
     let mut sampler = state.sampler.lock().await;
-    let database = state.database.clone();
-    state
-        .broker
-        .with_channel(async |channel, topology| sampler.sample(&database, topology, channel).await)
-        .await
+    sampler.sample_with(&state.database, state.broker.topology(), queues).await.map_err(|error| {
+        match error.downcast::<newspipe_db::DbError>() {
+            Ok(error) => Problem::from(error),
+            Err(error) => Problem::unavailable("the database", &format!("{error:#}")),
+        }
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

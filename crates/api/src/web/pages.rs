@@ -136,18 +136,21 @@ pub async fn home(State(state): State<AppState>, parts: Parts, Query(form): Quer
     let until = date_field("until", &form.until);
     let query = form.q.trim().to_string();
     let mut status = StatusCode::OK;
+    // The same checks as the API's search: the page never sends PostgreSQL what it cannot hold.
+    let filters = crate::v1::params::Filters {
+        site: non_empty(&form.site),
+        lang: non_empty(&form.lang),
+        since: since.clone().ok().flatten(),
+    };
     let results: Result<Option<Vec<newspipe_db::SearchHit>>, String> = match (&since, &until) {
         (Err(e), _) | (_, Err(e)) => Err(e.clone()),
         _ if query.is_empty() => Ok(None),
         _ if query.chars().count() > 500 || query.contains('\0') => {
-            Err("the search is longer than 500 characters".into())
+            Err("the search must be at most 500 characters, without NUL".into())
         }
-        (Ok(since), Ok(until)) => {
-            let filter = newspipe_db::ArticleFilter {
-                site: non_empty(&form.site),
-                language: non_empty(&form.lang),
-                since: *since,
-            };
+        _ if filters.check().is_err() => Err(filters.check().err().map(|p| p.detail).unwrap_or_default()),
+        (Ok(_), Ok(until)) => {
+            let filter = filters.filter();
             match state.database.search(&query, &filter, *until, 20, (MARK_START, MARK_STOP)).await {
                 Ok(hits) => Ok(Some(hits)),
                 Err(error) => {

@@ -1,6 +1,6 @@
 //! Logging in and out of the web page. The login form takes a token and sets it as an HttpOnly, SameSite=Strict
-//! cookie (Secure when the request came over HTTPS, or through a proxy that says so and is trusted:
-//! `api.trust_forwarded_proto`). On plain-HTTP localhost the cookie is not Secure, which browsers accept there;
+//! cookie (Secure when a proxy in front terminates HTTPS and says so with `X-Forwarded-Proto: https`, and
+//! `api.trust_forwarded_proto` is on: this server itself speaks plain HTTP). On plain-HTTP localhost the cookie is not Secure, which browsers accept there;
 //! anywhere else, put the server behind HTTPS. Both forms carry a CSRF token (a random value in a cookie of
 //! its own, repeated in the form: a page of another site can set neither), and a request whose Origin is
 //! another site's is refused.
@@ -50,12 +50,8 @@ fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
 }
 
 fn secure(state: &AppState, parts: &Parts) -> bool {
-    let forwarded_https = state.settings.api.trust_forwarded_proto
-        && parts
-            .headers
-            .get("x-forwarded-proto")
-            .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    forwarded_https || parts.uri.scheme_str() == Some("https")
+    state.settings.api.trust_forwarded_proto
+        && parts.headers.get("x-forwarded-proto").is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
 fn session_cookie(value: &str, secure: bool, max_age: Option<u64>) -> HeaderValue {
@@ -121,7 +117,7 @@ pub async fn login(State(state): State<AppState>, parts: Parts, Form(form): Form
         Err(Refusal::TooManyFailures(_)) => login_page(
             &parts.headers,
             StatusCode::TOO_MANY_REQUESTS,
-            Some("Too many failed attempts from this address: wait a minute."),
+            Some("Too many failed attempts from this address: wait a little and try again."),
             public,
         ),
         Err(Refusal::Unavailable(_)) => login_page(
