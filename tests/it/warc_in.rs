@@ -596,10 +596,12 @@ async fn with_a_parquet_sink_each_file_becomes_one_parquet_file_without_a_databa
     let parquet = out.join("CC-NEWS-20240101000000-00007.parquet");
     let outcomes = out.join("CC-NEWS-20240101000000-00007.outcomes.jsonl");
     for round in 0..2 {
+        // Regression: read before submitting. Read after, a reader quick enough had already replaced the file,
+        // and the loop below waited for a change that had come (a flaky test).
+        let before = std::fs::metadata(&parquet).and_then(|m| m.modified()).ok();
         let output = app.cli_async(&["submit", "--warc", path.to_str().unwrap()]).await;
         assert!(output.status.success(), "{}", text(&output));
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        let before = std::fs::metadata(&parquet).and_then(|m| m.modified()).ok();
         loop {
             let now = std::fs::metadata(&parquet).and_then(|m| m.modified()).ok();
             if now.is_some() && now != before {
