@@ -128,7 +128,7 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<crate::AppState>
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|length| length > limit as u64) {
-            return Err(Problem::new(
+            let mut response = Problem::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 format!(
@@ -136,7 +136,13 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<crate::AppState>
                     declared.unwrap_or_default()
                 ),
             )
-            .into_response());
+            .into_response();
+            // The body is left unread, so the connection cannot carry another request: say so, or a client
+            // reusing it would find it closed under its next request.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+            return Err(response);
         }
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(JsonBody(value)),
