@@ -77,15 +77,7 @@ fn worker_services_can_be_scaled_and_wait_for_healthy_dependencies() {
 async fn compose_worker_services_run_natively_with_their_command_and_environment() {
     let compose = compose_file();
     let mut app = spawn_app().await;
-    let amqp = url::Url::parse(&app.amqp_url).unwrap();
-    let database = url::Url::parse(&app.database_url).unwrap();
-    let variables = BTreeMap::from([
-        ("RABBITMQ_USER", amqp.username().to_string()),
-        ("RABBITMQ_PASSWORD", amqp.password().unwrap_or_default().to_string()),
-        ("POSTGRES_USER", database.username().to_string()),
-        ("POSTGRES_PASSWORD", database.password().unwrap_or_default().to_string()),
-        ("POSTGRES_DB", app.database_name.clone()),
-    ]);
+    let (amqp, database, variables) = compose_variables(&app);
 
     for (name, kind) in WORKER_SERVICES {
         let service = &compose["services"][name];
@@ -146,6 +138,20 @@ async fn compose_worker_services_run_natively_with_their_command_and_environment
     assert_eq!(app.outcomes().await[&app.web.url("/articles/5")].0, "stored");
 }
 
+/// The test app's broker and database URLs, and the compose variables that point the services at them.
+fn compose_variables(app: &crate::support::TestApp) -> (url::Url, url::Url, BTreeMap<&'static str, String>) {
+    let amqp = url::Url::parse(&app.amqp_url).unwrap();
+    let database = url::Url::parse(&app.database_url).unwrap();
+    let variables = BTreeMap::from([
+        ("RABBITMQ_USER", amqp.username().to_string()),
+        ("RABBITMQ_PASSWORD", amqp.password().unwrap_or_default().to_string()),
+        ("POSTGRES_USER", database.username().to_string()),
+        ("POSTGRES_PASSWORD", database.password().unwrap_or_default().to_string()),
+        ("POSTGRES_DB", app.database_name.clone()),
+    ]);
+    (amqp, database, variables)
+}
+
 /// The compose URL with the test service's host, port and database.
 fn rehost(value: &str, service: &url::Url) -> String {
     let mut url = url::Url::parse(value).unwrap_or_else(|e| panic!("{value}: {e}"));
@@ -191,15 +197,7 @@ async fn compose_api_service_serves_natively_with_its_command_and_environment() 
         service["command"].as_vec().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(&command[..2], ["newspipe", "serve"]);
     let app = spawn_app().await;
-    let amqp = url::Url::parse(&app.amqp_url).unwrap();
-    let database = url::Url::parse(&app.database_url).unwrap();
-    let variables = BTreeMap::from([
-        ("RABBITMQ_USER", amqp.username().to_string()),
-        ("RABBITMQ_PASSWORD", amqp.password().unwrap_or_default().to_string()),
-        ("POSTGRES_USER", database.username().to_string()),
-        ("POSTGRES_PASSWORD", database.password().unwrap_or_default().to_string()),
-        ("POSTGRES_DB", app.database_name.clone()),
-    ]);
+    let (amqp, database, variables) = compose_variables(&app);
     let mut environment: Vec<(String, String)> =
         app.base_env().into_iter().filter(|(k, _)| k != "AMQP_URL" && k != "DATABASE_URL").collect();
     for (key, value) in service["environment"].as_hash().unwrap() {
@@ -226,15 +224,7 @@ async fn compose_api_service_serves_natively_with_its_command_and_environment() 
         .stderr(file)
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let address = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(rest) = text.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(Instant::now() < deadline, "newspipe serve did not start:\n{text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let address = crate::support::api::listening_address(&log);
     let health = reqwest::get(format!("{address}/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
     let document = reqwest::get(format!("{address}/openapi.json")).await.unwrap();

@@ -67,6 +67,19 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     (status, value)
 }
 
+/// The address `newspipe serve` says it listens on, read from its log (`http://127.0.0.1:PORT`).
+pub fn listening_address(log: &std::path::Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split("listening on ").nth(1) {
+            return rest.split_whitespace().next().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "newspipe serve did not start:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl TestApp {
     /// Starts `newspipe serve` on this app's database and queues, with generous rate limits (tests of the
     /// limits set their own in `extra`).
@@ -94,15 +107,7 @@ impl TestApp {
             .stderr(file)
             .spawn()
             .expect("start newspipe serve");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let address = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if let Some(rest) = text.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-            assert!(Instant::now() < deadline, "newspipe serve did not start:\n{text}");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let address = listening_address(&log);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))

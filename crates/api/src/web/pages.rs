@@ -148,18 +148,20 @@ pub async fn home(State(state): State<AppState>, parts: Parts, Query(form): Quer
         _ if query.chars().count() > 500 || query.contains('\0') => {
             Err("the search must be at most 500 characters, without NUL".into())
         }
-        _ if filters.check().is_err() => Err(filters.check().err().map(|p| p.detail).unwrap_or_default()),
-        (Ok(_), Ok(until)) => {
-            let filter = filters.filter();
-            match state.database.search(&query, &filter, *until, 20, (MARK_START, MARK_STOP)).await {
-                Ok(hits) => Ok(Some(hits)),
-                Err(error) => {
-                    let problem = Problem::from(error);
-                    status = problem.status();
-                    Err(problem.detail)
+        (Ok(_), Ok(until)) => match filters.check() {
+            Err(problem) => Err(problem.detail),
+            Ok(()) => {
+                let filter = filters.filter();
+                match state.database.search(&query, &filter, *until, 20, (MARK_START, MARK_STOP)).await {
+                    Ok(hits) => Ok(Some(hits)),
+                    Err(error) => {
+                        let problem = Problem::from(error);
+                        status = problem.status();
+                        Err(problem.detail)
+                    }
                 }
             }
-        }
+        },
     };
     if results.is_err() && status == StatusCode::OK {
         status = StatusCode::BAD_REQUEST;
