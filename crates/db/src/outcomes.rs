@@ -346,6 +346,7 @@ async fn write_article_rows(
     let mut warc_offset = Vec::with_capacity(n);
     let mut warc_record_id = Vec::with_capacity(n);
     let mut version_hash = Vec::with_capacity(n);
+    let mut search = Vec::with_capacity(n);
     for write in writes {
         let a = write.article;
         url.push(clean(&a.url));
@@ -373,24 +374,31 @@ async fn write_article_rows(
         warc_offset.push(a.warc_offset.and_then(|o| i64::try_from(o).ok()));
         warc_record_id.push(a.warc_record_id.as_deref().map(clean));
         version_hash.push(write.hash.as_str());
+        // Analysed here, in the store, not by PostgreSQL (decision 0009), as the values are written.
+        search.push(newspipe_search::article_vector(
+            a.language.as_deref().map(clean).as_deref(),
+            a.title.as_deref().map(clean).as_deref(),
+            a.description.as_deref().map(clean).as_deref(),
+            &clean(&a.text),
+        ));
     }
     const COLUMNS: &str =
         "FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
              $14::text[], $15::text[], $16::int4[], $17::text[], $18::int8[], $19::bool[], $20::timestamptz[],
-             $21::text[], $22::int8[], $23::text[], $24::text[], $25::int8[])
+             $21::text[], $22::int8[], $23::text[], $24::text[], $25::int8[], $26::text[])
              AS u(url, job_id, canonical_url, title, authors, published_at, modified_at, language, site_name,
                   description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-                  paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, id)";
+                  paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, id, search)";
     let statement = match ids {
         None => format!(
             "INSERT INTO articles (url, job_id, canonical_url, title, authors, published_at, modified_at, language,
                  site_name, description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-                 paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash)
+                 paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, search)
              SELECT u.url, u.job_id, u.canonical_url, u.title, string_to_array(u.authors, chr(31)), u.published_at,
                  u.modified_at, u.language, u.site_name, u.description, u.image, string_to_array(u.tags, chr(31)),
                  u.section, u.text, u.markdown, u.word_count, u.content_hash, u.simhash, u.paywalled, u.fetched_at,
-                 u.warc_file, u.warc_offset, u.warc_record_id, u.version_hash
+                 u.warc_file, u.warc_offset, u.warc_record_id, u.version_hash, u.search::tsvector
              {COLUMNS}
              ORDER BY u.url
              ON CONFLICT (url) DO NOTHING
@@ -405,7 +413,7 @@ async fn write_article_rows(
                  content_hash = u.content_hash, simhash = u.simhash, paywalled = u.paywalled,
                  fetched_at = u.fetched_at, warc_file = u.warc_file, warc_offset = u.warc_offset,
                  warc_record_id = u.warc_record_id, version_hash = u.version_hash, updated_at = now(),
-                 search = NULL
+                 search = u.search::tsvector
              {COLUMNS}
              WHERE articles.id = u.id
              RETURNING articles.url, articles.id"
@@ -441,6 +449,7 @@ async fn write_article_rows(
         .bind(warc_record_id)
         .bind(version_hash)
         .bind(ids)
+        .bind(search)
         .fetch_all(&mut **tx)
         .await
         .map_err(query("write articles"))?;

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::read::{ArticleFilter, filter_sql};
+use sqlx::Row;
+
 use crate::{Database, DbError, query, unavailable};
 
 /// One search result.
@@ -21,44 +23,60 @@ pub struct SearchHit {
 }
 
 impl Database {
-    /// Fills the search vector of up to `limit` articles that wait for it (stored or changed since they were
-    /// last indexed); returns how many. Several stores can index at once: each takes rows no other holds.
+    /// Fills the search vector of up to `limit` articles that wait for it (written before vectors were made
+    /// by newspipe, see decision 0009); returns how many. Several stores can index at once: each takes rows
+    /// no other holds.
     pub async fn index_for_search(&self, limit: i64) -> Result<u64, DbError> {
-        let done = sqlx::query(
-            "WITH batch AS (
-                 SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-             UPDATE articles a SET search = newspipe_search_vector(a.language, a.title, a.description, a.text)
-             FROM batch WHERE a.id = batch.id",
+        let mut tx = self.pool.begin().await.map_err(query("begin indexing articles for search"))?;
+        let waiting = sqlx::query(
+            "SELECT id, language, title, description, text FROM articles
+             WHERE search IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(limit)
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(query("take articles waiting for the search index"))?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let (ids, vectors): (Vec<i64>, Vec<String>) =
+            waiting.iter().map(|row| (row.get::<i64, _>(0), vector_of(row))).unzip();
+        let done = sqlx::query(
+            "UPDATE articles a SET search = v.search::tsvector FROM UNNEST($1::int8[], $2::text[]) AS v(id, search)
+             WHERE a.id = v.id",
+        )
+        .bind(&ids)
+        .bind(&vectors)
+        .execute(&mut *tx)
         .await
         .map_err(query("index articles for search"))?;
+        tx.commit().await.map_err(query("commit the search index"))?;
         Ok(done.rows_affected())
     }
 
     /// Like [`Database::index_for_search`], one article at a time, for when a batch was refused: an article
-    /// whose text PostgreSQL will not analyse gets an empty vector (it is then found by no search, and logged)
+    /// whose vector PostgreSQL will not take gets an empty one (it is then found by no search, and logged)
     /// instead of blocking the indexer. Returns how many were indexed and the ids that could not be.
     pub async fn index_for_search_one_by_one(
         &self,
         limit: i64,
     ) -> Result<(u64, Vec<(i64, String)>), DbError> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT id FROM articles WHERE search IS NULL ORDER BY id LIMIT $1")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(query("articles waiting for the search index"))?;
+        let waiting = sqlx::query(
+            "SELECT id, language, title, description, text FROM articles WHERE search IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("articles waiting for the search index"))?;
         let (mut indexed, mut refused) = (0, Vec::new());
-        for id in ids {
-            let one = sqlx::query(
-                "UPDATE articles SET search = newspipe_search_vector(language, title, description, text)
-                 WHERE id = $1 AND search IS NULL",
-            )
-            .bind(id)
-            .execute(&self.pool)
-            .await;
+        for row in &waiting {
+            let id: i64 = row.get(0);
+            let one =
+                sqlx::query("UPDATE articles SET search = $2::tsvector WHERE id = $1 AND search IS NULL")
+                    .bind(id)
+                    .bind(vector_of(row))
+                    .execute(&self.pool)
+                    .await;
             match one {
                 Ok(done) => indexed += done.rows_affected(),
                 Err(error) if unavailable(&error) => return Err(query("index an article for search")(error)),
@@ -95,15 +113,17 @@ impl Database {
     ) -> Result<Vec<SearchHit>, DbError> {
         // Ranking and filtering first, on the index; snippets (costly) only for the rows kept.
         let sql = format!(
-            "WITH q AS (SELECT newspipe_tsquery($4, $2) AS query),
+            "WITH q AS (SELECT $9::tsquery AS query),
+             -- Articles waiting for their vector (written before newspipe made them) are analysed here with
+             -- PostgreSQL's own analysis, the query too, so that the two match.
+             pg AS (SELECT newspipe_tsquery($4, $2) AS query),
              candidates AS (
                  SELECT a.id, ts_rank_cd(a.search, q.query) AS rank
                  FROM articles a, q
                  WHERE a.search @@ q.query AND {filter} AND {until}
                  UNION ALL
-                 -- Stored moments ago and not indexed yet: analysed here (few rows, on a partial index).
                  SELECT a.id, ts_rank_cd(v.search, q.query)
-                 FROM articles a, q,
+                 FROM articles a, pg q,
                      LATERAL (SELECT newspipe_search_vector(a.language, a.title, a.description, a.text) AS search) v
                  WHERE a.search IS NULL AND v.search @@ q.query AND {filter} AND {until}),
              hits AS (
@@ -129,10 +149,20 @@ impl Database {
             .bind(quote_option(highlight.0))
             .bind(quote_option(highlight.1))
             .bind(until)
+            .bind(newspipe_search::search_query(text, filter.language.as_deref()))
             .fetch_all(&self.pool)
             .await
             .map_err(query("search articles"))
     }
+}
+
+/// The vector of a row of `id, language, title, description, text`.
+fn vector_of(row: &sqlx::postgres::PgRow) -> String {
+    let language: Option<String> = row.get(1);
+    let title: Option<String> = row.get(2);
+    let description: Option<String> = row.get(3);
+    let text: String = row.get(4);
+    newspipe_search::article_vector(language.as_deref(), title.as_deref(), description.as_deref(), &text)
 }
 
 /// `ts_headline` options are `key=value` pairs: a marker with a comma or a space must be double-quoted.
