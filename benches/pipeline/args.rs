@@ -81,6 +81,20 @@ pub struct Args {
     /// Keep the workers' logs (their directory is printed).
     #[arg(long)]
     pub keep_logs: bool,
+    /// The capacity model for a layout of dedicated cores per stage, from this run's CPU per article
+    /// (repeatable): `fetchers=2,extractors=8,stores=1,rabbitmq=2,postgres=4`.
+    #[arg(long = "model")]
+    pub models: Vec<crate::model::Layout>,
+    /// End to end twice, 1/1/1 then 1/2/1 (fetchers/extractors/stores), each predicted by the model from the
+    /// other run's CPU per article, and the predictions printed beside what was measured.
+    #[arg(long, conflicts_with_all = ["store_only", "fetch_only", "extract_only", "warc"])]
+    pub check_model: bool,
+    /// End to end: do not run trafilatura on the same URLs even when it is installed.
+    #[arg(long)]
+    pub no_peer: bool,
+    /// trafilatura's `--parallel`.
+    #[arg(long, default_value_t = 2)]
+    pub peer_parallel: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     pub bench: bool,

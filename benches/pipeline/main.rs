@@ -36,6 +36,8 @@ mod args;
 mod corpus;
 mod fill;
 mod measure;
+mod model;
+mod peer;
 mod procstat;
 mod report;
 mod warc;
@@ -50,7 +52,7 @@ use newspipe_models::{JobId, Outcome};
 use uuid::Uuid;
 
 use crate::args::Args;
-use crate::corpus::{SERVED_TYPE, load_corpus, raw_extraction, raw_page, url_of};
+use crate::corpus::{Raw, SERVED_TYPE, load_corpus, raw_extraction, raw_page, url_of};
 use crate::procstat::memory_total;
 use crate::web::{Web, start_web};
 use crate::workers::Bench;
@@ -107,23 +109,101 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .collect();
 
     // Raw extraction: the same N pages, in memory, in one process.
-    let mut raw: Vec<(usize, f64)> = Vec::new();
+    let mut raw: Vec<Raw> = Vec::new();
     if !args.fetch_only && !args.store_only {
         let mut threads = vec![args.raw_threads.unwrap_or(args.extractors).max(1)];
         if args.raw_threads.is_none() && cores != threads[0] {
             threads.push(cores);
         }
         for t in threads {
-            let rate = raw_extraction(&corpus.pages, &urls, t);
-            println!("raw extraction, {t} thread(s): {rate:.0} pages/s");
-            raw.push((t, rate));
+            let r = raw_extraction(&corpus.pages, &urls, t);
+            println!("raw extraction, {t} thread(s): {:.0} pages/s, {:.2} ms of CPU per page", r.pages_per_second, r.cpu_ms);
+            raw.push(r);
         }
     }
 
-    let bench = Bench::create(&args).await?;
-    let result = bench.measure(&args, &urls, &corpus, &outcomes_of_pages, &web).await;
-    bench.cleanup(&args).await;
-    let report = result?;
-    report.print(&args, &raw, cores);
+    let end_to_end = !args.fetch_only && !args.store_only && !args.extract_only && args.stores > 0;
+    let layouts: Vec<(usize, usize, usize)> = if args.check_model {
+        vec![(1, 1, 1), (1, 2, 1)]
+    } else {
+        vec![(args.fetchers, args.extractors, args.stores)]
+    };
+    let mut reports = Vec::new();
+    for (fetchers, extractors, stores) in layouts {
+        let args = Args { fetchers, extractors, stores, ..args.clone() };
+        let bench = Bench::create(&args).await?;
+        let result = bench.measure(&args, &urls, &corpus, &outcomes_of_pages, &web).await;
+        bench.cleanup(&args).await;
+        let report = result?;
+        report.print(&args, &raw, cores);
+        if end_to_end {
+            report.print_model(&args, &raw, cores);
+        }
+        reports.push((args, report));
+    }
+    if args.check_model {
+        check_model(&reports, cores);
+    }
+
+    // The tool a user would pick instead, on the same URLs from the same hosts.
+    if end_to_end && !args.no_peer {
+        match peer::trafilatura_version() {
+            None => println!("\n(trafilatura is not installed: no peer run; `pip install trafilatura lxml_html_clean`)"),
+            Some(version) => {
+                let dir = std::env::temp_dir().join(format!("newspipe-bench-trafilatura-{}", std::process::id()));
+                println!("\nrunning {version} on the same {} URLs (--parallel {}) ...", urls.len(), args.peer_parallel);
+                let run = peer::run_trafilatura(&urls, &dir, args.peer_parallel)?;
+                let _ = std::fs::remove_dir_all(&dir);
+                let (ours_args, ours) = &reports[reports.len() - 1];
+                let ours_rate = ours.stored() as f64 / ours.wall;
+                let theirs = run.articles as f64 / run.seconds;
+                println!();
+                println!("## Against trafilatura ({})", run.version);
+                println!();
+                println!("| measure | value |");
+                println!("|---|---|");
+                println!(
+                    "| trafilatura --parallel {}: articles written / seconds / articles per second | {} / {:.1} / **{theirs:.1}** |",
+                    args.peer_parallel, run.articles, run.seconds
+                );
+                println!(
+                    "| trafilatura CPU ms per article (its process and children) | {:.1} |",
+                    run.cpu_seconds * 1000.0 / run.articles.max(1) as f64
+                );
+                println!(
+                    "| newspipe {}/{}/{}: articles stored per second | **{ours_rate:.1}**: **{:.1}x** trafilatura's |",
+                    ours_args.fetchers,
+                    ours_args.extractors,
+                    ours_args.stores,
+                    ours_rate / theirs
+                );
+            }
+        }
+    }
     Ok(())
+}
+
+/// Each run of `--check-model` predicted from the other's CPU per article, beside what it measured.
+fn check_model(reports: &[(Args, report::Report)], cores: usize) {
+    println!();
+    println!("## The capacity model checked: each layout predicted from the other run's CPU per article");
+    println!();
+    println!("| layout | measured stored/s | predicted from | predicted | error |");
+    println!("|---|---|---|---|---|");
+    for (i, (args, report)) in reports.iter().enumerate() {
+        let (other_args, other) = &reports[(i + 1) % reports.len()];
+        let (predicted, limit) = model::shared(&other.costs(), cores as f64, &report::parallel(args, cores));
+        let measured = report.stored() as f64 / report.wall;
+        println!(
+            "| {}/{}/{} | {measured:.0} | {}/{}/{}'s costs ({:.2} ms) | {predicted:.0} ({limit}) | {:+.0}% |",
+            args.fetchers,
+            args.extractors,
+            args.stores,
+            other_args.fetchers,
+            other_args.extractors,
+            other_args.stores,
+            other.costs().total(),
+            100.0 * (predicted - measured) / measured
+        );
+    }
 }

@@ -99,6 +99,18 @@ impl Bench {
         };
 
         let finished = self.wait_until_done(args, n, &topology, &channel, &db, &mut workers, started).await?;
+        // Deferring work is not saving it: done when no stored article waits for the search index either.
+        let mut indexed_at = None;
+        if !args.fetch_only && !args.extract_only && args.stores > 0 {
+            let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+            while db.search_backlog().await? > 0 {
+                if Instant::now() > deadline {
+                    bail!("articles still wait for the search index after {} s", args.timeout_secs);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                indexed_at = Some(Utc::now());
+            }
+        }
 
         // Resources, read while the workers still run.
         let processes: Vec<ProcessFigures> = workers
@@ -129,6 +141,7 @@ impl Bench {
         let wall = match (args.fetch_only, figures.last_recorded) {
             (false, Some(last)) => {
                 let from = if args.store_only { started_workers_utc } else { first_submit };
+                let last = indexed_at.map_or(last, |indexed| indexed.max(last));
                 (last - from).num_microseconds().unwrap_or(0) as f64 / 1e6
             }
             // Extract only: from the moment the extractors were started, onto a full queue.

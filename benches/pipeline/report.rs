@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use crate::Stage;
 use crate::args::Args;
+use crate::corpus::Raw;
+use crate::model::{self, Costs};
 
 pub struct ProcessFigures {
     pub stage: Stage,
@@ -31,7 +33,59 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn print(&self, args: &Args, raw: &[(usize, f64)], cores: usize) {
+    /// Articles stored in the run.
+    pub fn stored(&self) -> usize {
+        self.kinds.get("stored").copied().unwrap_or(0).max(0) as usize
+    }
+
+    /// CPU milliseconds per stored article of each stage, every process of it summed.
+    pub fn costs(&self) -> Costs {
+        let per = |seconds: f64| seconds * 1000.0 / self.stored().max(1) as f64;
+        let stage = |s: Stage| per(self.processes.iter().filter(|p| p.stage == s).map(|p| p.cpu).sum());
+        let (rabbit, postgres) = self.services_cpu.unwrap_or((0.0, 0.0));
+        Costs {
+            fetcher: stage(Stage::Fetcher),
+            extractor: stage(Stage::Extractor),
+            store: stage(Stage::Store),
+            rabbitmq: per(rabbit),
+            postgres: per(postgres),
+        }
+    }
+
+    /// The capacity model's lines: CPU per stored article summed against raw extraction, and the
+    /// predictions of this machine and of the layouts asked for.
+    pub fn print_model(&self, args: &Args, raw: &[Raw], cores: usize) {
+        let costs = self.costs();
+        println!();
+        println!("## CPU per stored article and the capacity model");
+        println!();
+        println!("| measure | value |");
+        println!("|---|---|");
+        println!(
+            "| CPU ms per stored article: fetcher / extractor / store / RabbitMQ / PostgreSQL | {:.2} / {:.2} / {:.2} / {:.2} / {:.2} |",
+            costs.fetcher, costs.extractor, costs.store, costs.rabbitmq, costs.postgres
+        );
+        println!("| **CPU ms per stored article, all processes** | **{:.2}** ({} stored) |", costs.total(), self.stored());
+        for r in raw {
+            println!(
+                "| raw extraction of the same pages, {} thread(s): CPU ms per page | {:.2}; end to end is **{:.2}x** of it |",
+                r.threads,
+                r.cpu_ms,
+                costs.total() / r.cpu_ms
+            );
+        }
+        let (predicted, limit) = model::shared(&costs, cores as f64, &parallel(args, cores));
+        println!(
+            "| model, this machine ({cores} cores shared by every process): articles/s | {predicted:.0} (limit: {limit}); measured {:.0} stored/s |",
+            self.stored() as f64 / self.wall
+        );
+        for layout in &args.models {
+            let (rate, limit) = model::dedicated(&costs, layout);
+            println!("| model, dedicated cores `{layout}`: articles/s | {rate:.0} (limit: {limit}) |");
+        }
+    }
+
+    pub fn print(&self, args: &Args, raw: &[Raw], cores: usize) {
         let n = self.n as f64;
         let piling_up = args.stores == 0 && !args.fetch_only && !args.store_only;
         let mode = if args.fetch_only {
@@ -69,10 +123,12 @@ impl Report {
                 self.wall
             );
             println!("| **pages extracted per second** | **{:.0}** |", n / self.wall);
-            for (threads, rate) in raw {
+            for r in raw {
                 println!(
-                    "| raw extraction, one process, {threads} thread(s) | {rate:.0} pages/s; through the queues is **{:.0}%** of it |",
-                    100.0 * n / self.wall / rate
+                    "| raw extraction, one process, {} thread(s) | {:.0} pages/s; through the queues is **{:.0}%** of it |",
+                    r.threads,
+                    r.pages_per_second,
+                    100.0 * n / self.wall / r.pages_per_second
                 );
             }
         } else if piling_up {
@@ -110,10 +166,12 @@ impl Report {
                 println!("| first outcome after | {ms} ms |");
             }
             if !args.store_only {
-                for (threads, rate) in raw {
+                for r in raw {
                     println!(
-                        "| raw extraction, one process, {threads} thread(s) | {rate:.0} pages/s; end to end is **{:.0}%** of it |",
-                        100.0 * n / self.wall / rate
+                        "| raw extraction, one process, {} thread(s) | {:.0} pages/s; end to end is **{:.0}%** of it |",
+                        r.threads,
+                        r.pages_per_second,
+                        100.0 * n / self.wall / r.pages_per_second
                     );
                 }
             }
@@ -201,4 +259,21 @@ impl Report {
 pub struct WireSize {
     pub compressed: f64,
     pub plain: f64,
+}
+
+/// How many cores each worker stage can use at most: fetchers and stores run on every core; an extractor
+/// extracts on `extractor.concurrency` threads (0, the default: every core).
+pub fn parallel(args: &Args, cores: usize) -> Vec<(&'static str, f64)> {
+    let concurrency = args
+        .env
+        .iter()
+        .find(|(k, _)| k == "NEWSPIPE__EXTRACTOR__CONCURRENCY")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .unwrap_or(cores);
+    vec![
+        ("fetchers", (args.fetchers * cores) as f64),
+        ("extractors", (args.extractors * concurrency) as f64),
+        ("stores", (args.stores * cores) as f64),
+    ]
 }

@@ -24,7 +24,7 @@ pub async fn run(args: &Args, corpus: &Corpus, cores: usize) -> anyhow::Result<(
         (0..args.urls).map(|n| format!("http://warc-bench.test/news/{n}/article.html")).collect();
 
     let threads = args.raw_threads.unwrap_or(cores);
-    let raw = raw_extraction(&corpus.pages, &urls, threads);
+    let raw = raw_extraction(&corpus.pages, &urls, threads).pages_per_second;
     println!("raw extraction, {threads} thread(s): {raw:.0} pages/s");
 
     let bench = Bench::create(args).await?;
