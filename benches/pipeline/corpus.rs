@@ -78,11 +78,7 @@ pub fn raw_extraction(pages: &[Bytes], urls: &[String], threads: usize) -> Raw {
     });
     let seconds = started.elapsed().as_secs_f64();
     let cpu = crate::procstat::cpu_seconds(std::process::id()).unwrap_or(0.0) - cpu_before;
-    Raw {
-        threads,
-        pages_per_second: urls.len() as f64 / seconds,
-        cpu_ms: cpu * 1000.0 / urls.len() as f64,
-    }
+    Raw { threads, pages_per_second: urls.len() as f64 / seconds, cpu_ms: cpu * 1000.0 / urls.len() as f64 }
 }
 
 pub fn load_corpus(generated: bool) -> Corpus {

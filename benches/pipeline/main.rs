@@ -117,7 +117,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         for t in threads {
             let r = raw_extraction(&corpus.pages, &urls, t);
-            println!("raw extraction, {t} thread(s): {:.0} pages/s, {:.2} ms of CPU per page", r.pages_per_second, r.cpu_ms);
+            println!(
+                "raw extraction, {t} thread(s): {:.0} pages/s, {:.2} ms of CPU per page",
+                r.pages_per_second, r.cpu_ms
+            );
             raw.push(r);
         }
     }
@@ -148,10 +151,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The tool a user would pick instead, on the same URLs from the same hosts.
     if end_to_end && !args.no_peer {
         match peer::trafilatura_version() {
-            None => println!("\n(trafilatura is not installed: no peer run; `pip install trafilatura lxml_html_clean`)"),
+            None => println!(
+                "\n(trafilatura is not installed: no peer run; `pip install trafilatura lxml_html_clean`)"
+            ),
             Some(version) => {
-                let dir = std::env::temp_dir().join(format!("newspipe-bench-trafilatura-{}", std::process::id()));
-                println!("\nrunning {version} on the same {} URLs (--parallel {}) ...", urls.len(), args.peer_parallel);
+                let dir =
+                    std::env::temp_dir().join(format!("newspipe-bench-trafilatura-{}", std::process::id()));
+                println!(
+                    "\nrunning {version} on the same {} URLs (--parallel {}) ...",
+                    urls.len(),
+                    args.peer_parallel
+                );
                 let run = peer::run_trafilatura(&urls, &dir, args.peer_parallel)?;
                 let _ = std::fs::remove_dir_all(&dir);
                 let (ours_args, ours) = &reports[reports.len() - 1];

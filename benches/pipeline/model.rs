@@ -53,7 +53,7 @@ impl std::str::FromStr for Layout {
                 .ok_or_else(|| format!("{name}: not a stage (one of {})", STAGES.join(", ")))?;
             let value: f64 =
                 value.trim().parse().map_err(|_| format!("{part}: the cores must be a number"))?;
-            if !(value > 0.0) {
+            if value.is_nan() || value <= 0.0 {
                 return Err(format!("{part}: the cores must be above 0"));
             }
             cores.push((stage, value));

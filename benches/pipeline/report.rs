@@ -65,7 +65,11 @@ impl Report {
             "| CPU ms per stored article: fetcher / extractor / store / RabbitMQ / PostgreSQL | {:.2} / {:.2} / {:.2} / {:.2} / {:.2} |",
             costs.fetcher, costs.extractor, costs.store, costs.rabbitmq, costs.postgres
         );
-        println!("| **CPU ms per stored article, all processes** | **{:.2}** ({} stored) |", costs.total(), self.stored());
+        println!(
+            "| **CPU ms per stored article, all processes** | **{:.2}** ({} stored) |",
+            costs.total(),
+            self.stored()
+        );
         for r in raw {
             println!(
                 "| raw extraction of the same pages, {} thread(s): CPU ms per page | {:.2}; end to end is **{:.2}x** of it |",

@@ -22,7 +22,8 @@ pub struct Status {
     /// Outcomes recorded per second over the last minute: the pipeline's throughput.
     pub outcomes_per_second: f64,
     pub articles: i64,
-    /// Articles stored but not yet in the search index (the store's indexer analyses them right after).
+    /// Articles without a search vector: stored before the store made them (decision 0009), until its
+    /// indexer reaches them.
     pub articles_waiting_for_search_index: i64,
     pub top_reasons: Vec<Reason>,
     pub top_failure_reasons: Vec<Reason>,

@@ -3,7 +3,7 @@
 //!
 //! | table | written by | read by |
 //! |---|---|---|
-//! | `articles` | the store ([`Database::record_batch`]), its search indexer ([`Database::index_for_search`]) | the command line: export, search, show |
+//! | `articles` | the store ([`Database::record_batch`]), with its search vector; the indexer ([`Database::index_for_search`]) for older rows | the command line: export, search, show |
 //! | `outcomes` | the store | `submit --wait`, `status`, `show`, `retry` |
 //! | `url_claims` | the fetcher opens a claim, the store closes it: see [`claims`] | the fetcher, feeds polled again |
 //! | `hosts`, `fetch_leases` | the fetchers' politeness: see [`hosts`] | the fetchers |

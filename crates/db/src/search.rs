@@ -1,5 +1,6 @@
-//! Full-text search: the index kept up by the store's indexer (off the write path, see
-//! docs/decisions/0005-search-indexing-off-the-write-path.md) and the search the command line runs.
+//! Full-text search: vectors made by `newspipe_search` (written with each article, or by the store's
+//! indexer for articles stored before, see docs/decisions/0009-search-vectors-made-by-newspipe.md) and the
+//! search the command line and the API run.
 
 use chrono::{DateTime, Utc};
 

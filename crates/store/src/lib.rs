@@ -1,5 +1,6 @@
 //! The store worker: writes each job's outcome (and its article) to PostgreSQL, idempotently, through
-//! `newspipe_db`; and keeps the search index up with what is stored.
+//! `newspipe_db` (each article with its search vector); and indexes the articles stored before vectors
+//! were written with them.
 
 mod events;
 
@@ -244,8 +245,8 @@ async fn write_holding(
     }
 }
 
-/// Keeps the search index up with what is stored: analyses waiting articles in batches, and looks again
-/// every half second when none wait. Runs beside the writer, so writing never waits for analysis.
+/// Indexes the articles that have no search vector (stored before the store wrote them with one, decision
+/// 0009) in batches, and looks again every half second when none wait. Runs beside the writer.
 pub async fn index_for_search(database: Database, batch_size: u16) {
     let limit = i64::from(batch_size.max(1));
     let mut pause = Duration::from_millis(500);
