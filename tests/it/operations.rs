@@ -525,3 +525,63 @@ async fn articles_are_stored_with_their_search_vector_and_older_ones_are_found_b
             .unwrap();
     assert!(plan.iter().any(|line| line.contains("articles_search")), "{plan:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgresql_accepts_the_search_vector_of_any_text_and_the_query_of_any_search() {
+    let app = spawn_app().await;
+    // Distinct Hangul words of 30 syllables (90 bytes): the text's first 500,000 characters hold 16,000 of
+    // them, 1.4 MB, past the 1 MiB PostgreSQL lets a vector's lexemes add up to.
+    let letter = |n: usize| char::from_u32(0xAC00 + (n % 64) as u32).unwrap();
+    let word = |i: usize| (0..30).map(|k| letter(i >> (k % 20) ^ k)).collect::<String>();
+    let many: String = (0..20_000).map(|i| word(i) + " ").collect();
+    let texts = [
+        many.clone(),
+        "quote ' double '' backslash \\ \\\\ tab\tnewline\n emoji 🦀 combining e\u{301} rtl שלום".to_string(),
+        "again ".repeat(100_000),
+        "x".repeat(5_000) + " short",
+    ];
+    for (n, text) in texts.iter().enumerate() {
+        let vector = newspipe_search::article_vector(None, Some(text), Some(text), text);
+        let lexemes: i32 = sqlx::query_scalar("SELECT length($1::tsvector)")
+            .bind(&vector)
+            .fetch_one(&app.db)
+            .await
+            .unwrap_or_else(|e| panic!("text {n}: PostgreSQL refused its vector: {e}"));
+        assert!(lexemes > 0, "text {n}");
+        if n == 0 {
+            assert!((10_000..16_000).contains(&lexemes), "the lexemes were capped: {lexemes}");
+        }
+    }
+    // The huge one still matches a search for its first word.
+    let matches: bool = sqlx::query_scalar("SELECT $1::tsvector @@ $2::tsquery")
+        .bind(newspipe_search::article_vector(None, None, None, &many))
+        .bind(newspipe_search::search_query(&word(0), None))
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(matches);
+    let queries = [
+        "'\"\\ & | ! <-> :* ( ) -- ; DROP TABLE articles",
+        "\"unbalanced phrase",
+        "-",
+        "-\"",
+        "or or or",
+        "\"\"",
+        "🦀 e\u{301} שלום",
+        &"word ".repeat(2_000),
+        &"x".repeat(5_000),
+    ];
+    for query in queries {
+        for language in [None, Some("en"), Some("de"), Some("xx")] {
+            let tsquery = newspipe_search::search_query(query, language);
+            sqlx::query("SELECT $1::tsquery")
+                .bind(&tsquery)
+                .execute(&app.db)
+                .await
+                .unwrap_or_else(|e| panic!("{query:?} ({language:?}): PostgreSQL refused {tsquery:?}: {e}"));
+        }
+        // And the search itself answers.
+        let hits = json(&app, &["search", "--json", "--", query]).await;
+        assert!(hits.is_array(), "{query:?}: {hits}");
+    }
+}
