@@ -152,7 +152,9 @@ impl Database {
                  SELECT count(*) FILTER (WHERE outcome = 'stored') AS stored,
                         count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
                         count(*) FILTER (WHERE outcome = 'failed') AS failed
-                 FROM outcomes WHERE parent_job_id = w.job_id) o ON true
+                 -- Since it was (re)submitted: `reextract` submits a file again under the same job id, and the
+                 -- outcomes of its first reading must not count as this one's.
+                 FROM outcomes WHERE parent_job_id = w.job_id AND recorded_at >= w.submitted_at) o ON true
              WHERE w.job_id = ANY($1)
              ORDER BY w.source",
         )
