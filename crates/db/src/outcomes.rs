@@ -374,12 +374,12 @@ async fn write_article_rows(
         warc_offset.push(a.warc_offset.and_then(|o| i64::try_from(o).ok()));
         warc_record_id.push(a.warc_record_id.as_deref().map(clean));
         version_hash.push(write.hash.as_str());
-        // Analysed here, in the store, not by PostgreSQL (decision 0009), as the values are written.
+        // Analysed here, in the store, not by PostgreSQL (decision 0009): the values as they are written.
         search.push(newspipe_search::article_vector(
-            a.language.as_deref().map(clean).as_deref(),
-            a.title.as_deref().map(clean).as_deref(),
-            a.description.as_deref().map(clean).as_deref(),
-            &clean(&a.text),
+            language.last().and_then(|v: &Option<Cow<'_, str>>| v.as_deref()),
+            title.last().and_then(|v: &Option<Cow<'_, str>>| v.as_deref()),
+            description.last().and_then(|v: &Option<Cow<'_, str>>| v.as_deref()),
+            text.last().map_or("", |v: &Cow<'_, str>| v),
         ));
     }
     const COLUMNS: &str =

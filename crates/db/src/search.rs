@@ -4,10 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::read::{ArticleFilter, filter_sql};
 use sqlx::Row;
 
+use crate::read::{ArticleFilter, filter_sql};
 use crate::{Database, DbError, query, unavailable};
+
+/// The columns [`vector_of`] reads, in its order, of the articles waiting for a vector, oldest first.
+const WAITING: &str =
+    "SELECT id, language, title, description, text FROM articles WHERE search IS NULL ORDER BY id";
 
 /// One search result.
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -29,14 +33,11 @@ impl Database {
     /// no other holds.
     pub async fn index_for_search(&self, limit: i64) -> Result<u64, DbError> {
         let mut tx = self.pool.begin().await.map_err(query("begin indexing articles for search"))?;
-        let waiting = sqlx::query(
-            "SELECT id, language, title, description, text FROM articles
-             WHERE search IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(query("take articles waiting for the search index"))?;
+        let waiting = sqlx::query(sqlx::AssertSqlSafe(format!("{WAITING} LIMIT $1 FOR UPDATE SKIP LOCKED")))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(query("take articles waiting for the search index"))?;
         if waiting.is_empty() {
             return Ok(0);
         }
@@ -62,13 +63,11 @@ impl Database {
         &self,
         limit: i64,
     ) -> Result<(u64, Vec<(i64, String)>), DbError> {
-        let waiting = sqlx::query(
-            "SELECT id, language, title, description, text FROM articles WHERE search IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(query("articles waiting for the search index"))?;
+        let waiting = sqlx::query(sqlx::AssertSqlSafe(format!("{WAITING} LIMIT $1")))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("articles waiting for the search index"))?;
         let (mut indexed, mut refused) = (0, Vec::new());
         for row in &waiting {
             let id: i64 = row.get(0);
@@ -157,7 +156,7 @@ impl Database {
     }
 }
 
-/// The vector of a row of `id, language, title, description, text`.
+/// The vector of a row of [`WAITING`].
 fn vector_of(row: &sqlx::postgres::PgRow) -> String {
     let language: Option<String> = row.get(1);
     let title: Option<String> = row.get(2);

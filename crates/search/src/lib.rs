@@ -156,32 +156,49 @@ fn lower_into(word: &str, buffer: &mut String) {
     }
 }
 
-/// Words already analysed on this thread, per analyzer: each lower-cased word's lexeme (an index into
+/// Words already analysed on this thread by one analyzer: each lower-cased word's lexeme (an index into
 /// `lexemes`), or None for a word not kept. News vocabularies repeat from one article to the next, so most
-/// words are found here and stemmed once per thread, not once per article. Cleared when it grows past
-/// `MAX_WORDS_REMEMBERED`, so memory stays bounded whatever the texts.
-#[derive(Default)]
+/// words are found here and stemmed once per thread, not once per article.
 struct Words {
-    analyzer: Option<&'static str>,
+    analyzer: &'static str,
     lexeme_of: HashMap<Box<str>, Option<u32>, foldhash::fast::RandomState>,
     /// Each lexeme's id, so that two words with one stem share it.
     id_of: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     lexemes: Vec<Box<str>>,
 }
 
+/// Words remembered on one thread, all analyzers together: past it they are forgotten, so memory stays
+/// bounded whatever the texts.
 const MAX_WORDS_REMEMBERED: usize = 200_000;
 
 thread_local! {
-    static WORDS: std::cell::RefCell<Words> = std::cell::RefCell::new(Words::default());
+    /// One [`Words`] per analyzer used on this thread, so that a batch mixing languages keeps each one's.
+    static WORDS: std::cell::RefCell<Vec<Words>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's words of `analyzer`.
+fn with_words<R>(analyzer: &'static Analyzer, f: impl FnOnce(&mut Words) -> R) -> R {
+    WORDS.with_borrow_mut(|all| {
+        if all.iter().map(|w| w.lexeme_of.len()).sum::<usize>() > MAX_WORDS_REMEMBERED {
+            all.clear();
+        }
+        let index = match all.iter().position(|w| w.analyzer == analyzer.name) {
+            Some(index) => index,
+            None => {
+                all.push(Words {
+                    analyzer: analyzer.name,
+                    lexeme_of: HashMap::default(),
+                    id_of: HashMap::default(),
+                    lexemes: Vec::new(),
+                });
+                all.len() - 1
+            }
+        };
+        f(&mut all[index])
+    })
 }
 
 impl Words {
-    fn for_analyzer(&mut self, analyzer: &Analyzer) {
-        if self.analyzer != Some(analyzer.name) || self.lexeme_of.len() > MAX_WORDS_REMEMBERED {
-            *self = Words { analyzer: Some(analyzer.name), ..Words::default() };
-        }
-    }
-
     fn lexeme(&mut self, analyzer: &Analyzer, lower: &str) -> Option<u32> {
         if let Some(known) = self.lexeme_of.get(lower) {
             return *known;
@@ -317,8 +334,7 @@ pub fn article_vector(
     text: &str,
 ) -> String {
     let analyzer = analyzer(language);
-    WORDS.with_borrow_mut(|words_seen| {
-        words_seen.for_analyzer(analyzer);
+    with_words(analyzer, |words_seen| {
         let mut builder = VectorBuilder::new(analyzer);
         if let Some(title) = title {
             builder.add(words_seen, first_chars(title, 2_000), Weight::A);
@@ -514,6 +530,15 @@ mod tests {
         assert!(query.contains("'haus'"), "{query}");
         assert_eq!(search_query("Häuser", Some("de")), "'haus'");
         assert_eq!(search_query("", None), "");
+    }
+
+    #[test]
+    fn articles_of_several_languages_in_turn_keep_each_analysis() {
+        let english = article_vector(Some("en"), None, None, "Häuser and houses");
+        let german = article_vector(Some("de"), None, None, "Häuser and houses");
+        assert_ne!(english, german);
+        assert_eq!(article_vector(Some("en"), None, None, "Häuser and houses"), english);
+        assert_eq!(article_vector(Some("de"), None, None, "Häuser and houses"), german);
     }
 
     #[test]
