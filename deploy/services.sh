@@ -10,11 +10,23 @@
 #   deploy/services.sh status
 #   deploy/services.sh env       `export` lines: source <(deploy/services.sh env)
 #   deploy/services.sh destroy   stop and delete the folder (data and passwords)
+#   deploy/services.sh ctl TOOL ARGS...   rabbitmqctl, rabbitmq-diagnostics, rabbitmq-queues, rabbitmq-plugins or rabbitmq-upgrade against our node
 #
 # Ports (loopback only): AMQP 5692, Erlang distribution 25692, epmd 24692,
 # RabbitMQ management API 15694 (`newspipe status` reads queue rates there),
 # PostgreSQL 5492. Passwords are random, made on first start, kept in the
 # folder; $DIR/env holds AMQP_URL and DATABASE_URL for the workers and tests.
+#
+# Optional, for several instances on one machine (deploy/cluster.sh runs one
+# per network namespace); unset, everything is as described above:
+#   NEWSPIPE_LISTEN_ADDRESS  IPv4 address to listen on instead of 127.0.0.1 (AMQP,
+#       management, epmd, Erlang distribution, PostgreSQL; the env file's URLs);
+#       PostgreSQL then also accepts password logins from that address's /24
+#   NEWSPIPE_RABBITMQ_NODENAME  instead of newspipe@localhost; a host part with a
+#       dot (an IP address, a FQDN) makes it a long name (RABBITMQ_USE_LONGNAME)
+#   NEWSPIPE_RABBITMQ_CLUSTER_NODES  space-separated node names: classic_config
+#       peer discovery (a blank node joins the first of them that runs)
+#   NEWSPIPE_RABBITMQ_PARTITION_HANDLING  cluster_partition_handling (pause_minority, autoheal)
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -32,7 +44,15 @@ PG_PORT="${NEWSPIPE_PG_PORT:-5492}"
 # Not 15692: that is the prometheus plugin's default.
 MGMT_PORT="${NEWSPIPE_MANAGEMENT_PORT:-15694}"
 TIMEOUT="${NEWSPIPE_SERVICES_TIMEOUT:-180}"
-NODENAME="newspipe@localhost"
+LISTEN="${NEWSPIPE_LISTEN_ADDRESS:-127.0.0.1}"
+if ! [[ "$LISTEN" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]; then
+    die "NEWSPIPE_LISTEN_ADDRESS must be an IPv4 address, not '$LISTEN'"
+fi
+LISTEN_ERL="{${LISTEN//./,}}" # 127.0.0.1 -> {127,0,0,1}
+NODENAME="${NEWSPIPE_RABBITMQ_NODENAME:-newspipe@localhost}"
+case "${NODENAME#*@}" in *.*) USE_LONGNAME=true ;; *) USE_LONGNAME=false ;; esac
+CLUSTER_NODES="${NEWSPIPE_RABBITMQ_CLUSTER_NODES:-}"
+PARTITION_HANDLING="${NEWSPIPE_RABBITMQ_PARTITION_HANDLING:-}"
 
 RMQ="$DIR/rabbitmq"
 RMQ_BIN=/usr/lib/rabbitmq/bin
@@ -47,7 +67,7 @@ PGLOG="$PG/postgres.log"
 RMQ_ENV=(
     "HOME=$RMQ/home"
     "RABBITMQ_NODENAME=$NODENAME"
-    "RABBITMQ_USE_LONGNAME=false"
+    "RABBITMQ_USE_LONGNAME=$USE_LONGNAME"
     "RABBITMQ_CONF_ENV_FILE=$RMQ/rabbitmq-env.conf"
     "RABBITMQ_CONFIG_FILE=$RMQ/rabbitmq.conf"
     "RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ/advanced.config"
@@ -57,14 +77,14 @@ RMQ_ENV=(
     "RABBITMQ_LOG_BASE=$RMQ/log"
     "RABBITMQ_LOGS=$RMQ/log/rabbit.log"
     "RABBITMQ_PID_FILE=$RMQ/rabbitmq.pid"
-    "RABBITMQ_NODE_IP_ADDRESS=127.0.0.1"
+    "RABBITMQ_NODE_IP_ADDRESS=$LISTEN"
     "RABBITMQ_NODE_PORT=$AMQP_PORT"
     "RABBITMQ_DIST_PORT=$DIST_PORT"
     "ERL_EPMD_PORT=$EPMD_PORT"
-    "ERL_EPMD_ADDRESS=127.0.0.1"
+    "ERL_EPMD_ADDRESS=$LISTEN"
     # Keep the distribution listeners (server's and CLI's) on loopback too.
-    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
-    "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}"
+    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface $LISTEN_ERL"
+    "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface $LISTEN_ERL"
 )
 
 rmq() { # rmq rabbitmqctl|rabbitmq-diagnostics|rabbitmq-server ARGS...
@@ -136,18 +156,18 @@ prepare_dir() {
     if [ -z "$AMQP_PASSWORD" ] || [ -z "$PG_PASSWORD" ]; then
         die "$DIR/secrets is damaged: delete the folder (deploy/services.sh destroy) and start again"
     fi
-    AMQP_URL="amqp://newspipe:${AMQP_PASSWORD}@127.0.0.1:${AMQP_PORT}/%2f"
-    DATABASE_URL="postgres://newspipe:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
-    STORE_DATABASE_URL="postgres://newspipe_store:${PG_STORE_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
-    FETCHER_DATABASE_URL="postgres://newspipe_fetcher:${PG_FETCHER_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
-    WARC_READER_DATABASE_URL="postgres://newspipe_warc_reader:${PG_WARC_READER_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
-    API_DATABASE_URL="postgres://newspipe_api:${PG_API_PASSWORD}@127.0.0.1:${PG_PORT}/newspipe"
+    AMQP_URL="amqp://newspipe:${AMQP_PASSWORD}@${LISTEN}:${AMQP_PORT}/%2f"
+    DATABASE_URL="postgres://newspipe:${PG_PASSWORD}@${LISTEN}:${PG_PORT}/newspipe"
+    STORE_DATABASE_URL="postgres://newspipe_store:${PG_STORE_PASSWORD}@${LISTEN}:${PG_PORT}/newspipe"
+    FETCHER_DATABASE_URL="postgres://newspipe_fetcher:${PG_FETCHER_PASSWORD}@${LISTEN}:${PG_PORT}/newspipe"
+    WARC_READER_DATABASE_URL="postgres://newspipe_warc_reader:${PG_WARC_READER_PASSWORD}@${LISTEN}:${PG_PORT}/newspipe"
+    API_DATABASE_URL="postgres://newspipe_api:${PG_API_PASSWORD}@${LISTEN}:${PG_PORT}/newspipe"
 }
 
 write_env_file() {
     # Plain KEY=value lines, no quotes or comments: the Rust tests parse it.
     printf 'AMQP_URL=%s\nDATABASE_URL=%s\nNEWSPIPE__BROKER__MANAGEMENT_URL=%s\n' "$AMQP_URL" "$DATABASE_URL" \
-        "http://127.0.0.1:${MGMT_PORT}" >"$DIR/env.tmp"
+        "http://${LISTEN}:${MGMT_PORT}" >"$DIR/env.tmp"
     printf 'STORE_DATABASE_URL=%s\nFETCHER_DATABASE_URL=%s\nWARC_READER_DATABASE_URL=%s\nAPI_DATABASE_URL=%s\n' \
         "$STORE_DATABASE_URL" "$FETCHER_DATABASE_URL" "$WARC_READER_DATABASE_URL" "$API_DATABASE_URL" >>"$DIR/env.tmp"
     chmod 600 "$DIR/env.tmp"
@@ -188,7 +208,7 @@ rmq_write_config() {
     # exists. The management plugin (for queue rates) on loopback; no
     # prometheus or stream plugin: no other ports. Rates sampled every 2 s.
     cat >"$RMQ/rabbitmq.conf" <<EOF
-listeners.tcp.1 = 127.0.0.1:${AMQP_PORT}
+listeners.tcp.1 = ${LISTEN}:${AMQP_PORT}
 default_vhost = /
 default_user = newspipe
 default_pass = ${AMQP_PASSWORD}
@@ -198,10 +218,21 @@ default_permissions.read = .*
 default_permissions.write = .*
 log.file.level = info
 log.console = false
-management.tcp.ip = 127.0.0.1
+management.tcp.ip = ${LISTEN}
 management.tcp.port = ${MGMT_PORT}
 collect_statistics_interval = 2000
 EOF
+    if [ -n "$CLUSTER_NODES" ]; then
+        local n=0 node
+        echo 'cluster_formation.peer_discovery_backend = classic_config' >>"$RMQ/rabbitmq.conf"
+        for node in $CLUSTER_NODES; do
+            n=$((n + 1))
+            echo "cluster_formation.classic_config.nodes.$n = $node" >>"$RMQ/rabbitmq.conf"
+        done
+    fi
+    if [ -n "$PARTITION_HANDLING" ]; then
+        echo "cluster_partition_handling = $PARTITION_HANDLING" >>"$RMQ/rabbitmq.conf"
+    fi
     chmod 600 "$RMQ/rabbitmq.conf"
     echo '[rabbitmq_consistent_hash_exchange,rabbitmq_management].' >"$RMQ/enabled_plugins"
 }
@@ -210,8 +241,8 @@ rmq_ensure_management() {
     # A node started before the plugin was in our config: enable it in place
     # (no restart), with the listener and sampling the config file would set.
     rmq rabbitmq-diagnostics -q check_port_listener "$MGMT_PORT" >/dev/null 2>&1 && return 0
-    log "rabbitmq: enabling the management API on 127.0.0.1:$MGMT_PORT"
-    rmq rabbitmqctl -q eval "application:set_env(rabbitmq_management, tcp_config, [{ip, \"127.0.0.1\"}, {port, $MGMT_PORT}]), application:set_env(rabbit, collect_statistics_interval, 2000)." >/dev/null
+    log "rabbitmq: enabling the management API on $LISTEN:$MGMT_PORT"
+    rmq rabbitmqctl -q eval "application:set_env(rabbitmq_management, tcp_config, [{ip, \"$LISTEN\"}, {port, $MGMT_PORT}]), application:set_env(rabbit, collect_statistics_interval, 2000)." >/dev/null
     rmq rabbitmq-plugins -q enable --online rabbitmq_management >/dev/null
 }
 
@@ -243,7 +274,7 @@ rmq_start() {
     [ -x "$RMQ_BIN/rabbitmq-server" ] || die "RabbitMQ is not installed ($RMQ_BIN/rabbitmq-server missing)"
     rmq_write_config
     if rmq_running; then
-        log "rabbitmq: already running ($NODENAME, amqp 127.0.0.1:$AMQP_PORT)"
+        log "rabbitmq: already running ($NODENAME, amqp $LISTEN:$AMQP_PORT)"
         rmq_ensure_user
         rmq_ensure_management
         return 0
@@ -254,7 +285,7 @@ rmq_start() {
         log "rabbitmq: a node is already starting (pid $(rmq_pid)), waiting for it"
     else
         rm -f "$RMQ/rabbitmq.pid"
-        log "rabbitmq: starting $NODENAME on 127.0.0.1:$AMQP_PORT (logs in $RMQ/log)"
+        log "rabbitmq: starting $NODENAME on $LISTEN:$AMQP_PORT (logs in $RMQ/log)"
         # setsid + redirections: the node must not hold the caller's terminal
         # or pipes open (CI waits for its output pipe to close).
         (cd "$RMQ" && exec setsid env "${RMQ_ENV[@]}" "$RMQ_BIN/rabbitmq-server") \
@@ -307,7 +338,7 @@ rmq_stop() {
 
 rmq_status() {
     if rmq_running; then
-        echo "rabbitmq: running  node=$NODENAME pid=$(rmq_pid) amqp=127.0.0.1:$AMQP_PORT dist=$DIST_PORT management=127.0.0.1:$MGMT_PORT"
+        echo "rabbitmq: running  node=$NODENAME pid=$(rmq_pid) amqp=$LISTEN:$AMQP_PORT dist=$DIST_PORT management=$LISTEN:$MGMT_PORT"
         return 0
     fi
     echo "rabbitmq: stopped"
@@ -358,30 +389,44 @@ pg_init() {
     fi
 }
 
+# initdb's pg_hba.conf takes TCP logins from 127.0.0.1 and ::1 only: on
+# another address, also take password logins from that address's /24.
+pg_allow_subnet() {
+    [ "$LISTEN" = 127.0.0.1 ] && return 0
+    local line="host all all ${LISTEN%.*}.0/24 scram-sha-256"
+    grep -qxF "$line" "$PGDATA/pg_hba.conf" && return 0
+    log "postgres: pg_hba.conf: $line"
+    printf '%s\n' "$line" | as_pg tee -a "$PGDATA/pg_hba.conf" >/dev/null
+    if pg_running; then
+        as_pg "$(pg_bindir)/pg_ctl" -D "$PGDATA" reload >/dev/null
+    fi
+}
+
 pg_start() {
     pg_init
     local bin
     bin="$(pg_bindir)"
     as_pg mkdir -p "$PGRUN"
+    pg_allow_subnet
     if pg_running; then
-        log "postgres: already running (127.0.0.1:$PG_PORT)"
+        log "postgres: already running ($LISTEN:$PG_PORT)"
     else
         pg_clear_stale_locks
-        log "postgres: starting on 127.0.0.1:$PG_PORT (log $PGLOG)"
+        log "postgres: starting on $LISTEN:$PG_PORT (log $PGLOG)"
         # The settings live on the command line, not in the data folder, so
         # the ports in this script are the truth. fsync/synchronous_commit off:
         # a throwaway dev/test database where speed matters (each test creates
         # a database); a clean restart loses nothing, only an OS crash would.
         # max_connections: parallel tests each run several pooled workers.
         if ! as_pg "$bin/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w -t "$TIMEOUT" -o \
-            "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PGRUN -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            "-c port=$PG_PORT -c listen_addresses=$LISTEN -c unix_socket_directories=$PGRUN -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
             start >"$DIR/pg_ctl.log" 2>&1 9>&-; then
             show_log_tail "$DIR/pg_ctl.log" "$PGLOG"
             die "postgres: failed to start (logs above)"
         fi
     fi
     local deadline=$((SECONDS + TIMEOUT))
-    until "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; do
+    until "$bin/pg_isready" -q -h "$LISTEN" -p "$PG_PORT"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             show_log_tail "$PGLOG"
             die "postgres: not ready after ${TIMEOUT}s"
@@ -415,7 +460,7 @@ pg_stop() {
 
 pg_status() {
     if pg_running; then
-        echo "postgres: running  127.0.0.1:$PG_PORT data=$PGDATA"
+        echo "postgres: running  $LISTEN:$PG_PORT data=$PGDATA"
         return 0
     fi
     echo "postgres: stopped"
@@ -425,7 +470,7 @@ pg_status() {
 # ------------------------------------------------------------------ main ---
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -434,6 +479,17 @@ want() { # want COMPONENT: is it selected by the optional second argument?
 }
 
 cmd="${1:-}"
+if [ "$cmd" = ctl ]; then
+    # Our node's CLI tools, with the environment that finds it (cookie, node name, epmd port).
+    case "${2:-}" in
+    rabbitmqctl | rabbitmq-diagnostics | rabbitmq-queues | rabbitmq-plugins | rabbitmq-upgrade) ;;
+    *) usage ;;
+    esac
+    shift
+    [ -d "$RMQ" ] || die "no RabbitMQ node in $DIR: run deploy/services.sh start rabbitmq"
+    rmq "$@"
+    exit
+fi
 WHICH="${2:-}"
 case "$WHICH" in "" | rabbitmq | postgres) ;; *) usage ;; esac
 
