@@ -11,15 +11,11 @@
 //! services never see them go away. `NEWSPIPE_CHAOS_URLS` sets N (300 by default, what CI runs);
 //! `NEWSPIPE_CHAOS_SEED` replays a run's random choices (the seed is in every failure message).
 
-use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lapin::options::{BasicAckOptions, BasicGetOptions};
-use lapin::types::AMQPValue;
-use uuid::Uuid;
-
+use crate::support::audit::{self, Expected};
 use crate::support::{Services, TestApp, Worker, spawn_app_on};
 
 /// The private instance's ports: clear of the shared services (5692, 25692, 24692, 5492, 15694) and of the ports
@@ -114,10 +110,10 @@ impl Drop for PrivateServices {
 }
 
 /// xorshift64*: enough randomness to choose victims, and replayable from its seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -126,7 +122,7 @@ impl Rng {
 }
 
 /// What URL `i` is and the outcome (and reason) it must end with.
-fn workload(i: u32) -> (String, &'static str, Option<&'static str>) {
+pub(crate) fn workload(i: u32) -> (String, &'static str, Option<&'static str>) {
     match i % 20 {
         0 => (format!("/slow/{i}"), "stored", None),
         1 => (format!("/missing/{i}"), "failed", Some("http 404")),
@@ -134,9 +130,6 @@ fn workload(i: u32) -> (String, &'static str, Option<&'static str>) {
         _ => (format!("/articles/{i}"), "stored", None),
     }
 }
-
-/// job id, url, outcome, reason, article id
-type OutcomeRow = (Uuid, String, String, Option<String>, Option<i64>);
 
 #[derive(Debug, Clone, Copy)]
 enum Fault {
@@ -233,7 +226,7 @@ async fn under_kills_restarts_and_a_freeze_every_url_ends_with_exactly_one_outco
         }
     }
 
-    let mut expected: HashMap<String, (&'static str, Option<&'static str>)> = HashMap::new();
+    let mut expected = Expected::new();
     let mut input = String::new();
     for i in 1..=n {
         let (path, outcome, reason) = workload(i);
@@ -327,34 +320,18 @@ async fn under_kills_restarts_and_a_freeze_every_url_ends_with_exactly_one_outco
 
     // Every outcome, then a quiet pipeline: no message ready in any work or delay queue for three seconds.
     let deadline = Instant::now() + Duration::from_secs(120) + Duration::from_millis(30) * n;
-    let mut finished_at = None;
-    let mut quiet = 0;
     let connection = app.amqp().await;
     let channel = connection.create_channel().await.unwrap();
-    let dead_queue = app.topology().dead_queue();
-    while quiet < 3 {
-        if let Err(why) = supervisor.check_alive(&mut app) {
-            fail(&supervisor, &app, why);
-        }
+    let settled =
+        audit::settle(&mut app, &channel, i64::from(n), started, deadline, |app| supervisor.check_alive(app))
+            .await;
+    let finished_at = match settled {
+        Ok(finished_at) => finished_at,
+        Err(why) => fail(&supervisor, &app, why),
+    };
+    if finished_at.is_none() {
         let count = app.outcome_count().await;
-        if count >= i64::from(n) && finished_at.is_none() {
-            finished_at = Some(started.elapsed());
-        }
-        let ready: u32 = app
-            .topology()
-            .stats(&channel)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|q| q.name != dead_queue)
-            .map(|q| q.messages)
-            .sum();
-        quiet = if finished_at.is_some() && ready == 0 { quiet + 1 } else { 0 };
-        if Instant::now() > deadline {
-            supervisor.note(format!("gave up waiting: {count}/{n} outcomes, {ready} messages ready"));
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        supervisor.note(format!("gave up waiting: {count}/{n} outcomes"));
     }
     let seconds = finished_at.unwrap_or_else(|| started.elapsed()).as_secs_f64();
 
@@ -363,106 +340,21 @@ async fn under_kills_restarts_and_a_freeze_every_url_ends_with_exactly_one_outco
         newspipe_testkit::kill_and_reap(&mut worker.child);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let stats = app.topology().stats(&channel).await.unwrap();
-    let left: Vec<String> = stats
-        .iter()
-        .filter(|q| q.name != dead_queue && q.messages > 0)
-        .map(|q| format!("{}: {}", q.name, q.messages))
-        .collect();
-
-    // Outcomes: exactly one per URL, the expected one; articles: one per stored outcome.
-    let rows: Vec<OutcomeRow> =
-        sqlx::query_as("SELECT job_id, url, outcome, reason, article_id FROM outcomes")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
-    let mut per_url: HashMap<&str, Vec<(&str, Option<&str>)>> = HashMap::new();
-    for (_, url, outcome, reason, _) in &rows {
-        per_url.entry(url.as_str()).or_default().push((outcome.as_str(), reason.as_deref()));
-    }
-    let lost: Vec<&String> = expected.keys().filter(|url| !per_url.contains_key(url.as_str())).collect();
-    let extra_outcomes: usize = per_url.values().map(|o| o.len() - 1).sum();
-    let unknown: Vec<&&str> = per_url.keys().filter(|url| !expected.contains_key(**url)).collect();
-    let wrong: Vec<String> = per_url
-        .iter()
-        .filter_map(|(url, outcomes)| {
-            let (outcome, reason) = expected.get(*url)?;
-            let ok = outcomes.iter().all(|(o, r)| o == outcome && (reason.is_none() || r == reason));
-            (!ok).then(|| format!("{url}: {outcomes:?}, expected {outcome} {reason:?}"))
-        })
-        .collect();
-    let (articles, distinct_article_urls): (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT url) FROM articles")
-            .fetch_one(&app.db)
-            .await
-            .unwrap();
-    let stored_articles: HashSet<i64> = rows.iter().filter(|r| r.2 == "stored").filter_map(|r| r.4).collect();
-    let stored_outcomes = rows.iter().filter(|r| r.2 == "stored").count();
-    // An article row that no stored outcome points at is a page stored twice (or stored without its outcome).
-    let extra_articles = (articles - stored_articles.len() as i64).max(0) as usize;
-    let duplicated = extra_outcomes + extra_articles;
-
-    // Dead letters: each must belong to a job that still got its outcome (a redundant copy), else it is a loss.
-    let jobs_with_outcome: HashSet<Uuid> = rows.iter().map(|r| r.0).collect();
-    let mut dead_lettered = 0;
-    let mut unexplained = Vec::new();
-    while let Some(message) =
-        channel.basic_get(dead_queue.as_str().into(), BasicGetOptions::default()).await.unwrap()
-    {
-        dead_lettered += 1;
-        let properties = &message.delivery.properties;
-        let job = properties.correlation_id().as_ref().and_then(|id| Uuid::parse_str(id.as_str()).ok());
-        let header = |key: &str| match properties.headers().as_ref().and_then(|h| h.inner().get(key)) {
-            Some(AMQPValue::LongString(s)) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-            Some(other) => format!("{other:?}"),
-            None => "-".into(),
-        };
-        if !job.is_some_and(|job| jobs_with_outcome.contains(&job)) {
-            unexplained.push(format!(
-                "job {job:?} from {}: {} (x-death {})",
-                header("x-newspipe-queue"),
-                header("x-newspipe-reason"),
-                header("x-death")
-            ));
-        }
-        message.delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
-    }
+    let audit = audit::audit(&app, &channel, &expected).await;
     let _ = connection.close(200, "bye".into()).await;
 
     println!(
-        "urls={n} kills={} broker_restarts={broker_restarts} db_restarts={db_restarts} lost={} duplicated={duplicated} dead_lettered={dead_lettered} seconds={seconds:.0}",
+        "urls={n} kills={} broker_restarts={broker_restarts} db_restarts={db_restarts} lost={} duplicated={} dead_lettered={} seconds={seconds:.0}",
         supervisor.kills,
-        lost.len()
+        audit.lost.len(),
+        audit.duplicated(),
+        audit.dead_lettered,
     );
-    let sample = |items: &[String]| items.iter().take(20).cloned().collect::<Vec<_>>().join("\n  ");
-    let lost: Vec<String> = lost.into_iter().cloned().collect();
-    let checks = [
-        (lost.is_empty(), format!("{} URLs have no outcome:\n  {}", lost.len(), sample(&lost))),
-        (duplicated == 0, format!("{extra_outcomes} extra outcome rows, {extra_articles} extra articles")),
-        (
-            wrong.is_empty(),
-            format!("{} URLs ended otherwise than expected:\n  {}", wrong.len(), sample(&wrong)),
-        ),
-        (unknown.is_empty(), format!("outcomes for URLs never submitted: {unknown:?}")),
-        (left.is_empty(), format!("messages left in queues: {left:?}")),
-        (
-            unexplained.is_empty(),
-            format!("dead letters of jobs without an outcome:\n  {}", sample(&unexplained)),
-        ),
-        (
-            articles == distinct_article_urls && articles as usize == stored_outcomes,
-            format!(
-                "{articles} articles ({distinct_article_urls} URLs) for {stored_outcomes} stored outcomes"
-            ),
-        ),
-        (
-            supervisor.kills >= 3 && broker_restarts == 1 && db_restarts == 1,
-            "not every fault happened".into(),
-        ),
-    ];
-    let failed: Vec<&String> = checks.iter().filter(|(ok, _)| !ok).map(|(_, why)| why).collect();
+    let mut failed = audit.failures();
+    if !(supervisor.kills >= 3 && broker_restarts == 1 && db_restarts == 1) {
+        failed.push("not every fault happened".into());
+    }
     if !failed.is_empty() {
-        let why = failed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n");
-        fail(&supervisor, &app, why);
+        fail(&supervisor, &app, failed.join("\n"));
     }
 }

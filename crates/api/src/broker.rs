@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lapin::{Channel, Connection};
-use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Topology, connect};
+use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Topology};
 use tokio::sync::Mutex;
 
 use crate::problem::Problem;
@@ -44,7 +44,9 @@ impl BrokerClient {
             *guard = None;
         }
         if guard.is_none() {
-            let connection = connect(&self.settings.url, "newspipe api")
+            let connection = self
+                .settings
+                .connect("newspipe api")
                 .await
                 .map_err(|e| Problem::unavailable("the broker", &e))?;
             let channel =
@@ -90,7 +92,7 @@ impl BrokerClient {
     /// A connection of its own, for the dead letters (a listing holds its messages until its channel closes;
     /// a replay must see them put back).
     pub async fn own_connection(&self, name: &str) -> Result<Connection, Problem> {
-        connect(&self.settings.url, name).await.map_err(|e| Problem::unavailable("the broker", &e))
+        self.settings.connect(name).await.map_err(|e| Problem::unavailable("the broker", &e))
     }
 
     pub fn dead_letter_timeout(&self) -> Duration {

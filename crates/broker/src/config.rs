@@ -1,17 +1,28 @@
 use std::time::Duration;
 
-use newspipe_runtime::SecretUrl;
+use newspipe_runtime::SecretUrls;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BrokerSettings {
-    /// AMQP URL of RabbitMQ; `AMQP_URL` overrides it.
-    pub url: SecretUrl,
-    /// RabbitMQ's management API, where `newspipe status` reads each queue's publish and deliver rates:
-    /// `http://host:port`. Empty: the host of `url` on port 15672 (`https` on 15671 for `amqps`). A URL
-    /// without credentials uses those of `url`.
-    pub management_url: SecretUrl,
+    /// AMQP URL of RabbitMQ, or of each node of a RabbitMQ cluster: a comma-separated string or a list, each
+    /// a whole URL with its own credentials and TLS parameters. Every process tries the nodes in a shuffled
+    /// order and connects to the first that answers; when its node goes away it reconnects to another.
+    /// `AMQP_URL` overrides it.
+    pub url: SecretUrls,
+    /// RabbitMQ's management API, where `newspipe status` reads each queue's rates and the cluster's nodes:
+    /// `http://host:port`, or one per node (a comma-separated string or a list), tried in turn. Empty: the
+    /// host of each node of `url` on port 15672 (`https` on 15671 for `amqps`). A URL without credentials
+    /// uses those of the first node of `url`.
+    pub management_url: SecretUrls,
+    /// How long connecting to one node may take before the next is tried (a node cut off the network
+    /// answers nothing at all).
+    pub connect_timeout_secs: u64,
+    /// Replicas of each quorum queue when it is first declared (`x-quorum-initial-group-size`); 0 sends
+    /// nothing and RabbitMQ's default applies (every cluster node, up to its configured limit). Changing it
+    /// for queues that exist needs them drained and deleted first, like `max_queue_length` (README).
+    pub quorum_initial_group_size: u32,
     /// Prefix of every exchange and queue name, so several pipelines (or tests) can share one broker.
     pub prefix: String,
     /// How many unacked messages a worker holds at once; this bounds its memory.
@@ -37,7 +48,9 @@ impl Default for BrokerSettings {
     fn default() -> Self {
         BrokerSettings {
             url: "amqp://127.0.0.1:5672/%2f".into(),
-            management_url: SecretUrl::default(),
+            management_url: SecretUrls::default(),
+            connect_timeout_secs: 10,
+            quorum_initial_group_size: 0,
             prefix: "newspipe".into(),
             prefetch: 16,
             publish_timeout_secs: 30,

@@ -1,17 +1,74 @@
+use std::time::Duration;
+
 use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::{Connection, ConnectionProperties, DefaultConnectionBuilder};
 
-use newspipe_runtime::SecretUrl;
+use newspipe_runtime::{SecretUrl, SecretUrls};
 
 use crate::BrokerError;
 
-/// Opens a connection named after the process and its role, as shown in RabbitMQ's connection list.
+/// How long connecting to one node may take unless the settings say otherwise (`connect_with_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens a connection to one of the broker's nodes (see [`connect_with_timeout`]).
+pub async fn connect(urls: &SecretUrls, name: &str) -> Result<Connection, BrokerError> {
+    connect_with_timeout(urls, name, CONNECT_TIMEOUT).await
+}
+
+/// Opens a connection named after the process and its role, as shown in RabbitMQ's connection list, to one
+/// of the nodes of `urls`: they are tried in a shuffled order, so that the processes of a deployment spread
+/// over the nodes and none keeps coming back to a node that is down, each for at most `timeout` (a node
+/// cut off the network answers nothing). The error of a single node is its own; that of several lists each.
+pub async fn connect_with_timeout(
+    urls: &SecretUrls,
+    name: &str,
+    timeout: Duration,
+) -> Result<Connection, BrokerError> {
+    let mut order: Vec<&SecretUrl> = urls.iter().collect();
+    fastrand::shuffle(&mut order);
+    let mut failures = Vec::with_capacity(order.len());
+    for url in order {
+        let attempt = match tokio::time::timeout(timeout, connect_to_node(url, name)).await {
+            Ok(attempt) => attempt,
+            Err(_) => {
+                Err(BrokerError::ConnectTimeout { url: redact(url.expose()), seconds: timeout.as_secs() })
+            }
+        };
+        match attempt {
+            Ok(connection) => {
+                if urls.len() > 1 {
+                    tracing::debug!(node = %url, connection = name, "connected to a broker node");
+                }
+                return Ok(connection);
+            }
+            Err(error) if urls.len() == 1 => return Err(error),
+            Err(error) => {
+                tracing::debug!(node = %url, %error, "broker node unreachable; trying the next");
+                failures.push(error.to_string());
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Err(BrokerError::NoNodes);
+    }
+    Err(BrokerError::AllNodes { nodes: failures.len(), errors: failures.join("; ") })
+}
+
+impl crate::BrokerSettings {
+    /// [`connect_with_timeout`] to this broker's nodes with its `connect_timeout_secs`.
+    pub async fn connect(&self, name: &str) -> Result<Connection, BrokerError> {
+        let timeout = Duration::from_secs(self.connect_timeout_secs.max(1));
+        connect_with_timeout(&self.url, name, timeout).await
+    }
+}
+
+/// Opens a connection to the one node of `url`.
 ///
 /// `amqps://` URLs use TLS (rustls), verifying the broker's certificate against the system's trust store
 /// plus, if given, the CA certificates of the URL's `cacertfile` query parameter (a PEM file). `certfile`
 /// and `keyfile` (PEM) add a client certificate. These are the parameter names of RabbitMQ's own URI
 /// specification; they are read here and not sent to the broker.
-pub async fn connect(url: &SecretUrl, name: &str) -> Result<Connection, BrokerError> {
+async fn connect_to_node(url: &SecretUrl, name: &str) -> Result<Connection, BrokerError> {
     let url = url.expose();
     let connect_error = |source| BrokerError::Connect { url: redact(url), source };
     let tls = tls_config(url).map_err(|why| BrokerError::Tls { url: redact(url), why })?;
@@ -118,6 +175,33 @@ mod tests {
         assert!(error.contains("cacertfile=/nonexistent/ca.pem"), "{error}");
         let error = tls_config("amqps://host/%2f?certfile=/c.pem").unwrap_err();
         assert!(error.contains("go together"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn with_every_node_down_the_error_names_each_node_without_its_password() {
+        // Two ports nothing listens on: refused at once, and each refusal is in the message.
+        let urls = SecretUrls::parse("amqp://u:secret@127.0.0.1:1/%2f,amqp://u:secret@127.0.0.1:2/%2f");
+        let error = connect(&urls, "test").await.expect_err("no node answers").to_string();
+        assert!(error.contains("any of the 2 broker nodes"), "{error}");
+        assert!(error.contains("127.0.0.1:1") && error.contains("127.0.0.1:2"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+        let error = connect(&SecretUrls::default(), "test").await.expect_err("no node").to_string();
+        assert!(error.contains("broker.url"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_node_that_never_answers_is_given_up_after_the_timeout() {
+        // A listener that accepts and then says nothing: the AMQP handshake never completes.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("amqp://u:secret@{}/%2f", silent.local_addr().unwrap());
+        let urls = SecretUrls::parse(&format!("{url},amqp://u:secret@127.0.0.1:1/%2f"));
+        let started = std::time::Instant::now();
+        let error = connect_with_timeout(&urls, "test", Duration::from_millis(300))
+            .await
+            .expect_err("no node completes a handshake")
+            .to_string();
+        assert!(error.contains("did not answer within"), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[tokio::test]

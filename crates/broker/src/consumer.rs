@@ -24,7 +24,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::topology::{Queue, Topology, long_string};
-use crate::{BrokerError, BrokerSettings, Outgoing, Publisher, RetrySettings, connect, events};
+use crate::{BrokerError, BrokerSettings, Outgoing, Publisher, RetrySettings, events};
 
 /// Header counting attempts at a message (1 for the first delivery from a producer).
 pub const ATTEMPT_HEADER: &str = "x-newspipe-attempt";
@@ -157,8 +157,8 @@ struct Consumer<'a, H> {
 impl<H: Handler> Consumer<'_, H> {
     async fn session(&self, connected: &mut bool) -> Result<(), BrokerError> {
         let role = self.queue.routing_key();
-        let consume_connection = connect(&self.settings.url, &format!("newspipe {role} consumer")).await?;
-        let publish_connection = connect(&self.settings.url, &format!("newspipe {role} publisher")).await?;
+        let consume_connection = self.settings.connect(&format!("newspipe {role} consumer")).await?;
+        let publish_connection = self.settings.connect(&format!("newspipe {role} publisher")).await?;
         let result = self.consume(connected, &consume_connection, &publish_connection).await;
         // Closing returns every unacked message to its queue at once instead of after a heartbeat timeout.
         close_connection(&consume_connection).await;

@@ -16,7 +16,7 @@ pub mod topology;
 mod worker;
 
 pub use config::{BrokerSettings, QueueLengths, RetrySettings};
-pub use connection::connect;
+pub use connection::{connect, connect_with_timeout};
 pub use consumer::{Disposition, Handler, Incoming, run_consumer};
 pub use dead_letters::{DeadLetter, Listing, ReplayReport, Selection};
 pub use publisher::{Outgoing, PublishError, Publisher};
@@ -32,6 +32,12 @@ pub enum BrokerError {
         #[source]
         source: lapin::Error,
     },
+    #[error("the broker node at {url} did not answer within {seconds} s (broker.connect_timeout_secs)")]
+    ConnectTimeout { url: String, seconds: u64 },
+    #[error("cannot connect to any of the {nodes} broker nodes: {errors}")]
+    AllNodes { nodes: usize, errors: String },
+    #[error("no broker URL is set (broker.url or AMQP_URL)")]
+    NoNodes,
     #[error("cannot set up TLS to the broker at {url}: {why}")]
     Tls { url: String, why: String },
     #[error("broker operation `{operation}` failed: {source}")]

@@ -81,6 +81,8 @@ pub struct Topology {
     delivery_limit: u32,
     max_queue_length: QueueLengths,
     full_queue_wait: Duration,
+    /// `x-quorum-initial-group-size` of every queue; 0: not sent.
+    quorum_initial_group_size: u32,
 }
 
 impl Topology {
@@ -97,6 +99,7 @@ impl Topology {
             delivery_limit: settings.delivery_limit,
             max_queue_length: settings.max_queue_length,
             full_queue_wait: Duration::from_secs(settings.full_queue_wait_secs),
+            quorum_initial_group_size: settings.quorum_initial_group_size,
         }
     }
 
@@ -170,7 +173,7 @@ impl Topology {
         }
 
         for queue in Queue::ALL {
-            let mut arguments = quorum_arguments();
+            let mut arguments = self.quorum_arguments();
             arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_exchange()));
             arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.delivery_limit as i32));
             if let Some(length) = self.max_length(queue) {
@@ -187,11 +190,12 @@ impl Topology {
         let dead = self.dead_queue();
         let mut dead_arguments = FieldTable::default();
         dead_arguments.insert("x-queue-type".into(), long_string("quorum"));
+        self.replicate(&mut dead_arguments);
         declare_queue(channel, &dead, dead_arguments).await?;
         bind(channel, &dead, &self.dead_exchange(), "", FieldTable::default()).await?;
 
         for delay in &self.delays {
-            let mut arguments = quorum_arguments();
+            let mut arguments = self.quorum_arguments();
             arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(delay.as_millis() as i64));
             arguments.insert("x-dead-letter-exchange".into(), long_string(&self.work_exchange()));
             let name = self.delay_queue(*delay);
@@ -243,14 +247,27 @@ impl Topology {
     }
 }
 
-/// Quorum queues: replicated and durable, with at-least-once dead-lettering (which needs `reject-publish`
-/// overflow), the same on RabbitMQ 3.10 and 4.x. For the work and delay queues, which dead-letter.
-fn quorum_arguments() -> FieldTable {
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), long_string("quorum"));
-    arguments.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
-    arguments.insert("x-overflow".into(), long_string("reject-publish"));
-    arguments
+impl Topology {
+    /// Quorum queues: replicated and durable, with at-least-once dead-lettering (which needs
+    /// `reject-publish` overflow), the same on RabbitMQ 3.10 and 4.x. For the work and delay queues, which
+    /// dead-letter.
+    fn quorum_arguments(&self) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-queue-type".into(), long_string("quorum"));
+        arguments.insert("x-dead-letter-strategy".into(), long_string("at-least-once"));
+        arguments.insert("x-overflow".into(), long_string("reject-publish"));
+        self.replicate(&mut arguments);
+        arguments
+    }
+
+    /// The replication setting, when there is one: RabbitMQ compares it with an existing queue's (a
+    /// different value is a `PRECONDITION_FAILED`), so it is only sent when set.
+    fn replicate(&self, arguments: &mut FieldTable) {
+        if self.quorum_initial_group_size > 0 {
+            let size = i32::try_from(self.quorum_initial_group_size).unwrap_or(i32::MAX);
+            arguments.insert("x-quorum-initial-group-size".into(), AMQPValue::LongInt(size));
+        }
+    }
 }
 
 pub(crate) fn long_string(value: &str) -> AMQPValue {
@@ -308,6 +325,15 @@ mod tests {
         assert_eq!(topology.defer_delay(Duration::from_millis(3_000)), Duration::from_millis(1_000));
         assert_eq!(topology.defer_delay(Duration::from_millis(10)), Duration::from_millis(250));
         assert_eq!(topology.defer_delay(Duration::from_secs(3_600)), Duration::from_millis(120_000));
+    }
+
+    #[test]
+    fn the_replication_of_quorum_queues_is_sent_only_when_it_is_set() {
+        let key = lapin::types::ShortString::from("x-quorum-initial-group-size");
+        assert!(!topology(3).quorum_arguments().inner().contains_key(&key));
+        let settings = BrokerSettings { quorum_initial_group_size: 3, ..BrokerSettings::default() };
+        let arguments = Topology::new(&settings).quorum_arguments();
+        assert_eq!(arguments.inner().get(&key), Some(&AMQPValue::LongInt(3)));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lapin::Connection;
-use newspipe_broker::{Topology, connect};
+use newspipe_broker::Topology;
 
 use crate::{Exit, Settings};
 
@@ -39,7 +39,7 @@ pub fn parse_since(value: &str) -> Result<DateTime<Utc>, String> {
 /// broker too.
 pub async fn broker(settings: &Settings, name: &str) -> anyhow::Result<(Connection, Topology)> {
     let topology = Topology::new(&settings.broker);
-    let connection = connect(&settings.broker.url, name).await?;
+    let connection = settings.broker.connect(name).await?;
     let channel = connection.create_channel().await.map_err(|e| anyhow::anyhow!("opening a channel: {e}"))?;
     topology.declare(&channel).await?;
     let _ = channel.close(200, "declared".into()).await;

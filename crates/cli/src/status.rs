@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use newspipe_broker::{Topology, connect};
+use newspipe_broker::Topology;
 use newspipe_control::status::Reason;
 use newspipe_control::{Sampler, Status};
 use newspipe_db::{Database, OutcomeCounts};
@@ -37,7 +37,7 @@ pub struct StatusArgs {
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     let topology = Topology::new(&settings.broker);
-    let connection = connect(&settings.broker.url, "newspipe status").await?;
+    let connection = settings.broker.connect("newspipe status").await?;
     let channel = connection.create_channel().await.context("opening a channel")?;
     topology.declare(&channel).await?;
     let database = Database::connect(&settings.database).await?;
@@ -75,6 +75,31 @@ pub async fn run(settings: &Settings, args: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The broker's nodes, and where each queue's replicas are when that is not everywhere and up.
+fn print_cluster(status: &Status) {
+    let Some(cluster) = &status.cluster else { return };
+    let nodes: Vec<String> = cluster
+        .nodes
+        .iter()
+        .map(|n| format!("{}{}", n.name, if n.running { "" } else { " (DOWN)" }))
+        .collect();
+    println!("broker nodes: {}", nodes.join(", "));
+    if cluster.nodes.len() < 2 {
+        return;
+    }
+    println!("{:<32} {:<36} {:>8}", "QUEUE", "LEADER", "REPLICAS");
+    for queue in &status.queues {
+        let members = queue.members.as_ref().map_or(0, Vec::len);
+        let online = queue.online.as_ref().map_or(0, Vec::len);
+        println!(
+            "{:<32} {:<36} {:>8}",
+            queue.stats.name,
+            queue.leader.as_deref().unwrap_or("-"),
+            format!("{online}/{members} up")
+        );
+    }
+}
+
 fn counts(o: &OutcomeCounts) -> String {
     let mut text = format!("stored {:>6}  skipped {:>6}  failed {:>6}", o.stored, o.skipped, o.failed);
     if o.unchanged > 0 {
@@ -105,6 +130,7 @@ fn print_table(status: &Status, watch: bool) {
     if let Some(why) = &status.rates_unavailable {
         println!("in/out rates unavailable: {why}");
     }
+    print_cluster(status);
     println!();
     let r = &status.recent_outcomes;
     println!("outcomes    {}", counts(&status.outcomes));

@@ -2,6 +2,7 @@
 //! the queue (in), delivered to consumers (out) and acknowledged. AMQP itself only tells depth and consumers.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -23,9 +24,38 @@ pub struct QueueRates {
     pub acked: f64,
 }
 
-/// A client of the management API of the broker in `broker.url`.
+/// What the management API says of one queue: its rates and, for a quorum queue, where its replicas are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueDetails {
+    pub rates: QueueRates,
+    /// The node of the queue's Raft leader.
+    pub leader: Option<String>,
+    /// The nodes holding a replica.
+    pub members: Option<Vec<String>>,
+    /// The members that are up.
+    pub online: Option<Vec<String>>,
+}
+
+/// One node of the broker's cluster, as the management API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct ClusterNode {
+    /// The Erlang node name, `rabbit@host`.
+    pub name: String,
+    /// Whether the node is up and in the cluster.
+    pub running: bool,
+}
+
+/// A client of the management API of the broker in `broker.url`: one endpoint per node (or those of
+/// `broker.management_url`), asked in turn, starting with the last that answered, so that the status of a
+/// cluster still shows while one of its nodes is down.
 pub struct Management {
     client: reqwest::Client,
+    endpoints: Vec<Endpoint>,
+    /// The endpoint that answered last.
+    preferred: AtomicUsize,
+}
+
+struct Endpoint {
     /// Base URL with the credentials (reqwest turns them into basic auth).
     base: url::Url,
     /// The base URL without credentials: for messages.
@@ -38,6 +68,12 @@ pub struct Management {
 struct QueueInfo {
     #[serde(default)]
     message_stats: Option<MessageStats>,
+    #[serde(default)]
+    leader: Option<String>,
+    #[serde(default)]
+    members: Option<Vec<String>>,
+    #[serde(default)]
+    online: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -55,77 +91,161 @@ struct Rate {
     avg_rate: Option<f64>,
 }
 
+/// Why one endpoint gave no answer, and whether another node could give one.
+struct Failure {
+    why: String,
+    /// The node was not reached or could not answer (refused, timed out, 5xx): the next one is asked.
+    try_next: bool,
+}
+
 impl Management {
-    /// The API of `broker.management_url`, or of the AMQP host on the default management port.
+    /// The API of each node of `broker.management_url`, or of each AMQP host on the default management port.
     pub fn new(broker: &BrokerSettings) -> Result<Management, String> {
-        let (base, vhost) = endpoint(broker.url.expose(), broker.management_url.expose())?;
-        let mut address = base.clone();
-        let _ = address.set_username("");
-        let _ = address.set_password(None);
+        let first_amqp = broker.url.first().map(|u| u.expose()).ok_or("broker.url holds no URL")?;
+        let pairs: Vec<(&str, &str)> = if broker.management_url.is_empty() {
+            broker.url.iter().map(|amqp| (amqp.expose(), "")).collect()
+        } else {
+            broker.management_url.iter().map(|management| (first_amqp, management.expose())).collect()
+        };
+        let endpoints = pairs
+            .into_iter()
+            .map(|(amqp, management)| {
+                let (base, vhost) = endpoint(amqp, management)?;
+                let mut address = base.clone();
+                let _ = address.set_username("");
+                let _ = address.set_password(None);
+                Ok(Endpoint { base, address: address.to_string(), vhost })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {}", chain(&e)))?;
-        Ok(Management { client, base, address: address.to_string(), vhost })
+        Ok(Management { client, endpoints, preferred: AtomicUsize::new(0) })
     }
 
-    /// The rates of each of `queues`; an error says, in one line, why they are unavailable.
+    /// The rates and replicas of each of `queues`; an error says, in one line, why they are unavailable.
+    pub async fn queues(&self, queues: &[&str]) -> Result<HashMap<String, QueueDetails>, String> {
+        let answers = join_all(queues.iter().map(|queue| self.queue_details(queue))).await;
+        queues.iter().zip(answers).map(|(queue, details)| Ok((queue.to_string(), details?))).collect()
+    }
+
+    /// The rates of each of `queues`.
     pub async fn rates(&self, queues: &[&str]) -> Result<HashMap<String, QueueRates>, String> {
-        let answers = join_all(queues.iter().map(|queue| self.queue_rates(queue))).await;
-        queues.iter().zip(answers).map(|(queue, rates)| Ok((queue.to_string(), rates?))).collect()
+        Ok(self.queues(queues).await?.into_iter().map(|(name, details)| (name, details.rates)).collect())
     }
 
-    async fn queue_rates(&self, queue: &str) -> Result<QueueRates, String> {
-        let mut url = self.base.clone();
-        url.set_path(&format!("{}api/queues/{}/", self.base.path(), self.vhost));
-        url.path_segments_mut()
-            .map_err(|()| format!("{} cannot be a base URL", self.address))?
-            .pop()
-            .push(queue);
+    /// The nodes of the broker's cluster (one for a single broker).
+    pub async fn nodes(&self) -> Result<Vec<ClusterNode>, String> {
+        let body =
+            self.get("the cluster's nodes", |_| "api/nodes".into(), Some("columns=name,running")).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| format!("the management API sent unexpected JSON for its nodes: {e}"))
+    }
+
+    async fn queue_details(&self, queue: &str) -> Result<QueueDetails, String> {
         // Only the fields we read: the full answer also lists every consumer and the backing queue's state.
-        url.set_query(Some(&format!(
+        let query = format!(
             "msg_rates_age={RATES_AGE_SECS}&msg_rates_incr=5&columns=message_stats.publish_details,\
-             message_stats.deliver_get_details,message_stats.ack_details"
-        )));
-        let response = self.client.get(url).send().await.map_err(|e| {
-            if e.is_timeout() {
-                format!("the management API at {} did not answer within {}s", self.address, TIMEOUT.as_secs())
-            } else {
-                format!("cannot reach the management API at {}: {}", self.address, chain(&e))
-            }
-        })?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(format!(
-                "the management API at {} refused the credentials (HTTP 401; set broker.management_url with a user \
-                 tagged management, monitoring or administrator)",
-                self.address
-            ));
-        }
-        if !status.is_success() {
-            return Err(format!(
-                "the management API at {} answered HTTP {} for queue {queue}",
-                self.address, status
-            ));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the management API's answer for queue {queue}: {}", chain(&e)))?;
-        let info: QueueInfo = serde_json::from_slice(&body).map_err(|e| {
-            format!("the management API at {} sent unexpected JSON for queue {queue}: {e}", self.address)
-        })?;
+             message_stats.deliver_get_details,message_stats.ack_details,leader,members,online"
+        );
+        let body = self
+            .get(
+                &format!("queue {queue}"),
+                |vhost| format!("api/queues/{vhost}/{}", encode_segment(queue)),
+                Some(&query),
+            )
+            .await?;
+        let info: QueueInfo = serde_json::from_slice(&body)
+            .map_err(|e| format!("the management API sent unexpected JSON for queue {queue}: {e}"))?;
         let stats = info.message_stats;
         let rate = |pick: fn(&MessageStats) -> &Option<Rate>| {
             stats.as_ref().and_then(|s| pick(s).as_ref()).map_or(0.0, |r| r.avg_rate.unwrap_or(r.rate))
         };
-        Ok(QueueRates {
-            published: rate(|s| &s.publish_details),
-            delivered: rate(|s| &s.deliver_get_details),
-            acked: rate(|s| &s.ack_details),
+        Ok(QueueDetails {
+            rates: QueueRates {
+                published: rate(|s| &s.publish_details),
+                delivered: rate(|s| &s.deliver_get_details),
+                acked: rate(|s| &s.ack_details),
+            },
+            leader: info.leader,
+            members: info.members,
+            online: info.online,
         })
     }
+
+    /// GETs `path(vhost)` under the API's base from each endpoint in turn until one answers.
+    async fn get(
+        &self,
+        what: &str,
+        path: impl Fn(&str) -> String,
+        query: Option<&str>,
+    ) -> Result<Vec<u8>, String> {
+        let first = self.preferred.load(Ordering::Relaxed);
+        let mut failures = Vec::new();
+        for offset in 0..self.endpoints.len() {
+            let index = (first + offset) % self.endpoints.len();
+            match self.get_from(&self.endpoints[index], what, &path, query).await {
+                Ok(body) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    return Ok(body);
+                }
+                Err(Failure { why, try_next: false }) => return Err(why),
+                Err(Failure { why, try_next: true }) => failures.push(why),
+            }
+        }
+        Err(failures.join("; "))
+    }
+
+    async fn get_from(
+        &self,
+        endpoint: &Endpoint,
+        what: &str,
+        path: &impl Fn(&str) -> String,
+        query: Option<&str>,
+    ) -> Result<Vec<u8>, Failure> {
+        let address = &endpoint.address;
+        let url = endpoint.base.join(&path(&endpoint.vhost)).map_err(|e| Failure {
+            why: format!("{address}: cannot make the URL for {what}: {e}"),
+            try_next: false,
+        })?;
+        let mut url = url;
+        url.set_query(query);
+        let response = self.client.get(url).send().await.map_err(|e| Failure {
+            why: if e.is_timeout() {
+                format!("the management API at {address} did not answer within {}s", TIMEOUT.as_secs())
+            } else {
+                format!("cannot reach the management API at {address}: {}", chain(&e))
+            },
+            try_next: true,
+        })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(Failure {
+                why: format!(
+                    "the management API at {address} refused the credentials (HTTP 401; set broker.management_url with \
+                     a user tagged management, monitoring or administrator)"
+                ),
+                try_next: false,
+            });
+        }
+        if !status.is_success() {
+            return Err(Failure {
+                why: format!("the management API at {address} answered HTTP {status} for {what}"),
+                try_next: status.is_server_error(),
+            });
+        }
+        response.bytes().await.map(|body| body.to_vec()).map_err(|e| Failure {
+            why: format!("reading the management API's answer for {what} from {address}: {}", chain(&e)),
+            try_next: true,
+        })
+    }
+}
+
+/// A queue name as one path segment (`/` and `%` in it percent-encoded).
+fn encode_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// The management API's base URL (with credentials, ending in `/`) and the percent-encoded virtual host.

@@ -9,13 +9,15 @@ use newspipe_broker::{QueueStats, Topology};
 use newspipe_db::{Database, OutcomeCounts, RecentOutcomes};
 use serde::Serialize;
 
-use crate::management::{Management, QueueRates};
+use crate::management::{ClusterNode, Management, QueueDetails};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Status {
     pub queues: Vec<QueueRow>,
     /// Why the queues' in/out rates are null: the management API could not be asked (or `null`).
     pub rates_unavailable: Option<String>,
+    /// The broker's nodes, from the management API (null when it could not be asked).
+    pub cluster: Option<Cluster>,
     pub dead_letters: u32,
     pub outcomes: OutcomeCounts,
     pub recent_outcomes: RecentOutcomes,
@@ -45,6 +47,18 @@ pub struct QueueRow {
     pub acked_per_second: Option<f64>,
     /// Change in depth per second since the previous sample (only when sampled again, as `status --watch`).
     pub depth_change_per_second: Option<f64>,
+    /// The node of the quorum queue's leader (null when the management API is unavailable).
+    pub leader: Option<String>,
+    /// The nodes that hold a replica of the queue.
+    pub members: Option<Vec<String>>,
+    /// The members that are up now.
+    pub online: Option<Vec<String>>,
+}
+
+/// The broker's cluster: a single broker is a cluster of one node.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Cluster {
+    pub nodes: Vec<ClusterNode>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -88,12 +102,12 @@ impl Sampler {
         queues: Vec<QueueStats>,
     ) -> anyhow::Result<Status> {
         let now = Instant::now();
-        let rates = match &self.management {
+        let (details, nodes) = match &self.management {
             Ok(management) => {
                 let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
-                management.rates(&names).await
+                futures_util::join!(management.queues(&names), management.nodes())
             }
-            Err(why) => Err(why.clone()),
+            Err(why) => (Err(why.clone()), Err(why.clone())),
         };
         let rows = queues
             .into_iter()
@@ -102,19 +116,25 @@ impl Sampler {
                     let seconds = now.duration_since(*at).as_secs_f64();
                     depths.get(&stats.name).map(|d| (f64::from(stats.messages) - f64::from(*d)) / seconds)
                 });
-                let queue_rates: Option<QueueRates> =
-                    rates.as_ref().ok().map(|r| r.get(&stats.name).copied().unwrap_or_default());
+                let queue: Option<QueueDetails> =
+                    details.as_ref().ok().map(|d| d.get(&stats.name).cloned().unwrap_or_default());
+                let rates = queue.as_ref().map(|q| q.rates);
+                let queue = queue.unwrap_or_default();
                 QueueRow {
-                    in_per_second: queue_rates.map(|r| r.published),
-                    out_per_second: queue_rates.map(|r| r.delivered),
-                    acked_per_second: queue_rates.map(|r| r.acked),
+                    in_per_second: rates.map(|r| r.published),
+                    out_per_second: rates.map(|r| r.delivered),
+                    acked_per_second: rates.map(|r| r.acked),
                     stats,
                     depth_change_per_second,
+                    leader: queue.leader,
+                    members: queue.members,
+                    online: queue.online,
                 }
             })
             .collect::<Vec<_>>();
         self.previous = Some((now, rows.iter().map(|r| (r.stats.name.clone(), r.stats.messages)).collect()));
-        collect(database, topology, rows, rates.err()).await
+        let cluster = nodes.ok().map(|nodes| Cluster { nodes });
+        collect(database, topology, rows, details.err(), cluster).await
     }
 }
 
@@ -123,6 +143,7 @@ async fn collect(
     topology: &Topology,
     queues: Vec<QueueRow>,
     rates_unavailable: Option<String>,
+    cluster: Option<Cluster>,
 ) -> anyhow::Result<Status> {
     let dead_letters =
         queues.iter().find(|q| q.stats.name == topology.dead_queue()).map_or(0, |q| q.stats.messages);
@@ -132,6 +153,7 @@ async fn collect(
     Ok(Status {
         queues,
         rates_unavailable,
+        cluster,
         dead_letters,
         outcomes: database.outcome_counts().await?,
         recent_outcomes,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{StreamExt, TryStreamExt};
-use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology, connect};
+use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology};
 use newspipe_discover::{Canonical, CanonicalSettings, canonicalize};
 use newspipe_models::{FetchJob, JobKind, encode_json, new_job_id};
 
@@ -86,7 +86,7 @@ pub async fn publish_messages(
     client_name: &str,
     messages: Vec<(Outgoing, String)>,
 ) -> anyhow::Result<()> {
-    let connection = connect(&broker.url, client_name).await?;
+    let connection = broker.connect(client_name).await?;
     let topology = Topology::new(broker);
     let channel = connection.create_channel().await.context("opening a channel")?;
     topology.declare(&channel).await?;

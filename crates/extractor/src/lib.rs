@@ -54,7 +54,7 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials_of_each("broker.url", &self.broker.url)?;
         if self.extractor.time_budget_ms == 0 {
             return Err(SettingsError::Invalid {
                 key: "extractor.time_budget_ms",

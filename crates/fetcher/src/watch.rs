@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology, connect};
+use newspipe_broker::{BrokerSettings, Outgoing, Publisher, Queue, Topology};
 use newspipe_db::Database;
 use newspipe_models::{FetchJob, JobKind, RevisitSchedule, encode_json, new_job_id};
 use newspipe_runtime::InternalEvent;
@@ -41,7 +41,7 @@ async fn schedule_while_leader(
     let Some(mut scheduler) = database.try_lead_watches().await? else { return Ok(()) };
     tracing::info!("this fetcher schedules the watched feeds and sitemaps, and the revisits");
     let topology = Topology::new(broker);
-    let amqp = connect(&broker.url, "newspipe watch scheduler").await?;
+    let amqp = broker.connect("newspipe watch scheduler").await?;
     let channel = amqp.create_channel().await?;
     topology.declare(&channel).await?;
     let publisher =

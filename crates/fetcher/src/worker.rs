@@ -58,7 +58,7 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials_of_each("broker.url", &self.broker.url)?;
         newspipe_runtime::check_credentials("database.url", &self.database.url)?;
         self.fetcher.validate().map_err(|why| SettingsError::Message(format!("fetcher settings: {why}")))
     }

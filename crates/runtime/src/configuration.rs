@@ -87,6 +87,98 @@ impl std::fmt::Display for SecretUrl {
     }
 }
 
+/// One or more service URLs, one per node of a cluster (RabbitMQ's nodes): in a settings file a string or a
+/// list of strings, in the environment (`AMQP_URL`, `NEWSPIPE__BROKER__URL`) a comma-separated string. Each
+/// element is a whole URL with its own credentials and parameters; a comma inside one (a password) is written
+/// `%2C`. Shown redacted, like [`SecretUrl`].
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretUrls(Vec<SecretUrl>);
+
+impl SecretUrls {
+    /// The URLs of a comma-separated list; blanks around each and empty elements are dropped.
+    pub fn parse(list: &str) -> SecretUrls {
+        SecretUrls(list.split(',').map(str::trim).filter(|u| !u.is_empty()).map(SecretUrl::from).collect())
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, SecretUrl> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The first URL, if any: where a single-node setting is expected.
+    pub fn first(&self) -> Option<&SecretUrl> {
+        self.0.first()
+    }
+}
+
+impl From<&str> for SecretUrls {
+    fn from(list: &str) -> Self {
+        SecretUrls::parse(list)
+    }
+}
+
+impl From<String> for SecretUrls {
+    fn from(list: String) -> Self {
+        SecretUrls::parse(&list)
+    }
+}
+
+impl From<Vec<SecretUrl>> for SecretUrls {
+    fn from(urls: Vec<SecretUrl>) -> Self {
+        SecretUrls(urls)
+    }
+}
+
+impl<'a> IntoIterator for &'a SecretUrls {
+    type Item = &'a SecretUrl;
+    type IntoIter = std::slice::Iter<'a, SecretUrl>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretUrls {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum StringOrList {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match StringOrList::deserialize(deserializer)? {
+            StringOrList::One(list) => SecretUrls::parse(&list),
+            StringOrList::Many(urls) => {
+                SecretUrls(urls.iter().flat_map(|u| SecretUrls::parse(u).0).collect())
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for SecretUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.0).finish()
+    }
+}
+
+impl std::fmt::Display for SecretUrls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, url) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{url}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The URL with its password replaced, for logs and status output.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -133,6 +225,14 @@ pub fn check_credentials(key: &'static str, url: &SecretUrl) -> Result<(), Setti
         });
     }
     Ok(())
+}
+
+/// [`check_credentials`] for each URL of a list (each node of a cluster); an empty list is refused.
+pub fn check_credentials_of_each(key: &'static str, urls: &SecretUrls) -> Result<(), SettingsError> {
+    if urls.is_empty() {
+        return Err(SettingsError::Invalid { key, value: String::new(), why: "no URL given" });
+    }
+    urls.iter().try_for_each(|url| check_credentials(key, url))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -223,6 +323,29 @@ mod tests {
                 .is_err()
         );
         assert!(check_credentials("database.url", &"postgres://newspipe:@10.0.0.5/newspipe".into()).is_err());
+    }
+
+    #[test]
+    fn a_list_of_urls_comes_from_a_comma_separated_string_or_a_list_and_shows_without_passwords() {
+        #[derive(Debug, Deserialize)]
+        struct Broker {
+            url: SecretUrls,
+        }
+        let from_string: Broker =
+            serde_json::from_str(r#"{"url": "amqp://u:s3cret@a:5672/%2f, amqp://u:s3cret@b:5672/%2f,"}"#)
+                .unwrap();
+        let from_list: Broker =
+            serde_json::from_str(r#"{"url": ["amqp://u:s3cret@a:5672/%2f", "amqp://u:s3cret@b:5672/%2f"]}"#)
+                .unwrap();
+        assert_eq!(from_string.url, from_list.url);
+        let exposed: Vec<&str> = from_list.url.iter().map(SecretUrl::expose).collect();
+        assert_eq!(exposed, ["amqp://u:s3cret@a:5672/%2f", "amqp://u:s3cret@b:5672/%2f"]);
+        for shown in [format!("{}", from_list.url), format!("{:?}", from_list.url)] {
+            assert!(shown.contains("u:***@a:5672") && shown.contains("u:***@b:5672"), "{shown}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+        assert_eq!(SecretUrls::parse("amqp://one/%2f").len(), 1);
+        assert!(SecretUrls::parse(" , ").is_empty());
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use configuration::{
-    LogFormat, LogSettings, MetricsSettings, SecretUrl, SettingsError, check_credentials, load_settings,
-    redact_url,
+    LogFormat, LogSettings, MetricsSettings, SecretUrl, SecretUrls, SettingsError, check_credentials,
+    check_credentials_of_each, load_settings, redact_url,
 };
 pub use events::InternalEvent;
 pub use health::Health;

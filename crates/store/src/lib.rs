@@ -52,7 +52,7 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), newspipe_runtime::SettingsError> {
-        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials_of_each("broker.url", &self.broker.url)?;
         newspipe_runtime::check_credentials("database.url", &self.database.url)?;
         if self.store.batch_size == 0 {
             return Err(newspipe_runtime::SettingsError::Invalid {

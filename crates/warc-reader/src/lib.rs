@@ -124,7 +124,7 @@ impl ProcessSettings for Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        newspipe_runtime::check_credentials("broker.url", &self.broker.url)?;
+        newspipe_runtime::check_credentials_of_each("broker.url", &self.broker.url)?;
         if self.warc_reader.parquet_dir.is_none() {
             newspipe_runtime::check_credentials("database.url", &self.database.url)?;
         }

@@ -2,6 +2,7 @@
 //! broker, the real worker binaries, and a local web server.
 
 pub mod api;
+pub mod audit;
 pub mod ops;
 pub mod proxy;
 pub mod web;
@@ -13,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lapin::options::BasicPublishOptions;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
+use lapin::{BasicProperties, Connection};
 use newspipe_broker::{BrokerSettings, Topology};
 use newspipe_db::{Database, DatabaseSettings};
 use newspipe_testkit::{Binaries, Scratch, ScratchKind};
@@ -219,6 +220,21 @@ impl TestApp {
         n
     }
 
+    /// Starts a worker with this app's environment inside the network namespace `netns` (a host of the
+    /// cluster rig). `ip netns exec` execs the binary, so the process's pid is the worker's own.
+    pub fn start_worker_in(&mut self, kind: Worker, netns: &str) -> usize {
+        let n = self.workers.len();
+        let log = self.dir.join(format!("{}-{n}-{netns}.log", kind.binary()));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", netns]).arg(binaries().worker(kind));
+        command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).envs(self.base_env());
+        command.stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
+        let child = command.spawn().unwrap_or_else(|e| panic!("start {} in {netns}: {e}", kind.binary()));
+        self.workers.push(WorkerProcess { kind, child, log });
+        n
+    }
+
     pub fn start_worker(&mut self, kind: Worker) -> usize {
         self.start_worker_with(kind, &[])
     }
@@ -302,7 +318,8 @@ impl TestApp {
     }
 
     pub async fn amqp(&self) -> Connection {
-        Connection::connect(&self.amqp_url, ConnectionProperties::default())
+        // Through newspipe's own connect: the URL may be a cluster's list of nodes.
+        newspipe_broker::connect(&self.amqp_url.as_str().into(), "newspipe-test")
             .await
             .expect("connect to RabbitMQ")
     }

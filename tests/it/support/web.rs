@@ -73,6 +73,11 @@ pub const SEED_PATH: &str = "/news/502466-kyrgyzstan-president-illegal-seizure-p
 
 impl TestWeb {
     pub async fn start() -> TestWeb {
+        TestWeb::start_on(std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// A web server on `ip` (the cluster rig's bridge, reached from the worker hosts' namespaces).
+    pub async fn start_on(ip: std::net::IpAddr) -> TestWeb {
         let seed = super::shared_dir()
             .and_then(|dir| std::fs::read(dir.join("fixtures/seed/article.html")).ok())
             .map(Arc::new);
@@ -98,7 +103,7 @@ impl TestWeb {
             .route("/sitemap_index.xml", get(sitemap_index))
             .route("/sitemap-news.xml.gz", get(news_sitemap))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         TestWeb { address, hits, log, robots, feed_items, slow_most, edited }
