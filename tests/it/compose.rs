@@ -50,6 +50,108 @@ fn interpolate(value: &str, variables: &BTreeMap<&str, String>) -> String {
     out
 }
 
+fn cluster_override() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.cluster.yml");
+    let text =
+        std::fs::read_to_string(path).expect("docker-compose.cluster.yml at the top of the repository");
+    YamlLoader::load_from_str(&text).expect("valid YAML").remove(0)
+}
+
+/// The broker nodes of docker-compose.cluster.yml: each service and its hostname (its node is rabbit@HOSTNAME).
+/// Node 1 is docker-compose.yml's `rabbitmq`, which the other services already wait for.
+const CLUSTER_NODES: [(&str, &str); 3] =
+    [("rabbitmq", "rabbitmq1"), ("rabbitmq2", "rabbitmq2"), ("rabbitmq3", "rabbitmq3")];
+
+/// docker-compose.cluster.yml: three RabbitMQ nodes, each with its own data, one Erlang cookie, and the peers
+/// of deploy/rabbitmq/cluster.conf; every service of docker-compose.yml that reaches the broker gets all three
+/// nodes in AMQP_URL (with the user, password and vhost it had) and waits for all three to be healthy.
+#[test]
+fn the_cluster_override_gives_every_broker_client_all_three_nodes() {
+    let base = compose_file();
+    let cluster = cluster_override();
+    let variables = BTreeMap::from([
+        ("RABBITMQ_USER", "user".to_string()),
+        ("RABBITMQ_PASSWORD", "secret".to_string()),
+        ("RABBITMQ_ERLANG_COOKIE", "cookie".to_string()),
+    ]);
+    let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/rabbitmq/cluster.conf"))
+        .expect("deploy/rabbitmq/cluster.conf");
+    let peers: Vec<&str> = conf
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.split_once("cluster_formation.classic_config.nodes."))
+        .map(|(_, rest)| rest.split_once('=').expect("nodes.N = NODE").1.trim())
+        .collect();
+    let nodes: Vec<String> = CLUSTER_NODES.iter().map(|(_, hostname)| format!("rabbit@{hostname}")).collect();
+    assert_eq!(peers, nodes, "deploy/rabbitmq/cluster.conf lists the override's nodes");
+
+    let mut volumes = Vec::new();
+    for (service, hostname) in CLUSTER_NODES {
+        let node = &cluster["services"][service];
+        assert_eq!(node["hostname"].as_str(), Some(hostname), "{service}: its node is rabbit@{hostname}");
+        if service != hostname {
+            let aliases = node["networks"]["default"]["aliases"]
+                .as_vec()
+                .unwrap_or_else(|| panic!("{service}: a network alias {hostname}, for the other nodes"));
+            assert!(aliases.iter().any(|a| a.as_str() == Some(hostname)), "{service} answers as {hostname}");
+        }
+        let mounts: Vec<&str> = node["volumes"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{service}: volumes"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            mounts.contains(&"./deploy/rabbitmq/cluster.conf:/etc/rabbitmq/conf.d/20-cluster.conf:ro"),
+            "{service} reads cluster.conf: {mounts:?}"
+        );
+        let data = mounts
+            .iter()
+            .find(|m| m.ends_with(":/var/lib/rabbitmq"))
+            .unwrap_or_else(|| panic!("{service}: a volume for /var/lib/rabbitmq: {mounts:?}"));
+        volumes.push(data.split(':').next().unwrap().to_string());
+        let cookie = node["environment"]["RABBITMQ_ERLANG_COOKIE"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{service}: RABBITMQ_ERLANG_COOKIE"));
+        assert_eq!(interpolate(cookie, &variables), "cookie", "{service}: the one cookie of .env");
+        let own = !node["healthcheck"].is_badvalue();
+        assert!(own || !base["services"][service]["healthcheck"].is_badvalue(), "{service}: a health check");
+    }
+    volumes.sort();
+    volumes.dedup();
+    assert_eq!(volumes.len(), CLUSTER_NODES.len(), "each node keeps its own data: {volumes:?}");
+
+    let mut clients = 0;
+    for (name, service) in base["services"].as_hash().unwrap() {
+        let name = name.as_str().unwrap();
+        let Some(single) = service["environment"]["AMQP_URL"].as_str() else { continue };
+        clients += 1;
+        let single = url::Url::parse(&interpolate(single, &variables)).unwrap();
+        let overridden = &cluster["services"][name];
+        let list = overridden["environment"]["AMQP_URL"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: docker-compose.cluster.yml gives it an AMQP_URL"));
+        let urls: Vec<url::Url> = interpolate(list, &variables)
+            .split(',')
+            .map(|u| url::Url::parse(u).unwrap_or_else(|e| panic!("{name}: {u}: {e}")))
+            .collect();
+        let hosts: Vec<&str> = urls.iter().map(|u| u.host_str().unwrap()).collect();
+        assert_eq!(hosts, ["rabbitmq1", "rabbitmq2", "rabbitmq3"], "{name}: every node, in AMQP_URL");
+        for url in &urls {
+            assert_eq!(
+                (url.scheme(), url.username(), url.password(), url.port(), url.path()),
+                (single.scheme(), single.username(), single.password(), single.port(), single.path()),
+                "{name}: {url} is docker-compose.yml's {single} on another node"
+            );
+        }
+        for (node, _) in &CLUSTER_NODES[1..] {
+            let condition = overridden["depends_on"][*node]["condition"].as_str();
+            assert_eq!(condition, Some("service_healthy"), "{name} waits for {node}");
+        }
+    }
+    assert!(clients > WORKER_SERVICES.len(), "the workers and the API reach the broker ({clients} services)");
+}
+
 #[test]
 fn interpolation_follows_compose() {
     let variables = BTreeMap::from([("PASSWORD", "pw".to_string())]);
