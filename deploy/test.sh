@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # THE test command (the README's, and what .ci/run calls): installs what is
 # missing, starts RabbitMQ and PostgreSQL (deploy/services.sh), then checks
-# the compose file, formatting and lints, builds once, and runs the whole
-# test suite against the real services.
+# the compose files, the Kubernetes manifests, formatting and lints, builds
+# once, and runs the whole test suite against the real services.
 #
 #   deploy/test.sh [ARGS...]     ARGS go to the test runner, e.g. a filter:
 #                                deploy/test.sh crash
@@ -158,9 +158,35 @@ POSTGRES_PASSWORD=compose-check-only
 POSTGRES_DB=newspipe
 EOF
     docker-compose -f docker-compose.yml --env-file "$envfile" config -q || rc=$?
+    # The three-node broker's override, merged as `docker compose -f docker-compose.yml -f
+    # docker-compose.cluster.yml` merges it (its own variable: the nodes' shared Erlang cookie).
+    echo RABBITMQ_ERLANG_COOKIE=compose-check-only >>"$envfile"
+    docker-compose -f docker-compose.yml -f docker-compose.cluster.yml --env-file "$envfile" config -q || rc=$?
     rm -f "$envfile"
-    [ "$rc" -eq 0 ] && log "docker-compose.yml is valid"
+    [ "$rc" -eq 0 ] && log "docker-compose.yml, and with docker-compose.cluster.yml, is valid"
     return "$rc"
+}
+
+# The Kubernetes manifests (deploy/k8s), offline: deploy/k8s/validate.py checks them with kubernetes-validate
+# (PyPI; it bundles Kubernetes' schemas) and KEDA's CRD schemas kept in deploy/k8s/schemas, then breaks copies
+# of them in many ways and fails unless each broken copy is refused. kubernetes-validate is pinned: its
+# bundled schemas decide what passes, and a run should fail for a change of ours, not of the tool's.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+ensure_kubernetes_validate() {
+    local installed
+    installed="$(python3 -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))' 2>/dev/null)" || true
+    [ "$installed" = "$KUBERNETES_VALIDATE_VERSION" ] && return 0
+    log "installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI)"
+    python3 -m pip install --quiet "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" || {
+        log "cannot install kubernetes-validate (pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION)"
+        return 1
+    }
+}
+
+manifests_check() {
+    ensure_kubernetes_validate || return 1
+    python3 deploy/k8s/validate.py && python3 deploy/k8s/validate.py --self-test
 }
 
 have_cargo_subcommand() { cargo "$1" --version >/dev/null 2>&1; }
@@ -207,6 +233,7 @@ run_tests() {
 }
 
 step compose compose_config
+step manifests manifests_check
 if [ "${NEWSPIPE_SKIP_LINT:-0}" != 1 ]; then
     step fmt fmt_check
     step "unused deps" unused_dependencies
