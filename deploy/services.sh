@@ -27,6 +27,7 @@
 #   NEWSPIPE_RABBITMQ_CLUSTER_NODES  space-separated node names: classic_config
 #       peer discovery (a blank node joins the first of them that runs)
 #   NEWSPIPE_RABBITMQ_PARTITION_HANDLING  cluster_partition_handling (pause_minority, autoheal)
+#   NEWSPIPE_RABBITMQ_NET_TICKTIME  Erlang's net_ticktime (server and CLI), instead of 60 s
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -53,6 +54,12 @@ NODENAME="${NEWSPIPE_RABBITMQ_NODENAME:-newspipe@localhost}"
 case "${NODENAME#*@}" in *.*) USE_LONGNAME=true ;; *) USE_LONGNAME=false ;; esac
 CLUSTER_NODES="${NEWSPIPE_RABBITMQ_CLUSTER_NODES:-}"
 PARTITION_HANDLING="${NEWSPIPE_RABBITMQ_PARTITION_HANDLING:-}"
+DIST_ERL_ARGS="-kernel inet_dist_use_interface $LISTEN_ERL"
+if [ -n "${NEWSPIPE_RABBITMQ_NET_TICKTIME:-}" ]; then
+    [[ "$NEWSPIPE_RABBITMQ_NET_TICKTIME" =~ ^[0-9]+$ ]] || die "NEWSPIPE_RABBITMQ_NET_TICKTIME must be a number of seconds"
+    # Peers find a silent node down after 0.75-1.25 times this: all nodes and CLI tools need the same value.
+    DIST_ERL_ARGS+=" -kernel net_ticktime $NEWSPIPE_RABBITMQ_NET_TICKTIME"
+fi
 
 RMQ="$DIR/rabbitmq"
 RMQ_BIN=/usr/lib/rabbitmq/bin
@@ -83,8 +90,8 @@ RMQ_ENV=(
     "ERL_EPMD_PORT=$EPMD_PORT"
     "ERL_EPMD_ADDRESS=$LISTEN"
     # Keep the distribution listeners (server's and CLI's) on loopback too.
-    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface $LISTEN_ERL"
-    "RABBITMQ_CTL_ERL_ARGS=-kernel inet_dist_use_interface $LISTEN_ERL"
+    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=$DIST_ERL_ARGS"
+    "RABBITMQ_CTL_ERL_ARGS=$DIST_ERL_ARGS"
 )
 
 rmq() { # rmq rabbitmqctl|rabbitmq-diagnostics|rabbitmq-server ARGS...
