@@ -154,20 +154,9 @@ impl Supervisor {
         self.log.push(format!("{:>6.1}s {what}", self.started.elapsed().as_secs_f64()));
     }
 
-    /// A worker that exited without being killed is a bug: no fault here should take one down.
+    /// Each of the running workers is still running (see `WorkerProcess::still_running`).
     fn check_alive(&mut self, app: &mut TestApp) -> Result<(), String> {
-        for &index in &self.slots {
-            let worker = &mut app.workers[index];
-            if let Some(status) = worker.child.try_wait().unwrap() {
-                return Err(format!(
-                    "{} (pid {}) exited by itself with {status}; its log:\n{}",
-                    worker.kind.binary(),
-                    worker.pid(),
-                    crate::support::tail(&worker.log_text(), 60)
-                ));
-            }
-        }
-        Ok(())
+        self.slots.iter().try_for_each(|&index| app.workers[index].still_running())
     }
 
     fn pick(&self, app: &TestApp, rng: &mut Rng, kind: Option<Worker>) -> usize {

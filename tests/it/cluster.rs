@@ -183,17 +183,7 @@ async fn settle(app: &mut TestApp, expected: i64, started: Instant) -> Result<Op
     let channel = connection.create_channel().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(180) + Duration::from_millis(30) * expected as u32;
     let settled = audit::settle(app, &channel, expected, started, deadline, |app| {
-        for worker in &mut app.workers {
-            if let Some(status) = worker.child.try_wait().unwrap() {
-                return Err(format!(
-                    "{} (pid {}) exited by itself with {status}; its log:\n{}",
-                    worker.kind.binary(),
-                    worker.pid(),
-                    crate::support::tail(&worker.log_text(), 60)
-                ));
-            }
-        }
-        Ok(())
+        app.workers.iter_mut().try_for_each(|worker| worker.still_running())
     })
     .await;
     let _ = connection.close(200, "bye".into()).await;

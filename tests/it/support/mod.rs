@@ -68,6 +68,20 @@ impl WorkerProcess {
         None
     }
 
+    /// `Ok` while the process runs; once it has exited, what it exited with and the end of its log (a worker
+    /// that exits without being killed is a bug: no fault in the tests should take one down).
+    pub fn still_running(&mut self) -> Result<(), String> {
+        match self.child.try_wait().unwrap() {
+            None => Ok(()),
+            Some(status) => Err(format!(
+                "{} (pid {}) exited by itself with {status}; its log:\n{}",
+                self.kind.binary(),
+                self.pid(),
+                tail(&self.log_text(), 60)
+            )),
+        }
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
