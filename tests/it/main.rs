@@ -28,6 +28,8 @@
 //!   and indexes, stored articles pointing at their response records, a crashed fetcher's file cut and closed.
 //! - `chaos`: workers killed, frozen, RabbitMQ and PostgreSQL restarted mid-run (a private instance of them):
 //!   every URL still ends with exactly one outcome; prints one line of figures.
+//! - `cluster`: a three-node RabbitMQ cluster and worker hosts in network namespaces (deploy/cluster.sh): a node
+//!   killed, a worker host cut off, PostgreSQL restarted, a rolling restart; prints its figures. Root only.
 
 // Tests (and the tools beside them) may unwrap: a failure names what it expected.
 #![allow(clippy::unwrap_used)]
@@ -36,6 +38,7 @@ mod api;
 mod backpressure;
 mod broker;
 mod chaos;
+mod cluster;
 mod compose;
 mod delivery;
 mod extract_command;

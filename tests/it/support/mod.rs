@@ -236,8 +236,6 @@ impl TestApp {
 
     /// Starts a worker with this app's environment inside the network namespace `netns` (a host of the
     /// cluster rig). `ip netns exec` execs the binary, so the process's pid is the worker's own.
-    // For tests/it/cluster.rs, which joins the it binary when its rig (deploy/cluster.sh) lands.
-    #[allow(dead_code)]
     pub fn start_worker_in(&mut self, kind: Worker, netns: &str) -> usize {
         let n = self.workers.len();
         let log = self.dir.join(format!("{}-{n}-{netns}.log", kind.binary()));
