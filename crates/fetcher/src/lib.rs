@@ -16,10 +16,11 @@
 /// Which addresses the fetcher connects to (shared with the WARC reader's downloads).
 pub use newspipe_net as address;
 pub mod archive;
-pub mod config;
+/// The fetcher's settings, with the HTTP client in `newspipe-net` (the renderer uses the same client).
+pub use newspipe_net::settings as config;
 pub mod coordination;
 mod events;
-pub mod http;
+pub use newspipe_net::http;
 pub mod revisit;
 pub mod watch;
 pub mod worker;

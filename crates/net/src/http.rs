@@ -12,8 +12,8 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Version, redirect};
 use url::{Host, Url};
 
-use crate::address::{AddressPolicy, GuardedResolver, ResolveError};
-use crate::config::FetcherSettings;
+use crate::settings::FetcherSettings;
+use crate::{AddressPolicy, GuardedResolver, ResolveError};
 
 /// Response headers kept in [`FetchedPage::headers`] (lower-case names).
 pub const KEPT_HEADERS: &[&str] =

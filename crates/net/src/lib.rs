@@ -1,4 +1,6 @@
-//! Which IP addresses the fetcher may connect to, and the DNS resolver that enforces it.
+//! How newspipe downloads from the web: which IP addresses it may connect to, the DNS resolver that
+//! enforces it, and the HTTP client ([`http::HttpFetcher`], with its [`settings::FetcherSettings`]) that the
+//! fetcher and the renderer both use, so that every request either makes meets the same guard and limits.
 //!
 //! Only globally routable unicast addresses are allowed. Everything else (loopback, private,
 //! link-local incl. the cloud metadata address 169.254.169.254, shared/CGN, unique-local,
@@ -10,6 +12,9 @@
 //! hands reqwest only the addresses that passed, so the connection goes to a checked address (no
 //! second lookup that a rebinding attacker could answer differently). IP-literal hosts never
 //! reach a resolver: the fetcher checks them with [`check_ip`] before every hop.
+
+pub mod http;
+pub mod settings;
 
 use std::error::Error as StdError;
 use std::fmt;

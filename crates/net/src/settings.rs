@@ -44,7 +44,7 @@ pub struct FetcherSettings {
     pub warc: WarcSettings,
 }
 
-/// Where and how the fetcher archives what it fetches as WARC files (see `crate::archive`).
+/// Where and how the fetcher archives what it fetches as WARC files (see the fetcher's `archive` module).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WarcSettings {

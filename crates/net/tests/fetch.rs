@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use newspipe_fetcher::{ConnectFailure, FetchError, FetcherSettings, HttpFetcher, TimeoutPhase, Validators};
+use newspipe_net::http::{ConnectFailure, FetchError, HttpFetcher, TimeoutPhase, Validators};
+use newspipe_net::settings::FetcherSettings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
