@@ -37,6 +37,7 @@ pub fn raw_page(job_id: JobId, url: &str, body: &[u8], content_type: &str) -> Ra
         parent_job_id: None,
         warc: None,
         revisit: None,
+        rendering: None,
         body: body.to_vec(),
     }
 }

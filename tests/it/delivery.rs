@@ -56,6 +56,7 @@ fn page_for(app: &TestApp, n: u32) -> RawPage {
         parent_job_id: None,
         warc: None,
         revisit: None,
+        rendering: None,
         body: article_html(n).into_bytes(),
     }
 }

@@ -77,17 +77,19 @@ pub struct QueueLengths {
     pub store: u32,
     /// WARC file jobs (a few hundred bytes each; one file is thousands of records).
     pub warc: u32,
+    /// Pages waiting for a renderer (compressed like the extract queue's).
+    pub render: u32,
 }
 
 impl Default for QueueLengths {
     fn default() -> Self {
-        QueueLengths { fetch: 1_000_000, extract: 20_000, store: 100_000, warc: 100_000 }
+        QueueLengths { fetch: 1_000_000, extract: 20_000, store: 100_000, warc: 100_000, render: 5_000 }
     }
 }
 
 impl QueueLengths {
     /// No limit on any work queue.
-    pub const UNLIMITED: QueueLengths = QueueLengths { fetch: 0, extract: 0, store: 0, warc: 0 };
+    pub const UNLIMITED: QueueLengths = QueueLengths { fetch: 0, extract: 0, store: 0, warc: 0, render: 0 };
 
     /// The limit of `queue`, if it has one.
     pub fn of(&self, queue: crate::Queue) -> Option<u32> {
@@ -96,6 +98,7 @@ impl QueueLengths {
             crate::Queue::Extract => self.extract,
             crate::Queue::Store => self.store,
             crate::Queue::Warc => self.warc,
+            crate::Queue::Render => self.render,
         };
         (length > 0).then_some(length)
     }

@@ -48,17 +48,26 @@ pub struct Outgoing {
     pub(crate) content_type: &'static str,
     pub(crate) content_encoding: Option<&'static str>,
     pub(crate) job_id: Option<JobId>,
+    /// The AMQP `expiration`: how long the message may wait in its queue.
+    pub(crate) expiration: Option<Duration>,
 }
 
 impl Outgoing {
     /// A JSON message for a work queue.
     pub fn json(queue: Queue, body: Vec<u8>) -> Self {
-        Outgoing { queue, body, content_type: "application/json", content_encoding: None, job_id: None }
+        Outgoing {
+            queue,
+            body,
+            content_type: "application/json",
+            content_encoding: None,
+            job_id: None,
+            expiration: None,
+        }
     }
 
     /// A message with its own content type (a raw page, for example).
     pub fn bytes(queue: Queue, body: Vec<u8>, content_type: &'static str) -> Self {
-        Outgoing { queue, body, content_type, content_encoding: None, job_id: None }
+        Outgoing { queue, body, content_type, content_encoding: None, job_id: None, expiration: None }
     }
 
     /// Compresses the body on the wire (`content-encoding: zstd`); the consuming worker decodes it.
@@ -71,6 +80,13 @@ impl Outgoing {
     /// Carries the job id (as the AMQP correlation id), so every stage can log it without decoding.
     pub fn for_job(mut self, job_id: JobId) -> Self {
         self.job_id = Some(job_id);
+        self
+    }
+
+    /// The message may wait in its queue this long; then the queue dead-letters it (for the render queue:
+    /// on to extraction as it is).
+    pub fn expires_after(mut self, wait: Duration) -> Self {
+        self.expiration = Some(wait);
         self
     }
 
@@ -127,6 +143,9 @@ impl Publisher {
         }
         if let Some(job_id) = message.job_id {
             properties = properties.with_correlation_id(ShortString::from(job_id.to_string()));
+        }
+        if let Some(wait) = message.expiration {
+            properties = properties.with_expiration(ShortString::from(wait.as_millis().max(1).to_string()));
         }
         self.publish_raw(
             &self.topology.work_exchange(),

@@ -5,6 +5,9 @@
 //! producer ──► <prefix> (direct) ──fetch──► <prefix>.fetch ──► fetcher
 //!                                ──extract► <prefix>.extract ─► extractor
 //!                                ──store──► <prefix>.store ───► store
+//!                                ──render─► <prefix>.render ──► renderer ──extract──► (back to the extractor)
+//! render: a page that waits in <prefix>.render past its expiration, or a poison one, is dead-lettered to
+//!         <prefix> with routing key `extract`: extracted as it is, never lost (docs/rendering.md)
 //! retry:  worker ──► <prefix>.delay (headers, by delay) ──► <prefix>.delay.<ms>ms (TTL) ──expired──► <prefix>
 //! poison: worker ──► <prefix>.dead (fanout) ──► <prefix>.dead   ◄── also the work queues' dead-letter exchange
 //! ```
@@ -46,10 +49,12 @@ pub enum Queue {
     Store,
     /// WARC files to read: one message per file, held by the reader for as long as the file takes.
     Warc,
+    /// Pages the extractor found to be shells built by JavaScript, for the renderer's browser.
+    Render,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 4] = [Queue::Fetch, Queue::Extract, Queue::Store, Queue::Warc];
+    pub const ALL: [Queue; 5] = [Queue::Fetch, Queue::Extract, Queue::Store, Queue::Warc, Queue::Render];
 
     /// The routing key on the work exchange, and the suffix of the queue name.
     pub fn routing_key(self) -> &'static str {
@@ -58,6 +63,7 @@ impl Queue {
             Queue::Extract => "extract",
             Queue::Store => "store",
             Queue::Warc => "warc",
+            Queue::Render => "render",
         }
     }
 
@@ -174,7 +180,17 @@ impl Topology {
 
         for queue in Queue::ALL {
             let mut arguments = self.quorum_arguments();
-            arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_exchange()));
+            if queue == Queue::Render {
+                // What no renderer took in time (its expiration, set by the extractor) or what kept killing
+                // renderers (the delivery limit) goes on to be extracted as it is: a stack without a
+                // renderer still ends every URL. The explicit dead letters of the consume loop (a message
+                // that cannot be decoded) still go to the dead-letter exchange.
+                arguments.insert("x-dead-letter-exchange".into(), long_string(&self.work_exchange()));
+                arguments
+                    .insert("x-dead-letter-routing-key".into(), long_string(Queue::Extract.routing_key()));
+            } else {
+                arguments.insert("x-dead-letter-exchange".into(), long_string(&self.dead_exchange()));
+            }
             arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(self.delivery_limit as i32));
             if let Some(length) = self.max_length(queue) {
                 let length = i32::try_from(length).unwrap_or(i32::MAX);
@@ -339,8 +355,8 @@ mod tests {
     #[test]
     fn every_queue_is_named_under_the_prefix() {
         let names = topology(3).queue_names();
-        assert_eq!(names[..5], ["t.fetch", "t.extract", "t.store", "t.warc", "t.dead"]);
-        assert_eq!(names[5..7], ["t.delay.100ms", "t.delay.250ms"]);
-        assert!(names.contains(&"t.delay.400ms".to_string()) && names.len() == 12, "{names:?}");
+        assert_eq!(names[..6], ["t.fetch", "t.extract", "t.store", "t.warc", "t.render", "t.dead"]);
+        assert_eq!(names[6..8], ["t.delay.100ms", "t.delay.250ms"]);
+        assert!(names.contains(&"t.delay.400ms".to_string()) && names.len() == 13, "{names:?}");
     }
 }

@@ -347,6 +347,7 @@ async fn write_article_rows(
     let mut warc_record_id = Vec::with_capacity(n);
     let mut version_hash = Vec::with_capacity(n);
     let mut search = Vec::with_capacity(n);
+    let mut rendered = Vec::with_capacity(n);
     for write in writes {
         let a = write.article;
         url.push(clean(&a.url));
@@ -369,6 +370,7 @@ async fn write_article_rows(
         // Stored as the same 64 bits in a signed column.
         simhash.push(a.simhash.map(|h| h as i64));
         paywalled.push(a.paywalled);
+        rendered.push(a.rendered);
         fetched_at.push(write.fetched_at);
         warc_file.push(a.warc_file.as_deref().map(clean));
         warc_offset.push(a.warc_offset.and_then(|o| i64::try_from(o).ok()));
@@ -386,19 +388,20 @@ async fn write_article_rows(
         "FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
              $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
              $14::text[], $15::text[], $16::int4[], $17::text[], $18::int8[], $19::bool[], $20::timestamptz[],
-             $21::text[], $22::int8[], $23::text[], $24::text[], $25::int8[], $26::text[])
+             $21::text[], $22::int8[], $23::text[], $24::text[], $25::int8[], $26::text[], $27::bool[])
              AS u(url, job_id, canonical_url, title, authors, published_at, modified_at, language, site_name,
                   description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-                  paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, id, search)";
+                  paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, id, search,
+                  rendered)";
     let statement = match ids {
         None => format!(
             "INSERT INTO articles (url, job_id, canonical_url, title, authors, published_at, modified_at, language,
                  site_name, description, image, tags, section, text, markdown, word_count, content_hash, simhash,
-                 paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, search)
+                 paywalled, fetched_at, warc_file, warc_offset, warc_record_id, version_hash, search, rendered)
              SELECT u.url, u.job_id, u.canonical_url, u.title, string_to_array(u.authors, chr(31)), u.published_at,
                  u.modified_at, u.language, u.site_name, u.description, u.image, string_to_array(u.tags, chr(31)),
                  u.section, u.text, u.markdown, u.word_count, u.content_hash, u.simhash, u.paywalled, u.fetched_at,
-                 u.warc_file, u.warc_offset, u.warc_record_id, u.version_hash, u.search::tsvector
+                 u.warc_file, u.warc_offset, u.warc_record_id, u.version_hash, u.search::tsvector, u.rendered
              {COLUMNS}
              ORDER BY u.url
              ON CONFLICT (url) DO NOTHING
@@ -413,7 +416,7 @@ async fn write_article_rows(
                  content_hash = u.content_hash, simhash = u.simhash, paywalled = u.paywalled,
                  fetched_at = u.fetched_at, warc_file = u.warc_file, warc_offset = u.warc_offset,
                  warc_record_id = u.warc_record_id, version_hash = u.version_hash, updated_at = now(),
-                 search = u.search::tsvector
+                 search = u.search::tsvector, rendered = u.rendered
              {COLUMNS}
              WHERE articles.id = u.id
              RETURNING articles.url, articles.id"
@@ -450,6 +453,7 @@ async fn write_article_rows(
         .bind(version_hash)
         .bind(ids)
         .bind(search)
+        .bind(rendered)
         .fetch_all(&mut **tx)
         .await
         .map_err(query("write articles"))?;

@@ -6,7 +6,7 @@ use newspipe_models::Article;
 /// The columns an [`ArticleRow`] reads, in the order of the table.
 pub(crate) const ARTICLE_COLUMNS: &str = "url, canonical_url, title, authors, published_at, modified_at, language, site_name, \
      description, image, tags, section, text, markdown, word_count, content_hash, simhash, paywalled, fetched_at, \
-     warc_file, warc_offset, warc_record_id, taken_down_at";
+     warc_file, warc_offset, warc_record_id, taken_down_at, rendered";
 
 /// An `articles` row as PostgreSQL types it; [`Article`] is what the rest of newspipe sees.
 #[derive(sqlx::FromRow)]
@@ -34,6 +34,7 @@ pub(crate) struct ArticleRow {
     warc_offset: Option<i64>,
     warc_record_id: Option<String>,
     taken_down_at: Option<DateTime<Utc>>,
+    rendered: bool,
 }
 
 impl From<ArticleRow> for Article {
@@ -63,6 +64,7 @@ impl From<ArticleRow> for Article {
             warc_offset: row.warc_offset.and_then(|o| u64::try_from(o).ok()),
             warc_record_id: row.warc_record_id,
             taken_down_at: row.taken_down_at,
+            rendered: row.rendered,
         }
     }
 }

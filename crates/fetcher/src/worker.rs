@@ -534,6 +534,7 @@ fn forward_page(job: &FetchJob, url: &str, page: FetchedPage, warc: Option<WarcL
         parent_job_id: job.parent_job_id,
         warc,
         revisit: job.revisit.clone(),
+        rendering: None,
         body: page.body,
     };
     let outgoing = Outgoing::bytes(Queue::Extract, encode_page(&raw), PAGE_CONTENT_TYPE).compressed();

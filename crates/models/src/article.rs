@@ -46,6 +46,8 @@ pub struct Article {
     /// When a revisit found the page gone (404 or 410), the article keeping its last content; `None` while
     /// it is online. Set by the store, never by extraction (docs/history.md).
     pub taken_down_at: Option<DateTime<Utc>>,
+    /// Extracted from the DOM a browser built (the renderer), not from the page as fetched.
+    pub rendered: bool,
 }
 
 /// Where a page's bytes are kept in a WARC file: what an article keeps of its source.

@@ -124,6 +124,7 @@ mod tests {
             hints: None,
             parent_job_id: None,
             revisit: None,
+            rendering: None,
             warc: None,
             body: body.to_vec(),
         }

@@ -16,7 +16,7 @@ pub use article::{Article, OutcomeKind, WarcLocation};
 pub use codec::{
     DecodeError, Versioned, decode_json, decode_page, decode_store_requests, encode_json, encode_page,
 };
-pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, StoreRequest, WarcJob};
+pub use messages::{FeedHints, FetchJob, JobKind, Outcome, RawPage, Rendering, StoreRequest, WarcJob};
 pub use reason::{FailureReason, SkipReason, every_reason};
 pub use revisit::{DEFAULT_REVISIT_SCHEDULE, MAX_REVISIT_OFFSET, MAX_REVISIT_STEPS, RevisitSchedule};
 pub use schema::fetch_job_schema;

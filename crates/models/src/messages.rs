@@ -134,8 +134,27 @@ pub struct RawPage {
     /// The revisit schedule its job carried (see [`FetchJob::revisit`]), for the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revisit: Option<RevisitSchedule>,
+    /// Where the page stands with the renderer; `None` for a page never sent to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendering: Option<Rendering>,
     #[serde(skip)]
     pub body: Vec<u8>,
+}
+
+/// A page's way through the renderer (docs/rendering.md). Whatever the state, a page that has one is never
+/// sent to rendering again: it is extracted as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Rendering {
+    /// The extractor sent the page to the render queue, because of `reason` (a code: `app_root`,
+    /// `no_text`, `always`...). A page that comes back to the extractor in this state waited past
+    /// `renderer.max_wait_secs`, or kept failing the renderer.
+    Requested { at: DateTime<Utc>, reason: String },
+    /// The body is the DOM a browser built from the page.
+    Rendered { elapsed_ms: u64 },
+    /// The renderer gave up on the page (a code: `page_timeout`, `dom_too_large`...); the body is the page
+    /// as fetched.
+    Abandoned { reason: String },
 }
 
 impl RawPage {

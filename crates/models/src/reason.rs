@@ -78,6 +78,8 @@ pub enum FailureReason {
     ExtractorError,
     /// A WARC record that is cut short or cannot be read (the file's own failure says where).
     DamagedRecord,
+    /// The renderer's browser crashed or hung on the page through every retry.
+    RenderFailed,
     /// A reason this build does not know, kept as it was written.
     Other(String),
 }
@@ -166,6 +168,7 @@ const PLAIN_FAILURES: &[(FailureReason, &str, &str)] = &[
     (FailureReason::ExtractionTimeBudget, "extraction_time_budget", "extraction time budget"),
     (FailureReason::ExtractorError, "extractor_error", "extractor error"),
     (FailureReason::DamagedRecord, "damaged_record", "damaged record"),
+    (FailureReason::RenderFailed, "render_failed", "render failed"),
 ];
 
 /// How the feed and sitemap parsers' messages begin (`newspipe_discover::DiscoverError`): a failure whose
