@@ -7,9 +7,43 @@
 //! bounded arena tree, built from `newspipe-html`'s tokenizer), [`extract_metadata`] and [`parse_date`].
 //! They are not used elsewhere in the workspace and may change with the extractor.
 //!
-//! Inside, three rooms: `metadata` (JSON-LD, titles, authors, dates, Open Graph and meta), `content` (the
-//! body: signals, scoring, rendering as text and Markdown), and the page-level parts (`language`,
-//! `fingerprint`, `page_type`).
+//! # Pages built by JavaScript
+//!
+//! When a page's markup yields a thin body (fewer than [`THIN_ARTICLE_WORDS`] words, or none), [`extract`]
+//! looks for the article in the data the page embeds for its scripts, in this order: JSON-LD
+//! `articleBody`, Next.js `__NEXT_DATA__`, inline `window.__INITIAL_STATE__` / `__PRELOADED_STATE__` /
+//! `__APOLLO_STATE__` / `__NUXT__` (JSON literals only), Nuxt 3 `__NUXT_DATA__`. The article it returns
+//! is computed as for any page (text, Markdown, counts, hashes, description); the data's title, date and
+//! authors fill only what the page's metadata lacks. A page rendered this way needs no browser.
+//!
+//! For what is left, a caller decides whether to render the page in a browser:
+//!
+//! ```no_run
+//! # use newspipe_extract::*;
+//! # fn f(page: &Page<'_>) -> Result<(), ExtractError> {
+//! let thin = match extract(page, &Options::default())? {
+//!     Extraction::Article(a) => a.word_count < THIN_ARTICLE_WORDS,
+//!     Extraction::Skipped(reason) => reason == newspipe_models::SkipReason::Empty,
+//! };
+//! if thin && let Some(reason) = shell_signals(page) {
+//!     // reason.code.as_str() is "app_root", "script_heavy" or "no_text"; render the page, or try
+//!     // amp_url(page), the AMP version the page links to.
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - [`shell_signals`]`(page: &Page<'_>) -> Option<ShellReason>`: whether the HTML is an app shell
+//!   ([`ShellReason`]: a [`ShellCode`] and the measured text characters, scripts, external scripts,
+//!   inline script bytes and app-root marker). The thresholds are [`APP_ROOT_MAX_TEXT`],
+//!   [`SCRIPT_HEAVY_MAX_TEXT`], [`SCRIPT_HEAVY_RATIO`], [`SCRIPT_HEAVY_EXTERNAL`] and [`NO_TEXT_MAX_TEXT`].
+//! - [`amp_url`]`(page: &Page<'_>) -> Option<String>`: the absolute `http(s)` URL of
+//!   `<link rel="amphtml">`.
+//!
+//! Both are one tokenizer pass over the page (no tree), for pages whose extraction came out thin.
+//!
+//! Inside, four rooms: `metadata` (JSON-LD, titles, authors, dates, Open Graph and meta), `content` (the
+//! body: signals, scoring, rendering as text and Markdown), `embedded` (the article in framework data)
+//! with `shell` (the shell rule), and the page-level parts (`language`, `fingerprint`, `page_type`).
 
 use std::time::{Duration, Instant};
 
@@ -18,15 +52,26 @@ use newspipe_models::{Article, FeedHints, SkipReason};
 pub mod charset;
 mod content;
 pub mod dom;
+mod embedded;
 pub mod files;
 mod fingerprint;
 mod language;
 mod metadata;
 mod page_type;
+mod shell;
 mod util;
 
 pub use metadata::dates::parse::parse_date;
 pub use metadata::{Metadata, extract_metadata};
+pub use shell::{
+    APP_ROOT_MAX_TEXT, NO_TEXT_MAX_TEXT, SCRIPT_HEAVY_EXTERNAL, SCRIPT_HEAVY_MAX_TEXT, SCRIPT_HEAVY_RATIO,
+    ShellCode, ShellReason, amp_url, shell_signals,
+};
+
+/// A body of fewer words than this is thin: [`extract`] then looks for the article in the page's embedded
+/// data, and a caller that still gets a thin article (or `Skipped(Empty)`) may ask [`shell_signals`]
+/// whether the page needs a browser.
+pub const THIN_ARTICLE_WORDS: u32 = 80;
 
 /// One fetched page, as the fetcher saw it.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +169,30 @@ fn extract_unguarded(page: &Page<'_>, options: &Options) -> Result<Extraction, E
     }
     if let Some(kind) = page_type::not_an_article(page.url, &meta, &body) {
         return Ok(Extraction::Skipped(SkipReason::NotAnArticle { kind: kind.to_string() }));
+    }
+    let (mut meta, mut body) = (meta, body);
+    let words = body.text.split_whitespace().count();
+    if words < THIN_ARTICLE_WORDS as usize
+        && Instant::now() < deadline
+        && let Some(found) = embedded::find(&doc, &html, page.url, meta.article.title.as_deref(), deadline)
+        && found.body.text.split_whitespace().count() > words
+    {
+        // The page's own markup and metadata come first; the embedded data fill what they lack.
+        let paywall_marker = body.paywall_marker;
+        body = found.body;
+        body.paywall_marker = paywall_marker;
+        let m = &mut meta.article;
+        m.title = m.title.take().or(found.title);
+        // A day read from the URL alone gives way to the data's time on that day.
+        let from_url = m.published_at.is_some() && m.published_at == metadata::dates::date_from_url(page.url);
+        m.published_at = match (m.published_at, found.published_at) {
+            (None, found) => found,
+            (Some(day), Some(at)) if from_url && at.date_naive() == day.date_naive() => Some(at),
+            (own, _) => own,
+        };
+        if m.authors.is_empty() {
+            m.authors = found.authors;
+        }
     }
     if body.text.trim().is_empty() {
         return Ok(Extraction::Skipped(SkipReason::Empty));

@@ -126,16 +126,46 @@ fn collect_objects<'v>(v: &'v Value, out: &mut Vec<&'v serde_json::Map<String, V
     }
 }
 
-pub(super) fn parse_json_ld(scripts: &[String]) -> JsonLd {
-    let mut ld = JsonLd::default();
-    let values: Vec<Value> = scripts
+/// The JSON values of `<script type="application/ld+json">` texts (HTML comments and CDATA markers around
+/// them dropped); scripts that are not JSON are left out.
+fn parse_scripts(scripts: &[String]) -> Vec<Value> {
+    scripts
         .iter()
         .filter_map(|s| {
             let s = s.trim().trim_start_matches("<!--").trim_end_matches("-->");
             let s = s.trim().trim_start_matches("//<![CDATA[").trim_end_matches("//]]>");
             serde_json::from_str::<Value>(s.trim()).ok()
         })
+        .collect()
+}
+
+/// The `articleBody` texts of the article objects (by `@type`, also inside `@graph` and `mainEntity`),
+/// longest first: the body of pages whose markup has none (see `crate::embedded`).
+pub(crate) fn article_bodies(scripts: &[String]) -> Vec<String> {
+    let values = parse_scripts(scripts);
+    let mut objects = Vec::new();
+    for v in &values {
+        collect_objects(v, &mut objects, 0);
+    }
+    let mut bodies: Vec<String> = objects
+        .iter()
+        .filter(|o| types_of(o).iter().any(|t| ARTICLE_TYPES.contains(&t.as_str())))
+        .filter_map(|o| match o.get("articleBody")? {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Array(a) => {
+                Some(a.iter().filter_map(Value::as_str).map(str::trim).collect::<Vec<_>>().join("\n\n"))
+            }
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
         .collect();
+    bodies.sort_by_key(|b| std::cmp::Reverse(b.len()));
+    bodies
+}
+
+pub(super) fn parse_json_ld(scripts: &[String]) -> JsonLd {
+    let mut ld = JsonLd::default();
+    let values = parse_scripts(scripts);
     let mut objects = Vec::new();
     for v in &values {
         collect_objects(v, &mut objects, 0);

@@ -2,7 +2,7 @@
 //! and `article:*`, Twitter cards, microdata, other `<meta>` names (Dublin Core, parsely, sailthru...),
 //! `<time>` elements, bylines in the markup, and the URL.
 
-mod authors;
+pub(crate) mod authors;
 pub(crate) mod dates;
 pub(crate) mod json_ld;
 pub(crate) mod title;
