@@ -216,7 +216,7 @@ async fn a_worker_role_on_a_database_the_owner_has_not_migrated_says_so_instead_
 /// The permission regex (configure, write and read alike) a worker's RabbitMQ user needs: every exchange and
 /// queue of its prefix, which every worker declares at start, and nothing else (README, "Least privilege").
 fn broker_permission(prefix: &str) -> String {
-    format!(r"^{prefix}(\.(fetch|extract|store|warc|dead|delay(\.[0-9]+ms)?))?$")
+    format!(r"^{prefix}(\.(fetch|extract|store|warc|render|dead|delay(\.[0-9]+ms)?))?$")
 }
 
 /// RabbitMQ users made through the management API (as the services' administrator), deleted at the end.

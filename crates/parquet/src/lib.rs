@@ -81,6 +81,7 @@ pub fn schema() -> SchemaRef {
         Field::new("warc_offset", DataType::UInt64, true),
         text("warc_record_id", true),
         time("taken_down_at"),
+        Field::new("rendered", DataType::Boolean, false),
     ]))
 }
 
@@ -235,6 +236,7 @@ fn record_batch(schema: &SchemaRef, articles: &[Article]) -> Result<RecordBatch,
         Arc::new(articles.iter().map(|a| a.warc_offset).collect::<UInt64Array>()),
         optional(|a| a.warc_record_id.as_deref()),
         time(|a| a.taken_down_at),
+        Arc::new(articles.iter().map(|a| Some(a.rendered)).collect::<BooleanArray>()),
     ];
     RecordBatch::try_new(schema.clone(), columns)
 }
