@@ -2,16 +2,28 @@
 //! The extraction itself is `newspipe-extract`; this crate only carries pages to it and results away.
 
 mod events;
+pub mod routing;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use newspipe_broker::{BrokerSettings, Disposition, Handler, Incoming, Outgoing, Queue, run_worker};
+use newspipe_broker::{
+    BrokerSettings, ConsumersSeen, Disposition, Handler, Incoming, Outgoing, Queue, run_worker,
+    watch_consumers,
+};
 use newspipe_extract::{ExtractError, Extraction, Options, Page, extract};
-use newspipe_models::{FailureReason, Outcome, RawPage, StoreRequest, decode_page, encode_json};
+use newspipe_models::{
+    FailureReason, Outcome, RawPage, Rendering, StoreRequest, decode_page, encode_json, encode_page,
+};
 use newspipe_runtime::{Health, InternalEvent, LogSettings, MetricsSettings, ProcessSettings, SettingsError};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+pub use crate::routing::{RenderRouting, render_reason};
+
+/// How often the extractor looks whether a renderer consumes the render queue.
+const RENDERER_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -20,6 +32,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub extractor: ExtractorSettings,
+    /// Which pages go to the renderer (the extractor's keys of the renderer's section).
+    pub renderer: RenderRouting,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,12 +76,23 @@ impl ProcessSettings for Settings {
                 why: "must be at least 1",
             });
         }
+        if self.renderer.max_wait_secs == 0 {
+            return Err(SettingsError::Invalid {
+                key: "renderer.max_wait_secs",
+                value: "0".into(),
+                why: "must be at least 1",
+            });
+        }
         Ok(())
     }
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = ExtractHandler::new(&settings.extractor);
+    let watching = CancellationToken::new();
+    let renderers = watch_consumers(&settings.broker, Queue::Render, RENDERER_LOOK_EVERY, watching.clone());
+    let handler =
+        ExtractHandler::new(&settings.extractor).with_rendering(settings.renderer.clone(), renderers);
+    let _stop_watching = watching.drop_guard();
     run_worker(Queue::Extract, handler, &settings.broker, &settings.metrics, Health::default()).await?;
     Ok(())
 }
@@ -76,6 +101,9 @@ pub struct ExtractHandler {
     options: Arc<Options>,
     /// Bounds CPU-bound extractions to the cores, whatever the prefetch.
     cpu: Arc<Semaphore>,
+    routing: Arc<RenderRouting>,
+    /// Whether a renderer takes pages now; none is assumed until one is seen.
+    renderers: ConsumersSeen,
 }
 
 impl ExtractHandler {
@@ -86,7 +114,19 @@ impl ExtractHandler {
             max_bytes: settings.max_page_bytes,
             time_budget: Duration::from_millis(settings.time_budget_ms),
         };
-        ExtractHandler { options: Arc::new(options), cpu: Arc::new(Semaphore::new(concurrency)) }
+        ExtractHandler {
+            options: Arc::new(options),
+            cpu: Arc::new(Semaphore::new(concurrency)),
+            routing: Arc::new(RenderRouting::default()),
+            renderers: ConsumersSeen::default(),
+        }
+    }
+
+    /// Sends the pages `routing` picks to the render queue while `renderers` says one takes them.
+    pub fn with_rendering(mut self, routing: RenderRouting, renderers: ConsumersSeen) -> Self {
+        self.routing = Arc::new(routing);
+        self.renderers = renderers;
+        self
     }
 }
 
@@ -104,12 +144,25 @@ impl Handler for ExtractHandler {
         let (fetched_at, revisit) = (page.fetched_at, page.revisit.clone());
         let _permit = self.cpu.acquire().await.expect("the semaphore is never closed");
         let options = self.options.clone();
+        // Looked at once per page: a renderer seen now takes the page, or its expiration brings it back.
+        let routing = self.renderers.any().then(|| self.routing.clone());
         let started = Instant::now();
         // Extraction is CPU work: it runs off the async threads so it never stalls acks and heartbeats.
-        let outcome = match tokio::task::spawn_blocking(move || extract_outcome(&page, &options)).await {
-            Ok(outcome) => outcome,
+        let extracted = tokio::task::spawn_blocking(move || {
+            let outcome = extract_outcome(&page, &options);
+            let render = routing.as_deref().and_then(|routing| render_reason(&page, &outcome, routing));
+            (page, outcome, render)
+        });
+        let (page, outcome, render) = match extracted.await {
+            Ok(extracted) => extracted,
             Err(error) => return Disposition::DeadLetter { reason: format!("extraction panicked: {error}") },
         };
+        if let Some(reason) = render {
+            return self.send_to_rendering(page, reason);
+        }
+        if let Some(Rendering::Requested { reason, at }) = &page.rendering {
+            events::RenderingNotDone { url: &url, reason, waited: chrono::Utc::now() - *at }.emit();
+        }
         events::PageExtracted { url: &url, outcome: &outcome, elapsed: started.elapsed() }.emit();
         let mut request = StoreRequest::new(job_id, url, outcome);
         request.parent_job_id = parent_job_id;
@@ -121,6 +174,22 @@ impl Handler for ExtractHandler {
         // the broker's CPU per message grows with its size.
         Disposition::Forward(vec![
             Outgoing::json(Queue::Store, encode_json(&request)).compressed().for_job(job_id),
+        ])
+    }
+}
+
+impl ExtractHandler {
+    /// The page as fetched, to the render queue; it comes back here rendered, or as it is once it has
+    /// waited `max_wait_secs` (the queue dead-letters it to the extract queue) or the renderer gave up.
+    fn send_to_rendering(&self, mut page: RawPage, reason: String) -> Disposition {
+        events::RenderingRequested { url: &page.final_url, reason: &reason }.emit();
+        page.rendering = Some(Rendering::Requested { at: chrono::Utc::now(), reason });
+        let wait = Duration::from_secs(self.routing.max_wait_secs);
+        Disposition::Forward(vec![
+            Outgoing::bytes(Queue::Render, encode_page(&page), "application/x-newspipe-page")
+                .compressed()
+                .for_job(page.job_id)
+                .expires_after(wait),
         ])
     }
 }
@@ -141,6 +210,7 @@ pub fn extract_outcome(page: &RawPage, options: &Options) -> Outcome {
             if let Some(warc) = &page.warc {
                 article.set_warc(warc);
             }
+            article.rendered = matches!(page.rendering, Some(Rendering::Rendered { .. }));
             Outcome::Stored { article }
         }
         Ok(Extraction::Skipped(reason)) => Outcome::Skipped { reason },
