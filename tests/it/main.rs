@@ -51,6 +51,7 @@ mod operations;
 mod parquet_export;
 mod pipeline;
 mod reasons;
+mod rendering;
 mod resilience;
 mod support;
 mod tls;

@@ -22,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::routing::{RenderRouting, render_reason};
 
-/// How often the extractor looks whether a renderer consumes the render queue.
-const RENDERER_LOOK_EVERY: Duration = Duration::from_secs(5);
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -45,6 +42,9 @@ pub struct ExtractorSettings {
     pub max_page_bytes: usize,
     /// Work on one page stops after about this long.
     pub time_budget_ms: u64,
+    /// How often the extractor looks whether a renderer consumes the render queue (pages go to rendering
+    /// only while one does).
+    pub renderer_check_secs: u64,
 }
 
 impl Default for ExtractorSettings {
@@ -54,6 +54,7 @@ impl Default for ExtractorSettings {
             concurrency: 0,
             max_page_bytes: defaults.max_bytes,
             time_budget_ms: defaults.time_budget.as_millis() as u64,
+            renderer_check_secs: 5,
         }
     }
 }
@@ -76,6 +77,13 @@ impl ProcessSettings for Settings {
                 why: "must be at least 1",
             });
         }
+        if self.extractor.renderer_check_secs == 0 {
+            return Err(SettingsError::Invalid {
+                key: "extractor.renderer_check_secs",
+                value: "0".into(),
+                why: "must be at least 1",
+            });
+        }
         if self.renderer.max_wait_secs == 0 {
             return Err(SettingsError::Invalid {
                 key: "renderer.max_wait_secs",
@@ -89,7 +97,8 @@ impl ProcessSettings for Settings {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let watching = CancellationToken::new();
-    let renderers = watch_consumers(&settings.broker, Queue::Render, RENDERER_LOOK_EVERY, watching.clone());
+    let every = Duration::from_secs(settings.extractor.renderer_check_secs);
+    let renderers = watch_consumers(&settings.broker, Queue::Render, every, watching.clone());
     let handler =
         ExtractHandler::new(&settings.extractor).with_rendering(settings.renderer.clone(), renderers);
     let _stop_watching = watching.drop_guard();

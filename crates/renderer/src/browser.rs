@@ -45,6 +45,9 @@ pub(crate) struct BrowserProcess {
     driver: JoinHandle<()>,
     folder: PathBuf,
     pub pages: u32,
+    /// Which browser of this process it is (0, 1, ...): a page that failed kills the browser it used, never
+    /// the one started since for the other tabs.
+    pub serial: u64,
 }
 
 impl BrowserProcess {
@@ -118,7 +121,7 @@ impl BrowserProcess {
             // connection does (the browser exited).
             while handler.next().await.is_some() {}
         });
-        Ok(BrowserProcess { browser, child, driver, folder, pages: 0 })
+        Ok(BrowserProcess { browser, child, driver, folder, pages: 0, serial })
     }
 
     pub fn pid(&self) -> Option<u32> {

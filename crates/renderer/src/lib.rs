@@ -93,6 +93,7 @@ impl Renderer {
     pub async fn render(&self, page: &PageToRender<'_>) -> Result<render::Rendered, RenderError> {
         let _tab = self.tabs.acquire().await.expect("the semaphore is never closed");
         self.ensure_browser().await.map_err(|e| RenderError::Browser(format!("start the browser: {e}")))?;
+        let serial = self.browser.lock().await.as_ref().map(|process| process.serial);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         // Bounded again from outside: a browser that stops answering the protocol is a hung browser.
         let limit = self.settings.page_timeout() + Duration::from_secs(15);
@@ -101,7 +102,7 @@ impl Renderer {
             Ok(result) => result,
             Err(_) => Err(RenderError::Browser(format!("no answer within {} s", limit.as_secs()))),
         };
-        self.after_page(matches!(result, Err(RenderError::Browser(_)))).await;
+        self.after_page(matches!(result, Err(RenderError::Browser(_))), serial).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         result
     }
@@ -130,13 +131,17 @@ impl Renderer {
         Ok(())
     }
 
-    /// Kills the browser now (it failed), or retires it when it has served its pages or grown too large
-    /// and no other tab is using it.
-    async fn after_page(&self, failed: bool) {
+    /// Kills the browser now if the page failed in it (a browser that hangs is found this way), or retires
+    /// it when it has served its pages or grown too large and no other tab is using it.
+    ///
+    /// Regression: a failed page killed whatever browser ran by then, so with two tabs the page that failed
+    /// with a killed browser also killed the new one the other tab had just started, and so on until every
+    /// page had used up its attempts.
+    async fn after_page(&self, failed: bool, used: Option<u64>) {
         let mut guard = self.browser.lock().await;
         let retire = match guard.as_mut() {
             None => false,
-            Some(_) if failed => true,
+            Some(process) if failed => Some(process.serial) == used,
             Some(process) => {
                 process.pages += 1;
                 let alone = self.in_flight.load(Ordering::SeqCst) <= 1;

@@ -13,13 +13,16 @@ pub enum Worker {
     Store,
     /// Reads WARC files into outcomes for the store (a path of its own beside the fetcher and extractor).
     WarcReader,
+    /// Renders pages built by JavaScript in headless Chromium (needs `/usr/bin/chromium`).
+    Renderer,
 }
 
 impl Worker {
     /// The live web's pipeline: what [`Worker::ALL`] starts and the chaos tests kill.
     pub const ALL: [Worker; 3] = [Worker::Fetcher, Worker::Extractor, Worker::Store];
     /// Every worker binary.
-    pub const EVERY: [Worker; 4] = [Worker::Fetcher, Worker::Extractor, Worker::Store, Worker::WarcReader];
+    pub const EVERY: [Worker; 5] =
+        [Worker::Fetcher, Worker::Extractor, Worker::Store, Worker::WarcReader, Worker::Renderer];
 
     /// The binary's name, `newspipe-fetcher`...
     pub fn binary(self) -> &'static str {
@@ -28,6 +31,7 @@ impl Worker {
             Worker::Extractor => "newspipe-extractor",
             Worker::Store => "newspipe-store",
             Worker::WarcReader => "newspipe-warc-reader",
+            Worker::Renderer => "newspipe-renderer",
         }
     }
 
@@ -38,6 +42,7 @@ impl Worker {
             Worker::Extractor => "extractor",
             Worker::Store => "store",
             Worker::WarcReader => "warc-reader",
+            Worker::Renderer => "renderer",
         }
     }
 
@@ -48,6 +53,7 @@ impl Worker {
             Worker::Extractor => Queue::Extract,
             Worker::Store => Queue::Store,
             Worker::WarcReader => Queue::Warc,
+            Worker::Renderer => Queue::Render,
         }
     }
 }
@@ -61,6 +67,7 @@ pub struct Binaries {
     pub extractor: PathBuf,
     pub store: PathBuf,
     pub warc_reader: PathBuf,
+    pub renderer: PathBuf,
 }
 
 impl Binaries {
@@ -70,6 +77,7 @@ impl Binaries {
             Worker::Extractor => &self.extractor,
             Worker::Store => &self.store,
             Worker::WarcReader => &self.warc_reader,
+            Worker::Renderer => &self.renderer,
         }
     }
 
@@ -96,6 +104,7 @@ macro_rules! binaries {
             extractor: env!("CARGO_BIN_EXE_newspipe-extractor").into(),
             store: env!("CARGO_BIN_EXE_newspipe-store").into(),
             warc_reader: env!("CARGO_BIN_EXE_newspipe-warc-reader").into(),
+            renderer: env!("CARGO_BIN_EXE_newspipe-renderer").into(),
         }
     };
 }

@@ -100,6 +100,10 @@ impl TestWeb {
             .route("/", get(home))
             .route("/limited/{n}", get(limited))
             .route("/feed.xml", get(feed))
+            .route("/spa/{name}", get(spa_page))
+            .route("/spa-assets/app.js", get(spa_script))
+            .route("/spa-api/{name}", get(spa_data))
+            .route("/next/{n}", get(next_page))
             .route("/sitemap_index.xml", get(sitemap_index))
             .route("/sitemap-news.xml.gz", get(news_sitemap))
             .with_state(state);
@@ -183,6 +187,75 @@ pub fn article_html(n: u32) -> String {
 <footer>Copyright The Test Gazette. All rights reserved.</footer></body></html>"#,
         d = n % 9 + 1
     )
+}
+
+/// The article of the JavaScript-built pages (`/spa/` and `/next/`): `article_content(n)` and two more
+/// paragraphs, long enough not to be thin.
+pub fn spa_content(n: u32) -> (String, Vec<String>) {
+    let (title, mut paragraphs) = article_content(n);
+    paragraphs.push(format!(
+        "Residents who spoke at the hearing on plan {n} asked for a second bridge across the river and for the market square to stay open to traffic on weekdays, two requests the council promised to study."
+    ));
+    paragraphs.push(
+        "The regional authority has until the end of February to approve the loan, after which the tender for the first phase of the works will be published and companies will have eight weeks to bid."
+            .to_string(),
+    );
+    (title, paragraphs)
+}
+
+/// The name's number (`slow-7` is 7).
+fn number_in(name: &str) -> u32 {
+    name.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(0)
+}
+
+/// An app shell: a mount point and a bundle that fetches `/spa-api/{name}` and builds the article from it.
+async fn spa_page(State(state): State<WebState>, Path(name): Path<String>) -> Response {
+    state.hit(format!("/spa/{name}"));
+    let html = r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>The Test Gazette</title>
+<script src="/spa-assets/app.js" defer></script></head>
+<body><div id="root"></div><noscript>You need to enable JavaScript to read The Test Gazette.</noscript></body></html>"#;
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+async fn spa_script(State(state): State<WebState>) -> Response {
+    state.hit("/spa-assets/app.js".to_string());
+    let script = r#"const name = location.pathname.split('/').pop();
+fetch('/spa-api/' + name).then(r => r.json()).then(d => {
+  document.title = d.title + ' - The Test Gazette';
+  const article = document.createElement('article');
+  const h1 = document.createElement('h1'); h1.textContent = d.title; article.appendChild(h1);
+  for (const text of d.paragraphs) { const p = document.createElement('p'); p.textContent = text; article.appendChild(p); }
+  document.getElementById('root').appendChild(article);
+});"#;
+    ([(header::CONTENT_TYPE, "application/javascript")], script).into_response()
+}
+
+/// The article's JSON; `slow-N` answers after 3 s (a page a test kills the browser in).
+async fn spa_data(State(state): State<WebState>, Path(name): Path<String>) -> Response {
+    state.hit(format!("/spa-api/{name}"));
+    if name.starts_with("slow-") {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let (title, paragraphs) = spa_content(number_in(&name));
+    axum::Json(serde_json::json!({ "title": title, "paragraphs": paragraphs })).into_response()
+}
+
+/// A Next.js page: the same shell, the article in `__NEXT_DATA__` (extracted without a browser).
+async fn next_page(State(state): State<WebState>, Path(n): Path<u32>) -> Response {
+    state.hit(format!("/next/{n}"));
+    let (title, paragraphs) = spa_content(n);
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let data = serde_json::json!({
+        "props": { "pageProps": { "article": { "headline": title, "bodyHtml": body } } },
+        "page": "/[slug]",
+        "buildId": "test"
+    });
+    let html = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body><div id="__next"></div><script id="__NEXT_DATA__" type="application/json">{data}</script>
+<script src="/spa-assets/app.js"></script></body></html>"#
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 /// An article page of the edited site, with a title, a byline and paragraphs (each may hold HTML).
