@@ -3,8 +3,11 @@
 # (deploy/services.sh), a release build, the workers in the background, and
 # the HTTP API with the web page (`newspipe serve`) on 127.0.0.1:${NEWSPIPE_API_PORT:-8080}.
 #
-#   deploy/up.sh [--fetchers N] [--extractors N] [--stores N] [--warc-readers N] [--demo] [--no-build]
+#   deploy/up.sh [--fetchers N] [--extractors N] [--stores N] [--warc-readers N] [--renderers N]
+#                [--demo] [--no-build]
 #
+#   --renderers N  renderers of pages built by JavaScript (default 1; Debian's chromium is installed
+#               when missing; 0: such pages are extracted as fetched, docs/rendering.md)
 #   --demo      also serve the demo article pages under deploy/demo/ on
 #               http://127.0.0.1:8765/, submit them, wait, export them, make
 #               a read token and search them through the API
@@ -20,7 +23,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -29,17 +32,19 @@ count_arg() { # count_arg OPTION VALUE
     printf '%s\n' "$2"
 }
 
-fetchers=1 extractors=1 stores=1 warc_readers=1 demo=0 build=1
+fetchers=1 extractors=1 stores=1 warc_readers=1 renderers=1 demo=0 build=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --fetchers) fetchers="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --extractors) extractors="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --stores) stores="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --warc-readers) warc_readers="$(count_arg "$1" "${2:-}")"; shift 2 ;;
+    --renderers) renderers="$(count_arg "$1" "${2:-}")"; shift 2 ;;
     --fetchers=*) fetchers="$(count_arg --fetchers "${1#*=}")"; shift ;;
     --extractors=*) extractors="$(count_arg --extractors "${1#*=}")"; shift ;;
     --stores=*) stores="$(count_arg --stores "${1#*=}")"; shift ;;
     --warc-readers=*) warc_readers="$(count_arg --warc-readers "${1#*=}")"; shift ;;
+    --renderers=*) renderers="$(count_arg --renderers "${1#*=}")"; shift ;;
     --demo) demo=1; shift ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -66,9 +71,15 @@ if [ "$build" -eq 1 ]; then
     section "build"
     (cd "$NEWSPIPE_REPO" && cargo build --release --bins)
 fi
-for b in newspipe newspipe-fetcher newspipe-extractor newspipe-store newspipe-warc-reader; do
+for b in newspipe newspipe-fetcher newspipe-extractor newspipe-store newspipe-warc-reader newspipe-renderer; do
     [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build first (cargo build --release --bins)"
 done
+
+if [ "$renderers" -gt 0 ]; then
+    # The renderer's browser (renderer.chromium: /usr/bin/chromium). As root, the renderer runs it as
+    # renderer.user (nobody) with its sandbox.
+    ensure_apt_packages chromium
+fi
 
 section "workers"
 # The schema's owner applies the migrations: the workers' own roles may not.
@@ -127,8 +138,8 @@ stop_extra() {
     done
 }
 
-declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores" [warc-reader]="$warc_readers" [api]=1)
-for kind in fetcher extractor store warc-reader api; do
+declare -A want=([fetcher]="$fetchers" [extractor]="$extractors" [store]="$stores" [warc-reader]="$warc_readers" [renderer]="$renderers" [api]=1)
+for kind in fetcher extractor store warc-reader renderer api; do
     stop_extra "$kind" "${want[$kind]}"
     n="${want[$kind]}"
     for ((i = 1; i <= n; i++)); do
@@ -154,7 +165,8 @@ done
 
 cat <<EOF
 
-newspipe is running: $fetchers fetcher(s), $extractors extractor(s), $stores store(s), $warc_readers WARC reader(s).
+newspipe is running: $fetchers fetcher(s), $extractors extractor(s), $stores store(s), $warc_readers WARC reader(s),
+$renderers renderer(s).
 The API and the web page: http://127.0.0.1:$API_PORT/ (OpenAPI: /openapi.json; docs/api.md)
 Logs: $WORKERS/*.log (each worker logs its /healthz and /metrics port at start)
 

@@ -58,6 +58,15 @@ pub struct Args {
     /// With --warc: WARC reader processes.
     #[arg(long, default_value_t = 1)]
     pub warc_readers: usize,
+    /// Pages built by JavaScript: every URL serves an app shell whose script loads the page (a corpus page)
+    /// and writes it into the DOM; fetchers, extractors, `--renderers` renderers (headless Chromium) and
+    /// stores run; done when every job has an outcome. Prints pages rendered per second, CPU per page and
+    /// the renderer's peak memory with its browser.
+    #[arg(long, conflicts_with_all = ["store_only", "fetch_only", "extract_only", "warc", "check_model"])]
+    pub render: bool,
+    /// With --render: renderer processes (each runs renderer.concurrency tabs in one browser).
+    #[arg(long, default_value_t = 1)]
+    pub renderers: usize,
     /// Threads for the raw extraction measure (one process, pages in memory); default: --extractors, and also
     /// every core when that differs.
     #[arg(long)]

@@ -8,6 +8,7 @@
 //! cargo bench --bench pipeline -- --fetch-only --fetchers 2     # fetches per second, no extractor or store
 //! cargo bench --bench pipeline -- --store-only                  # the store alone, on a pre-filled queue
 //! cargo bench --bench pipeline -- --warc --urls 10000 --warc-files 10   # WARC files in, against raw extraction
+//! cargo bench --bench pipeline -- --render --urls 200 --hosts 8   # app shells through headless Chromium
 //! cargo bench --bench pipeline -- --help
 //! ```
 //!
@@ -18,6 +19,8 @@
 //! - `--warc`: the pages packed into WARC files, read by the WARC readers into PostgreSQL (through the
 //!   stores); done when every file is read and every record has its outcome. Compared with raw extraction on
 //!   every core, the reader's own concurrency.
+//! - `--render`: every URL an app shell built by its script from a corpus page; fetchers, extractors,
+//!   renderers (headless Chromium) and stores; done when every job has an outcome (`render`).
 //! - `--store-only`: the store queue is filled first with the store requests the extractor would send for
 //!   the same pages (extracted here), then the stores start; done when every job has an outcome.
 //!
@@ -39,6 +42,7 @@ mod measure;
 mod model;
 mod peer;
 mod procstat;
+mod render;
 mod report;
 mod warc;
 mod web;
@@ -86,6 +90,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("pages: {} ({} distinct)", corpus.source, corpus.pages.len());
     if args.warc {
         return warc::run(&args, &corpus, cores).await;
+    }
+    if args.render {
+        return render::run(&args, &corpus).await;
     }
 
     // The web: one listener per loopback address.

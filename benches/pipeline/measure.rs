@@ -281,7 +281,7 @@ fn stages(args: &Args) -> Vec<(Stage, usize)> {
 
 /// Publishes one fetch job per URL, `concurrency` at a time, each with its confirm; returns when each job's
 /// publish started, and the bytes of all the jobs.
-async fn submit(
+pub async fn submit(
     publisher: &Publisher,
     concurrency: usize,
     urls: &[String],

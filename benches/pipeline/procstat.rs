@@ -28,6 +28,48 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((f[11] + f[12]) as f64 / clock_ticks())
 }
 
+/// CPU seconds of a process and of the children it has reaped (their own reaped children included).
+pub fn cpu_seconds_with_children(pid: u32) -> Option<f64> {
+    let f = stat_fields(pid)?;
+    Some((f[11] + f[12] + f[13] + f[14]) as f64 / clock_ticks())
+}
+
+/// Every live descendant of `pid` (children, their children...).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        if let Some(f) = stat_fields(child) {
+            parents.push((child, f[1] as u32));
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, p)| *p == parent).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// CPU seconds of `pid`'s live descendants and of what each of them reaped.
+pub fn descendants_cpu(pid: u32) -> f64 {
+    descendants(pid).into_iter().filter_map(cpu_seconds_with_children).sum()
+}
+
+/// The memory of `pid` and all its descendants now, in kB: (PSS summed, RSS summed).
+pub fn tree_memory_kb(pid: u32) -> (u64, u64) {
+    let mut pss = 0;
+    let mut rss = 0;
+    for p in std::iter::once(pid).chain(descendants(pid)) {
+        pss += status_like(&format!("/proc/{p}/smaps_rollup"), "Pss").unwrap_or(0);
+        rss += status_kb(p, "VmRSS").unwrap_or(0);
+    }
+    (pss, rss)
+}
+
 pub fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(&format!("{key}:")))?;

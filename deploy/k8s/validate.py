@@ -65,6 +65,7 @@ WORKER_QUEUES = {
     "newspipe-extractor": "extract",
     "newspipe-store": "store",
     "newspipe-warc-reader": "warc",
+    "newspipe-renderer": "render",
 }
 
 # The CEL rules of KEDA's CRDs, each with the same check in Python (`obj` is the object the rule is on).
@@ -393,8 +394,16 @@ class Manifests:
                 self.problem(at, "allowPrivilegeEscalation: false expected")
             if "ALL" not in ((security.get("capabilities") or {}).get("drop") or []):
                 self.problem(at, "capabilities: drop: [ALL] expected")
-            if ((security.get("seccompProfile") or pod_security.get("seccompProfile") or {})
-                    .get("type") != "RuntimeDefault"):
+            seccomp = (security.get("seccompProfile") or pod_security.get("seccompProfile") or {}).get("type")
+            command = container.get("command") or []
+            sandboxed = not any(v.get("name") == "NEWSPIPE__RENDERER__SANDBOX" and v.get("value") == "false"
+                                for v in container.get("env") or [])
+            if command[:1] == ["newspipe-renderer"] and sandboxed:
+                # Chromium's own sandbox needs user namespaces, which RuntimeDefault allows only with
+                # CAP_SYS_ADMIN (docs/rendering.md): Unconfined is the one exception, for it alone.
+                if seccomp not in ("RuntimeDefault", "Unconfined"):
+                    self.problem(at, "seccompProfile Unconfined (Chromium's sandbox) or RuntimeDefault expected")
+            elif seccomp != "RuntimeDefault":
                 self.problem(at, "seccompProfile RuntimeDefault expected")
             resources = container.get("resources") or {}
             for bound in ("requests", "limits"):
@@ -592,6 +601,12 @@ MUTATIONS = [
     ("a manifest missing from kustomization.yaml", "kustomization.yaml", "  - api.yaml\n", ""),
     ("a prefix the ScaledObjects do not use", "configmap.yaml",
      "  NEWSPIPE__BROKER__PREFIX: newspipe\n", "  NEWSPIPE__BROKER__PREFIX: news\n"),
+    ("an unconfined seccomp profile on a worker that is not the renderer", "extractor.yaml",
+     "          type: RuntimeDefault\n", "          type: Unconfined\n"),
+    ("an unconfined renderer without Chromium's sandbox", "renderer.yaml",
+     "            - name: TMPDIR\n", "            - name: NEWSPIPE__RENDERER__SANDBOX\n              value: \"false\"\n            - name: TMPDIR\n"),
+    ("the renderer scaled on another queue", "renderer.yaml",
+     "        queueName: newspipe.render\n", "        queueName: newspipe.extract\n"),
 ]
 
 

@@ -8,11 +8,12 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::{Worker, spawn_app};
 
-const WORKER_SERVICES: [(&str, Worker); 4] = [
+const WORKER_SERVICES: [(&str, Worker); 5] = [
     ("fetcher", Worker::Fetcher),
     ("extractor", Worker::Extractor),
     ("store", Worker::Store),
     ("warc-reader", Worker::WarcReader),
+    ("renderer", Worker::Renderer),
 ];
 
 fn compose_file() -> Yaml {
@@ -235,9 +236,35 @@ async fn compose_worker_services_run_natively_with_their_command_and_environment
             "NEWSPIPE__LOG__FORMAT=json gives JSON lines:\n{log}"
         );
     }
-    app.submit(&[app.web.url("/articles/5")]);
-    app.wait_for_outcomes(1, Duration::from_secs(30)).await;
-    assert_eq!(app.outcomes().await[&app.web.url("/articles/5")].0, "stored");
+    // The renderer service renders: once the extractor has seen it consume (it looks every
+    // extractor.renderer_check_secs), an app shell comes back with the page's full text.
+    let extractor = app.workers.iter().position(|w| w.kind == Worker::Extractor).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !app.workers[extractor].log_text().contains("consumers of the queue changed") {
+        assert!(Instant::now() < deadline, "the extractor never saw the renderer\n{}", app.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (article, shell) = (app.web.url("/articles/5"), app.web.url("/spa/7"));
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        eprintln!(
+            "the renderer's page skipped: /usr/bin/chromium is not installed (the test command installs it)"
+        );
+        app.submit(std::slice::from_ref(&article));
+        app.wait_for_outcomes(1, Duration::from_secs(30)).await;
+        assert_eq!(app.outcomes().await[&article].0, "stored");
+        return;
+    }
+    app.submit(&[article.clone(), shell.clone()]);
+    app.wait_for_outcomes(2, Duration::from_secs(90)).await;
+    let outcomes = app.outcomes().await;
+    assert_eq!(outcomes[&article].0, "stored");
+    assert_eq!(outcomes[&shell].0, "stored", "{outcomes:?}\n{}", app.logs());
+    let rendered: bool = sqlx::query_scalar("SELECT rendered FROM articles WHERE url = $1")
+        .bind(&shell)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(rendered, "the app shell went through the renderer service");
 }
 
 /// The test app's broker and database URLs, and the compose variables that point the services at them.
