@@ -172,6 +172,13 @@ async fn measure(args: &Args, bench: &Bench, urls: &[String], web: &RenderWeb) -
     )
     .fetch_one(database.pool())
     .await?;
+    let by_outcome: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT outcome, coalesce(reason, ''), count(*) FROM outcomes GROUP BY 1, 2 ORDER BY 3 DESC",
+    )
+    .fetch_all(database.pool())
+    .await?;
+    let by_outcome: Vec<String> =
+        by_outcome.iter().map(|(outcome, reason, n)| format!("{outcome} {reason}: {n}")).collect();
     let browsers: usize = std::fs::read_dir(&bench.dir)?
         .flatten()
         .filter(|entry| entry.file_name().to_string_lossy().starts_with("renderer-"))
@@ -186,6 +193,7 @@ async fn measure(args: &Args, bench: &Bench, urls: &[String], web: &RenderWeb) -
         rendered as f64 / elapsed,
         web.requests.load(Ordering::Relaxed)
     );
+    println!("outcomes: {}", by_outcome.join(", "));
     println!("{:<18} {:>10} {:>12} {:>16}", "PROCESS", "CPU s", "CPU ms/page", "PEAK RSS MB");
     for worker in &workers {
         let pid = worker.child.id();

@@ -1,7 +1,8 @@
 //! The renderer's engine in real headless Chromium (Debian's `/usr/bin/chromium`, installed by the test
 //! command), against local servers: pages built from a JSON endpoint, scripts reaching for a private
-//! address, redirects, pages that never finish, endless loops, a browser killed mid-page. Without Chromium
-//! each test says so and passes.
+//! address, redirects, pages that never finish, endless loops, a browser killed mid-page, everything a
+//! page may not load or keep (media, fonts, styles, other methods, frames, downloads, sockets, service
+//! workers, cookies and storage). Without Chromium each test says so and passes.
 //!
 //! The pages are served on 127.0.0.1, which the tests' address guard allows (`fetcher.allowed_networks`);
 //! the "private" server is on 127.0.0.2, which it refuses like any other loopback or private address.
@@ -32,6 +33,8 @@ const PARAGRAPHS: [&str; 4] = [
 struct Server {
     addr: SocketAddr,
     connections: Arc<AtomicUsize>,
+    /// The request line's path of every request that arrived.
+    paths: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 type Route = (&'static str, &'static str, String, bool);
@@ -44,16 +47,20 @@ impl Server {
         let connections = Arc::new(AtomicUsize::new(0));
         let routes = Arc::new(routes);
         let counter = connections.clone();
+        let paths = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = paths.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut stream, _)) = listener.accept().await else { return };
                 counter.fetch_add(1, Ordering::SeqCst);
                 let routes = routes.clone();
+                let seen = seen.clone();
                 tokio::spawn(async move {
                     let mut buffer = vec![0u8; 8192];
                     let n = stream.read(&mut buffer).await.unwrap_or(0);
                     let request = String::from_utf8_lossy(&buffer[..n]).to_string();
                     let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    seen.lock().unwrap().push(path.clone());
                     let Some((_, content_type, body, hang)) = routes.iter().find(|r| r.0 == path) else {
                         let _ =
                             stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").await;
@@ -72,7 +79,7 @@ impl Server {
                 });
             }
         });
-        Server { addr, connections }
+        Server { addr, connections, paths }
     }
 
     fn url(&self, path: &str) -> String {
@@ -310,5 +317,71 @@ async fn a_browser_killed_mid_page_fails_that_page_as_a_browser_failure_and_a_ne
         .unwrap();
     assert!(rendered.html.contains(PARAGRAPHS[0]), "rendered by a new browser: the first was killed");
     assert!(!std::path::Path::new(&format!("/proc/{first}")).exists(), "the killed browser is gone");
+    renderer.stop().await;
+}
+
+#[tokio::test]
+async fn media_other_methods_frames_downloads_sockets_and_service_workers_never_reach_the_web_and_no_cookie_outlives_a_page()
+ {
+    if !chromium_present() {
+        return;
+    }
+    // Every path answers on the allowed server, so only the renderer's refusal keeps a request away.
+    let ok = |path: &'static str, kind: &'static str| (path, kind, "x".repeat(64), false);
+    let web = Server::start(
+        [127, 0, 0, 1],
+        vec![
+            ("/api/article.json", "application/json", article_json(), false),
+            ok("/image.png", "image/png"),
+            ok("/font.woff2", "font/woff2"),
+            ok("/style.css", "text/css"),
+            ok("/video.mp4", "video/mp4"),
+            ok("/post", "application/json"),
+            ok("/frame.html", "text/html"),
+            ok("/report.pdf", "application/pdf"),
+            ok("/sw.js", "text/javascript"),
+            ok("/beacon", "text/plain"),
+        ],
+    )
+    .await;
+    let renderer = renderer(10).await;
+    let ws = web.url("/socket").replace("http://", "ws://");
+    let script = format!(
+        "document.cookie = 'session=kept; max-age=3600'; localStorage.setItem('seen', 'yes');\
+         const i = new Image(); i.src = '/image.png';\
+         new FontFace('F', 'url(/font.woff2)').load().catch(() => {{}});\
+         const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = '/style.css'; document.head.appendChild(l);\
+         const v = document.createElement('video'); v.src = '/video.mp4'; document.body.appendChild(v);\
+         fetch('/post', {{ method: 'POST', body: 'x' }}).catch(() => {{}});\
+         const f = document.createElement('iframe'); f.src = '/frame.html'; document.body.appendChild(f);\
+         const a = document.createElement('a'); a.href = '/report.pdf'; a.download = 'r.pdf'; document.body.appendChild(a); a.click();\
+         if (navigator.serviceWorker) navigator.serviceWorker.register('/sw.js').catch(() => {{}});\
+         navigator.sendBeacon && navigator.sendBeacon('/beacon', 'x');\
+         try {{ new WebSocket('{ws}'); }} catch (e) {{}}\
+         {BUILD_FROM_JSON}"
+    );
+    let url = web.url("/news/tram");
+    let html = shell(&script);
+    let rendered = renderer
+        .render(&PageToRender { url: &url, content_type: "text/html", body: html.as_bytes() })
+        .await
+        .unwrap();
+    assert!(rendered.html.contains(PARAGRAPHS[0]), "the article is still built: {}", rendered.html);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paths = web.paths.lock().unwrap().clone();
+    assert_eq!(paths, ["/api/article.json"], "only the article's data was fetched, by GET");
+    assert!(rendered.refused >= 5, "image, font, stylesheet, video, POST, frame... refused: {rendered:?}");
+
+    // The next page, on the same site, finds no cookie and no storage.
+    let html = shell(
+        "const p = document.createElement('p'); p.id = 'state';\
+         p.textContent = 'cookie=[' + document.cookie + '] storage=[' + localStorage.getItem('seen') + ']';\
+         document.body.appendChild(p);",
+    );
+    let rendered = renderer
+        .render(&PageToRender { url: &url, content_type: "text/html", body: html.as_bytes() })
+        .await
+        .unwrap();
+    assert!(rendered.html.contains("cookie=[] storage=[null]"), "a fresh context: {}", rendered.html);
     renderer.stop().await;
 }
